@@ -1,0 +1,108 @@
+#include "layout.h"
+
+#include <arpa/inet.h>
+
+#include <cstring>
+
+namespace ksctp {
+
+size_t FieldSize(FieldKind kind) {
+  switch (kind) {
+    case FieldKind::kU8:
+      return 1;
+    case FieldKind::kU16:
+    case FieldKind::kBe16:
+      return 2;
+    case FieldKind::kU32:
+    case FieldKind::kI32:
+    case FieldKind::kBe32:
+      return 4;
+    case FieldKind::kU64:
+      return 8;
+    case FieldKind::kAddress:
+      return sizeof(sockaddr_storage);
+  }
+  return 0;
+}
+
+template <typename T>
+static T Load(const uint8_t* p) {
+  T value;
+  std::memcpy(&value, p, sizeof(T));  // fields of packed structs may be unaligned
+  return value;
+}
+
+template <typename T>
+static void Store(uint8_t* p, T value) {
+  std::memcpy(p, &value, sizeof(T));
+}
+
+std::vector<Value> DecodeFields(const Layout& layout, const uint8_t* data) {
+  std::vector<Value> values;
+  values.reserve(layout.field_count);
+  for (size_t i = 0; i < layout.field_count; i++) {
+    const Field& f = layout.fields[i];
+    const uint8_t* p = data + f.offset;
+    Value v{f.name, false, 0, {}};
+    switch (f.kind) {
+      case FieldKind::kU8:
+        v.number = *p;
+        break;
+      case FieldKind::kU16:
+        v.number = Load<uint16_t>(p);
+        break;
+      case FieldKind::kBe16:
+        v.number = ntohs(Load<uint16_t>(p));
+        break;
+      case FieldKind::kU32:
+        v.number = Load<uint32_t>(p);
+        break;
+      case FieldKind::kBe32:
+        v.number = ntohl(Load<uint32_t>(p));
+        break;
+      case FieldKind::kI32:
+        v.number = Load<int32_t>(p);
+        break;
+      case FieldKind::kU64:
+        v.number = static_cast<int64_t>(Load<uint64_t>(p));
+        break;
+      case FieldKind::kAddress:
+        v.is_address = true;
+        if (!FromSockaddr(p, sizeof(sockaddr_storage), &v.address)) v.address = Address{};
+        break;
+    }
+    values.push_back(std::move(v));
+  }
+  return values;
+}
+
+void EncodeNumber(const Field& f, int64_t value, uint8_t* data) {
+  uint8_t* p = data + f.offset;
+  switch (f.kind) {
+    case FieldKind::kU8:
+      *p = static_cast<uint8_t>(value);
+      break;
+    case FieldKind::kU16:
+      Store<uint16_t>(p, static_cast<uint16_t>(value));
+      break;
+    case FieldKind::kBe16:
+      Store<uint16_t>(p, htons(static_cast<uint16_t>(value)));
+      break;
+    case FieldKind::kU32:
+      Store<uint32_t>(p, static_cast<uint32_t>(value));
+      break;
+    case FieldKind::kBe32:
+      Store<uint32_t>(p, htonl(static_cast<uint32_t>(value)));
+      break;
+    case FieldKind::kI32:
+      Store<int32_t>(p, static_cast<int32_t>(value));
+      break;
+    case FieldKind::kU64:
+      Store<uint64_t>(p, static_cast<uint64_t>(value));
+      break;
+    case FieldKind::kAddress:
+      break;
+  }
+}
+
+}  // namespace ksctp

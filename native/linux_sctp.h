@@ -1,0 +1,9 @@
+// The kernel's SCTP API header, with what it assumes is already included. Building needs only
+// the kernel's UAPI headers (linux-libc-dev); nothing from libsctp is used at build or run time.
+#pragma once
+
+#include <netinet/in.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include <linux/sctp.h>

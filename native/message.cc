@@ -1,0 +1,135 @@
+#include "message.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace ksctp {
+
+ssize_t SendMessage(int fd, const void* data, size_t length, const SendInfo& info,
+                    const sockaddr* to, socklen_t to_length) {
+  alignas(cmsghdr) uint8_t control[CMSG_SPACE(sizeof(sctp_sndinfo)) +
+                                    CMSG_SPACE(sizeof(sctp_prinfo))];
+  std::memset(control, 0, sizeof(control));
+
+  iovec iov{const_cast<void*>(data), length};
+  msghdr msg{};
+  msg.msg_name = const_cast<sockaddr*>(to);
+  msg.msg_namelen = to ? to_length : 0;
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = CMSG_SPACE(sizeof(sctp_sndinfo));
+
+  cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
+  cmsg->cmsg_level = IPPROTO_SCTP;
+  cmsg->cmsg_type = SCTP_SNDINFO;
+  cmsg->cmsg_len = CMSG_LEN(sizeof(sctp_sndinfo));
+  sctp_sndinfo snd{};
+  snd.snd_sid = info.stream;
+  snd.snd_flags = info.flags;
+  snd.snd_ppid = htonl(info.ppid);
+  snd.snd_context = info.context;
+  snd.snd_assoc_id = info.assoc_id;
+  std::memcpy(CMSG_DATA(cmsg), &snd, sizeof(snd));
+
+  if (info.ttl_ms > 0) {
+    msg.msg_controllen += CMSG_SPACE(sizeof(sctp_prinfo));
+    cmsg = CMSG_NXTHDR(&msg, cmsg);
+    cmsg->cmsg_level = IPPROTO_SCTP;
+    cmsg->cmsg_type = SCTP_PRINFO;
+    cmsg->cmsg_len = CMSG_LEN(sizeof(sctp_prinfo));
+    sctp_prinfo pr{};
+    pr.pr_policy = SCTP_PR_SCTP_TTL;
+    pr.pr_value = info.ttl_ms;
+    std::memcpy(CMSG_DATA(cmsg), &pr, sizeof(pr));
+  }
+
+  ssize_t n;
+  do {
+    n = sendmsg(fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+  } while (n < 0 && errno == EINTR);
+  return n < 0 ? -errno : n;
+}
+
+Received ReceiveMessage(int fd, uint8_t* buffer, size_t capacity) {
+  alignas(cmsghdr) uint8_t control[CMSG_SPACE(sizeof(sctp_rcvinfo)) +
+                                    CMSG_SPACE(sizeof(sctp_nxtinfo)) + 64];
+  iovec iov{buffer, capacity};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof(control);
+
+  Received r{};
+  ssize_t n;
+  do {
+    n = recvmsg(fd, &msg, MSG_DONTWAIT);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) {
+    r.length = -errno;
+    return r;
+  }
+  r.length = n;
+  r.flags = msg.msg_flags;
+  for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+    if (c->cmsg_level == IPPROTO_SCTP && c->cmsg_type == SCTP_RCVINFO &&
+        c->cmsg_len >= CMSG_LEN(sizeof(sctp_rcvinfo))) {
+      std::memcpy(&r.info, CMSG_DATA(c), sizeof(r.info));
+      r.info.rcv_ppid = ntohl(r.info.rcv_ppid);
+      r.has_info = true;
+    }
+  }
+  return r;
+}
+
+Reassembler::Result Reassembler::Add(uint64_t key, const uint8_t* data, size_t length,
+                                     bool end_of_record) {
+  complete_data_ = nullptr;
+  complete_size_ = 0;
+  auto it = partial_.find(key);
+  if (it == partial_.end()) {
+    if (end_of_record) {
+      if (length > max_) return Result::kTooLarge;
+      complete_data_ = data;  // the common case: a whole message in one read, no copy
+      complete_size_ = length;
+      return Result::kComplete;
+    }
+    it = partial_.emplace(key, Partial{}).first;
+  }
+  Partial& p = it->second;
+  if (p.discarding) {
+    if (end_of_record) partial_.erase(it);
+    return Result::kDiscarded;
+  }
+  if (p.bytes.size() + length > max_) {
+    p.bytes.clear();
+    p.bytes.shrink_to_fit();
+    if (end_of_record) {
+      partial_.erase(it);
+    } else {
+      p.discarding = true;
+    }
+    return Result::kTooLarge;
+  }
+  p.bytes.insert(p.bytes.end(), data, data + length);
+  if (!end_of_record) return Result::kPartial;
+  done_ = std::move(p.bytes);
+  partial_.erase(it);
+  complete_data_ = done_.data();
+  complete_size_ = done_.size();
+  return Result::kComplete;
+}
+
+void Reassembler::Consume() {
+  complete_data_ = nullptr;
+  complete_size_ = 0;
+  std::vector<uint8_t>().swap(done_);
+}
+
+bool Reassembler::Drop(uint64_t key) { return partial_.erase(key) > 0; }
+
+}  // namespace ksctp

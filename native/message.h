@@ -1,0 +1,73 @@
+// sendmsg/recvmsg with SCTP control messages, and reassembly of messages that arrive in
+// pieces. No N-API in here.
+#pragma once
+
+#include "linux_sctp.h"
+#include <sys/socket.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <unordered_map>
+#include <vector>
+
+namespace ksctp {
+
+struct SendInfo {
+  uint16_t stream = 0;
+  uint32_t ppid = 0;    // host byte order; converted to network order on the way out
+  uint16_t flags = 0;   // SCTP_UNORDERED, SCTP_EOF, SCTP_ABORT, SCTP_SACK_IMMEDIATELY
+  uint32_t context = 0;
+  int32_t assoc_id = 0;
+  uint32_t ttl_ms = 0;  // > 0: PR-SCTP timed reliability (SCTP_PRINFO, policy TTL)
+};
+
+// Sends one message. Returns the bytes sent or -errno (never raises SIGPIPE).
+ssize_t SendMessage(int fd, const void* data, size_t length, const SendInfo& info,
+                    const sockaddr* to, socklen_t to_length);
+
+struct Received {
+  ssize_t length;  // bytes read, 0 at end of stream, or -errno
+  int flags;       // msg_flags: MSG_EOR, MSG_NOTIFICATION, ...
+  bool has_info;
+  sctp_rcvinfo info;  // valid when has_info; rcv_ppid already in host byte order
+};
+
+// Reads once (non-blocking socket) into `buffer`.
+Received ReceiveMessage(int fd, uint8_t* buffer, size_t capacity);
+
+// Collects the pieces of messages larger than one read. A piece that completes a message
+// with nothing buffered before it is not copied.
+class Reassembler {
+ public:
+  enum class Result {
+    kComplete,   // Data()/Size() hold a whole message until the next Add or Consume
+    kPartial,    // buffered, waiting for more
+    kTooLarge,   // this message exceeds the maximum; its pieces are being discarded
+    kDiscarded,  // another piece of a message that was too large (already reported)
+  };
+
+  explicit Reassembler(size_t max_message_size) : max_(max_message_size) {}
+  void SetMaxMessageSize(size_t max) { max_ = max; }
+  size_t MaxMessageSize() const { return max_; }
+
+  Result Add(uint64_t key, const uint8_t* data, size_t length, bool end_of_record);
+  const uint8_t* Data() const { return complete_data_; }
+  size_t Size() const { return complete_size_; }
+  void Consume();
+  // Drops a partial message (e.g. after a PARTIAL_DELIVERY abort). Returns true if any.
+  bool Drop(uint64_t key);
+  size_t Pending() const { return partial_.size(); }
+
+ private:
+  struct Partial {
+    std::vector<uint8_t> bytes;
+    bool discarding = false;
+  };
+  size_t max_;
+  std::unordered_map<uint64_t, Partial> partial_;
+  std::vector<uint8_t> done_;
+  const uint8_t* complete_data_ = nullptr;
+  size_t complete_size_ = 0;
+};
+
+}  // namespace ksctp

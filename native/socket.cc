@@ -1,0 +1,608 @@
+#include "socket.h"
+
+#include <fcntl.h>
+#include "linux_sctp.h"
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "notification.h"
+#include "options.h"
+#include "sockaddr.h"
+
+namespace ksctp {
+
+// Slots per message in a kEventRead batch:
+//   [payload, stream, ppid, ssn, tsn, flags, context, assocId]
+// payload is a Buffer for data; for a notification it is the parsed object and stream is -1.
+static constexpr int kReadStride = 8;
+// recvmsg calls per wake-up before yielding to the loop (libuv reads 32 times).
+static constexpr int kReadBudget = 64;
+static constexpr int kAcceptBudget = 64;
+static constexpr size_t kDefaultMaxMessageSize = 64 * 1024 * 1024;
+static constexpr size_t kMaxNotificationSize = 64 * 1024;
+
+static uint64_t ReassemblyKey(const Received& r) {
+  if (!r.has_info) return 0;
+  return (static_cast<uint64_t>(static_cast<uint32_t>(r.info.rcv_assoc_id)) << 16) |
+         r.info.rcv_sid;
+}
+
+static Napi::Object AddressToJs(Napi::Env env, const Address& a) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("address", a.host);
+  o.Set("family", a.family == AF_INET6 ? "IPv6" : a.family == AF_INET ? "IPv4" : "");
+  o.Set("port", a.port);
+  return o;
+}
+
+static Napi::Object ValuesToJs(Napi::Env env, const std::vector<Value>& values,
+                               Napi::Object into) {
+  for (const auto& v : values) {
+    if (v.is_address) {
+      into.Set(v.name, AddressToJs(env, v.address));
+    } else {
+      into.Set(v.name, Napi::Number::New(env, static_cast<double>(v.number)));
+    }
+  }
+  return into;
+}
+
+static Napi::Object NotificationToJs(Napi::Env env, const Notification& n, bool ok,
+                                     const uint8_t* data, size_t length) {
+  Napi::Object o = Napi::Object::New(env);
+  if (!ok) {
+    o.Set("type", "malformed");
+    o.Set("typeCode", n.type);
+    o.Set("data", Napi::Buffer<uint8_t>::Copy(env, data, length));
+    return o;
+  }
+  o.Set("type", n.name ? n.name : "unknown");
+  o.Set("typeCode", n.type);
+  o.Set("flags", n.flags);
+  ValuesToJs(env, n.fields, o);
+  if (n.extra_length > 0) {
+    o.Set("data", Napi::Buffer<uint8_t>::Copy(env, data + n.extra_offset, n.extra_length));
+  }
+  return o;
+}
+
+static int64_t FieldNumber(const Notification& n, const char* name) {
+  for (const auto& v : n.fields) {
+    if (std::strcmp(v.name, name) == 0) return v.number;
+  }
+  return 0;
+}
+
+static std::vector<std::string> StringArray(const Napi::Value& v) {
+  std::vector<std::string> out;
+  if (!v.IsArray()) return out;
+  Napi::Array a = v.As<Napi::Array>();
+  for (uint32_t i = 0; i < a.Length(); i++) {
+    Napi::Value item = a.Get(i);
+    if (item.IsString()) out.push_back(item.As<Napi::String>().Utf8Value());
+  }
+  return out;
+}
+
+static Napi::Number Errno(Napi::Env env, int err) { return Napi::Number::New(env, -err); }
+
+Napi::Function Socket::Define(Napi::Env env) {
+  return DefineClass(
+      env, "Socket",
+      {
+          InstanceMethod<&Socket::Bindx>("bindx"),
+          InstanceMethod<&Socket::Connectx>("connectx"),
+          InstanceMethod<&Socket::Listen>("listen"),
+          InstanceMethod<&Socket::Send>("send"),
+          InstanceMethod<&Socket::SetReading>("setReading"),
+          InstanceMethod<&Socket::SetWatchWritable>("setWatchWritable"),
+          InstanceMethod<&Socket::SetAccepting>("setAccepting"),
+          InstanceMethod<&Socket::GetOption>("getOption"),
+          InstanceMethod<&Socket::SetOption>("setOption"),
+          InstanceMethod<&Socket::Addresses>("addresses"),
+          InstanceMethod<&Socket::Peeloff>("peeloff"),
+          InstanceMethod<&Socket::Shutdown>("shutdown"),
+          InstanceMethod<&Socket::SubscribeEvents>("subscribeEvents"),
+          InstanceMethod<&Socket::SetMaxMessageSize>("setMaxMessageSize"),
+          InstanceMethod<&Socket::Ref>("ref"),
+          InstanceMethod<&Socket::Unref>("unref"),
+          InstanceMethod<&Socket::Close>("close"),
+          InstanceAccessor<&Socket::GetFd>("fd"),
+      });
+}
+
+// new Socket(fd, family): wraps an open, non-blocking SCTP socket and takes ownership of it.
+Socket::Socket(const Napi::CallbackInfo& info)
+    : Napi::ObjectWrap<Socket>(info),
+      addon_(info.Env().GetInstanceData<AddonData>()),
+      fd_(info[0].As<Napi::Number>().Int32Value()),
+      family_(info[1].As<Napi::Number>().Int32Value()),
+      data_(kDefaultMaxMessageSize),
+      notifications_(kMaxNotificationSize),
+      async_context_(info.Env(), "SctpSocket") {
+  addon_->live.insert(this);
+}
+
+Socket::~Socket() { CloseQuietly(); }
+
+void Socket::CloseQuietly() {
+  if (state_ == State::kClosed) return;
+  state_ = State::kClosed;
+  reading_ = accepting_ = connecting_ = want_writable_ = false;
+  if (poll_.get()) {
+    AddonData* addon = addon_;
+    addon->closing++;
+    poll_.Close([addon] { addon->HandleClosed(); });
+  }
+  if (fd_ >= 0) {
+    ::close(fd_);
+    fd_ = -1;
+  }
+  addon_->live.erase(this);
+  if (self_ref_) {
+    self_ref_ = false;
+    // Not during teardown: the environment releases its references itself.
+    if (!addon_->tearing_down) Napi::ObjectWrap<Socket>::Unref();
+  }
+}
+
+void Socket::UpdatePoll() {
+  if (state_ != State::kOpen) return;
+  int events = 0;
+  if (reading_ || accepting_) events |= UV_READABLE;
+  if (connecting_ || want_writable_) events |= UV_WRITABLE;
+  if (events == poll_events_) return;
+  if (events != 0 && !poll_.get()) {
+    if (poll_.Init(addon_->loop, fd_, this) != 0) return;
+    if (unref_) uv_unref(reinterpret_cast<uv_handle_t*>(poll_.get()));
+  }
+  poll_events_ = events;
+  if (events == 0) {
+    uv_poll_stop(poll_.get());
+  } else {
+    uv_poll_start(poll_.get(), events, OnPoll);
+  }
+  // While libuv may call back, the JS object must stay alive.
+  bool want_ref = events != 0;
+  if (want_ref && !self_ref_) {
+    Napi::ObjectWrap<Socket>::Ref();
+    self_ref_ = true;
+  } else if (!want_ref && self_ref_) {
+    Napi::ObjectWrap<Socket>::Unref();
+    self_ref_ = false;
+  }
+}
+
+void Socket::OnPoll(uv_poll_t* handle, int status, int events) {
+  auto* self = static_cast<Socket*>(handle->data);
+  if (!self || self->state_ != State::kOpen || self->addon_->tearing_down) return;
+  Napi::HandleScope scope(self->Env());
+  if (status < 0) {
+    // libuv reports a poll error (e.g. EBADF): surface it as a read error.
+    self->Emit(kEventError, Napi::Number::New(self->Env(), status));
+    return;
+  }
+  if ((events & UV_WRITABLE) && self->state_ == State::kOpen) self->OnWritable();
+  if ((events & UV_READABLE) && self->state_ == State::kOpen) {
+    if (self->accepting_) {
+      self->OnAcceptable();
+    } else if (self->reading_) {
+      self->OnReadable();
+    }
+  }
+}
+
+void Socket::Emit(EventKind kind, napi_value value) {
+  Napi::Env env = Env();
+  Napi::Value callback = Value().Get("onevent");
+  if (!callback.IsFunction()) return;
+  try {
+    callback.As<Napi::Function>().MakeCallback(
+        Value(), {Napi::Number::New(env, kind), value ? value : env.Undefined()},
+        async_context_);
+  } catch (const Napi::Error& e) {
+    // An exception thrown by user code becomes 'uncaughtException'; it never aborts.
+    napi_fatal_exception(env, e.Value());
+  }
+}
+
+void Socket::OnWritable() {
+  if (connecting_) {
+    connecting_ = false;
+    int err = 0;
+    socklen_t len = sizeof(err);
+    if (getsockopt(fd_, SOL_SOCKET, SO_ERROR, &err, &len) < 0) err = errno;
+    UpdatePoll();
+    Emit(kEventConnect, Errno(Env(), err));
+    return;
+  }
+  if (want_writable_) {
+    want_writable_ = false;
+    UpdatePoll();
+    Emit(kEventWritable, nullptr);
+  }
+}
+
+void Socket::OnAcceptable() {
+  Napi::Env env = Env();
+  Napi::Array fds = Napi::Array::New(env);
+  int error = 0;
+  for (int i = 0; i < kAcceptBudget; i++) {
+    int fd = accept4(fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) {
+      if (errno == EINTR || errno == ECONNABORTED) continue;
+      if (errno != EAGAIN && errno != EWOULDBLOCK) error = errno;
+      break;
+    }
+    fds.Set(fds.Length(), fd);
+  }
+  if (fds.Length() > 0) Emit(kEventAccept, fds);
+  if (error != 0 && state_ == State::kOpen) Emit(kEventError, Errno(env, error));
+}
+
+void Socket::OnReadable() {
+  Napi::Env env = Env();
+  std::vector<uint8_t>& buffer = addon_->receive_buffer;
+  Napi::Array batch;
+  uint32_t slot = 0;
+  int error = 0;
+  bool ended = false;
+
+  auto push = [&](napi_value payload, const Received& r, bool is_notification) {
+    if (batch.IsEmpty()) batch = Napi::Array::New(env);
+    const sctp_rcvinfo& i = r.info;
+    bool info = r.has_info && !is_notification;
+    batch.Set(slot++, payload);
+    batch.Set(slot++, is_notification ? -1 : info ? i.rcv_sid : 0);
+    batch.Set(slot++, info ? i.rcv_ppid : 0);
+    batch.Set(slot++, info ? i.rcv_ssn : 0);
+    batch.Set(slot++, info ? i.rcv_tsn : 0);
+    batch.Set(slot++, info ? i.rcv_flags : 0);
+    batch.Set(slot++, info ? i.rcv_context : 0);
+    batch.Set(slot++, r.has_info ? i.rcv_assoc_id : 0);
+  };
+
+  for (int i = 0; i < kReadBudget; i++) {
+    Received r = ReceiveMessage(fd_, buffer.data(), buffer.size());
+    if (r.length < 0) {
+      if (r.length != -EAGAIN && r.length != -EWOULDBLOCK) error = static_cast<int>(-r.length);
+      break;
+    }
+    if (r.length == 0 && !(r.flags & MSG_NOTIFICATION)) {
+      ended = true;
+      break;
+    }
+    bool eor = (r.flags & MSG_EOR) != 0;
+    if (r.flags & MSG_NOTIFICATION) {
+      auto result = notifications_.Add(0, buffer.data(), r.length, eor);
+      if (result != Reassembler::Result::kComplete) continue;
+      Notification parsed;
+      bool ok = ParseNotification(notifications_.Data(), notifications_.Size(), &parsed);
+      // A partial delivery that was aborted will never complete: drop what we hold of it.
+      if (ok && parsed.type == SCTP_PARTIAL_DELIVERY_EVENT &&
+          FieldNumber(parsed, "indication") == SCTP_PARTIAL_DELIVERY_ABORTED) {
+        uint64_t assoc = static_cast<uint32_t>(FieldNumber(parsed, "assocId"));
+        data_.Drop((assoc << 16) | (FieldNumber(parsed, "stream") & 0xffff));
+      }
+      Napi::Object n =
+          NotificationToJs(env, parsed, ok, notifications_.Data(), notifications_.Size());
+      notifications_.Consume();
+      push(n, r, true);
+      continue;
+    }
+    auto result = data_.Add(ReassemblyKey(r), buffer.data(), r.length, eor);
+    if (result == Reassembler::Result::kTooLarge) {
+      error = EMSGSIZE;
+      // Reported once per oversized message; keep reading (later messages are fine).
+      if (!batch.IsEmpty()) {
+        Emit(kEventRead, batch);
+        batch = Napi::Array();
+        slot = 0;
+        if (state_ != State::kOpen) return;
+      }
+      Emit(kEventError, Errno(env, error));
+      error = 0;
+      if (state_ != State::kOpen || !reading_) return;
+      continue;
+    }
+    if (result != Reassembler::Result::kComplete) continue;
+    push(Napi::Buffer<uint8_t>::Copy(env, data_.Data(), data_.Size()), r, false);
+    data_.Consume();
+  }
+
+  if (!batch.IsEmpty()) Emit(kEventRead, batch);
+  if (state_ != State::kOpen) return;
+  if (ended) {
+    reading_ = false;
+    UpdatePoll();
+    Emit(kEventEnd, nullptr);
+  } else if (error != 0) {
+    Emit(kEventError, Errno(env, error));
+  }
+}
+
+// bindx(hosts: string[], port, remove: boolean) -> 0 | -errno
+Napi::Value Socket::Bindx(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::vector<std::string> hosts = StringArray(info[0]);
+  uint16_t port = static_cast<uint16_t>(info[1].As<Napi::Number>().Uint32Value());
+  bool remove = info[2].ToBoolean();
+  if (hosts.empty()) return Errno(env, EINVAL);
+  int optname = remove ? SCTP_SOCKOPT_BINDX_REM : SCTP_SOCKOPT_BINDX_ADD;
+  std::vector<uint8_t> packed;
+  if (!remove && port == 0 && hosts.size() > 1) {
+    // An ephemeral port is chosen by the first bind; the others must use the same one.
+    if (!PackAddresses({hosts[0]}, 0, family_, &packed)) return Errno(env, EAFNOSUPPORT);
+    if (setsockopt(fd_, IPPROTO_SCTP, optname, packed.data(), packed.size()) < 0) {
+      return Errno(env, errno);
+    }
+    sockaddr_storage ss;
+    socklen_t len = sizeof(ss);
+    if (getsockname(fd_, reinterpret_cast<sockaddr*>(&ss), &len) < 0) return Errno(env, errno);
+    Address bound;
+    FromSockaddr(&ss, len, &bound);
+    port = bound.port;
+    hosts.erase(hosts.begin());
+  }
+  if (!PackAddresses(hosts, port, family_, &packed)) return Errno(env, EAFNOSUPPORT);
+  if (setsockopt(fd_, IPPROTO_SCTP, optname, packed.data(), packed.size()) < 0) {
+    return Errno(env, errno);
+  }
+  return Napi::Number::New(env, 0);
+}
+
+// connectx(hosts: string[], port) -> [0 | -errno, assocId]. -EINPROGRESS starts polling
+// for the outcome, reported as a kEventConnect.
+Napi::Value Socket::Connectx(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::vector<std::string> hosts = StringArray(info[0]);
+  uint16_t port = static_cast<uint16_t>(info[1].As<Napi::Number>().Uint32Value());
+  Napi::Array result = Napi::Array::New(env, 2);
+  std::vector<uint8_t> packed;
+  if (hosts.empty() || !PackAddresses(hosts, port, family_, &packed)) {
+    result.Set(0u, Errno(env, hosts.empty() ? EINVAL : EAFNOSUPPORT));
+    result.Set(1u, 0);
+    return result;
+  }
+  // SCTP_SOCKOPT_CONNECTX3 is a getsockopt so that the kernel can return the association
+  // id, even when the connect is still in progress.
+  sctp_getaddrs_old param{};
+  param.assoc_id = 0;
+  param.addr_num = static_cast<int>(packed.size());
+  param.addrs = reinterpret_cast<sockaddr*>(packed.data());
+  socklen_t len = sizeof(param);
+  int rc = getsockopt(fd_, IPPROTO_SCTP, SCTP_SOCKOPT_CONNECTX3, &param, &len);
+  int err = rc < 0 ? errno : 0;
+  if (err == ENOPROTOOPT) {
+    // Kernels before 2.6.26: plain connectx, no association id.
+    rc = setsockopt(fd_, IPPROTO_SCTP, SCTP_SOCKOPT_CONNECTX, packed.data(), packed.size());
+    err = rc < 0 ? errno : 0;
+    param.assoc_id = rc > 0 ? rc : 0;
+  }
+  if (err == EINPROGRESS) {
+    connecting_ = true;
+    UpdatePoll();
+  }
+  result.Set(0u, Errno(env, err));
+  result.Set(1u, param.assoc_id);
+  return result;
+}
+
+Napi::Value Socket::Listen(const Napi::CallbackInfo& info) {
+  int backlog = info[0].As<Napi::Number>().Int32Value();
+  return Napi::Number::New(info.Env(), ::listen(fd_, backlog) < 0 ? -errno : 0);
+}
+
+// send(data, stream, ppid, flags, context, ttl, assocId) -> bytes | -errno
+Napi::Value Socket::Send(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (state_ != State::kOpen) return Errno(env, EBADF);
+  Napi::Uint8Array data = info[0].As<Napi::Uint8Array>();
+  SendInfo s;
+  s.stream = static_cast<uint16_t>(info[1].As<Napi::Number>().Uint32Value());
+  s.ppid = info[2].As<Napi::Number>().Uint32Value();
+  s.flags = static_cast<uint16_t>(info[3].As<Napi::Number>().Uint32Value());
+  s.context = info[4].As<Napi::Number>().Uint32Value();
+  s.ttl_ms = info[5].As<Napi::Number>().Uint32Value();
+  s.assoc_id = info[6].As<Napi::Number>().Int32Value();
+  ssize_t n = SendMessage(fd_, data.Data(), data.ByteLength(), s, nullptr, 0);
+  return Napi::Number::New(env, static_cast<double>(n));
+}
+
+Napi::Value Socket::SetReading(const Napi::CallbackInfo& info) {
+  reading_ = info[0].ToBoolean();
+  if (addon_->receive_buffer.empty()) addon_->receive_buffer.resize(256 * 1024);
+  UpdatePoll();
+  return info.Env().Undefined();
+}
+
+Napi::Value Socket::SetWatchWritable(const Napi::CallbackInfo& info) {
+  want_writable_ = info[0].ToBoolean();
+  UpdatePoll();
+  return info.Env().Undefined();
+}
+
+Napi::Value Socket::SetAccepting(const Napi::CallbackInfo& info) {
+  accepting_ = info[0].ToBoolean();
+  UpdatePoll();
+  return info.Env().Undefined();
+}
+
+// Fills `buffer` (layout.size bytes) from the fields present in `input`.
+static void EncodeInput(const Layout& layout, int family, Napi::Object input, uint8_t* buffer) {
+  for (size_t i = 0; i < layout.field_count; i++) {
+    const Field& f = layout.fields[i];
+    if (!input.Has(f.name)) continue;
+    Napi::Value v = input.Get(f.name);
+    if (f.kind == FieldKind::kAddress) {
+      std::string host;
+      uint16_t port = 0;
+      if (v.IsString()) {
+        host = v.As<Napi::String>().Utf8Value();
+      } else if (v.IsObject()) {
+        Napi::Object o = v.As<Napi::Object>();
+        if (o.Get("address").IsString()) host = o.Get("address").As<Napi::String>().Utf8Value();
+        if (o.Get("port").IsNumber()) {
+          port = static_cast<uint16_t>(o.Get("port").As<Napi::Number>().Uint32Value());
+        }
+      }
+      sockaddr_storage ss;
+      if (!host.empty() && ToSockaddr(host, port, family, &ss) > 0) {
+        std::memcpy(buffer + f.offset, &ss, sizeof(ss));
+      }
+    } else if (v.IsNumber() || v.IsBoolean()) {
+      EncodeNumber(f, static_cast<int64_t>(v.ToNumber().DoubleValue()), buffer);
+    }
+  }
+}
+
+// getOption(name, input?) -> object | -errno. `input` carries the fields the kernel reads
+// (assocId, address).
+Napi::Value Socket::GetOption(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const SocketOption* option = FindOption(info[0].As<Napi::String>().Utf8Value());
+  if (!option) return Errno(env, ENOPROTOOPT);
+  std::vector<uint8_t> buffer(option->layout.size, 0);
+  if (info[1].IsObject()) {
+    EncodeInput(option->layout, family_, info[1].As<Napi::Object>(), buffer.data());
+  }
+  socklen_t len = static_cast<socklen_t>(buffer.size());
+  if (getsockopt(fd_, option->level, option->optname, buffer.data(), &len) < 0) {
+    return Errno(env, errno);
+  }
+  return ValuesToJs(env, DecodeFields(option->layout, buffer.data()), Napi::Object::New(env));
+}
+
+// setOption(name, value: object) -> 0 | -errno. Fields left out are sent as zero, which the
+// kernel reads as "leave unchanged" for most structures.
+Napi::Value Socket::SetOption(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const SocketOption* option = FindOption(info[0].As<Napi::String>().Utf8Value());
+  if (!option) return Errno(env, ENOPROTOOPT);
+  std::vector<uint8_t> buffer(option->layout.size, 0);
+  EncodeInput(option->layout, family_, info[1].As<Napi::Object>(), buffer.data());
+  int rc = setsockopt(fd_, option->level, option->optname, buffer.data(),
+                      static_cast<socklen_t>(buffer.size()));
+  return Napi::Number::New(env, rc < 0 ? -errno : 0);
+}
+
+// addresses(peer: boolean, assocId) -> [{address, family, port}] | -errno
+Napi::Value Socket::Addresses(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  bool peer = info[0].ToBoolean();
+  int32_t assoc_id = info[1].As<Napi::Number>().Int32Value();
+  // The kernel fails with ENOMEM when the list does not fit: grow and ask again.
+  for (size_t size = 4096; size <= (1u << 24); size *= 4) {
+    std::vector<uint8_t> buffer(size, 0);
+    auto* param = reinterpret_cast<sctp_getaddrs*>(buffer.data());
+    param->assoc_id = assoc_id;
+    socklen_t len = static_cast<socklen_t>(size);
+    int rc = getsockopt(fd_, IPPROTO_SCTP, peer ? SCTP_GET_PEER_ADDRS : SCTP_GET_LOCAL_ADDRS,
+                        buffer.data(), &len);
+    if (rc < 0 && errno == ENOMEM) continue;
+    if (rc < 0) return Errno(env, errno);
+    size_t header = offsetof(sctp_getaddrs, addrs);
+    auto list = UnpackAddresses(buffer.data() + header, len > header ? len - header : 0,
+                                param->addr_num);
+    Napi::Array out = Napi::Array::New(env, list.size());
+    for (size_t i = 0; i < list.size(); i++) out.Set(i, AddressToJs(env, list[i]));
+    return out;
+  }
+  return Errno(env, ENOMEM);
+}
+
+// peeloff(assocId) -> fd | -errno: the association moves to a new one-to-one socket.
+Napi::Value Socket::Peeloff(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int32_t assoc_id = info[0].As<Napi::Number>().Int32Value();
+  sctp_peeloff_flags_arg_t flags{};
+  flags.p_arg.associd = assoc_id;
+  flags.flags = SOCK_NONBLOCK | SOCK_CLOEXEC;
+  socklen_t len = sizeof(flags);
+  if (getsockopt(fd_, IPPROTO_SCTP, SCTP_SOCKOPT_PEELOFF_FLAGS, &flags, &len) == 0) {
+    return Napi::Number::New(env, flags.p_arg.sd);
+  }
+  if (errno != ENOPROTOOPT && errno != EINVAL) return Errno(env, errno);
+  // Kernels before 4.13: plain peeloff, then the flags by hand.
+  sctp_peeloff_arg_t arg{};
+  arg.associd = assoc_id;
+  len = sizeof(arg);
+  if (getsockopt(fd_, IPPROTO_SCTP, SCTP_SOCKOPT_PEELOFF, &arg, &len) < 0) {
+    return Errno(env, errno);
+  }
+  fcntl(arg.sd, F_SETFL, fcntl(arg.sd, F_GETFL) | O_NONBLOCK);
+  fcntl(arg.sd, F_SETFD, FD_CLOEXEC);
+  return Napi::Number::New(env, arg.sd);
+}
+
+Napi::Value Socket::Shutdown(const Napi::CallbackInfo& info) {
+  int how = info[0].As<Napi::Number>().Int32Value();
+  return Napi::Number::New(info.Env(), ::shutdown(fd_, how) < 0 ? -errno : 0);
+}
+
+// Turns on SCTP_RCVINFO and every notification. SCTP_EVENT (Linux 5.0+) per type; older
+// kernels take SCTP_EVENTS, whose structure grew over time, so the size is probed.
+Napi::Value Socket::SubscribeEvents(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int on = 1;
+  if (setsockopt(fd_, IPPROTO_SCTP, SCTP_RECVRCVINFO, &on, sizeof(on)) < 0) {
+    return Errno(env, errno);
+  }
+  bool per_event = true;
+  for (size_t i = 0; i < kSubscribedEventCount; i++) {
+    sctp_event e{};
+    e.se_assoc_id = SCTP_FUTURE_ASSOC;
+    e.se_type = kSubscribedEvents[i];
+    e.se_on = 1;
+    if (setsockopt(fd_, IPPROTO_SCTP, SCTP_EVENT, &e, sizeof(e)) < 0) {
+      if (errno == ENOPROTOOPT) {
+        per_event = false;
+        break;
+      }
+      // A type this kernel does not know: skip it, keep the others.
+    }
+  }
+  if (per_event) return Napi::Number::New(env, 0);
+  sctp_event_subscribe all;
+  std::memset(&all, 1, sizeof(all));
+  all.sctp_data_io_event = 0;  // SCTP_RCVINFO replaces it
+  for (size_t size = sizeof(all); size >= 10; size--) {
+    if (setsockopt(fd_, IPPROTO_SCTP, SCTP_EVENTS, &all, static_cast<socklen_t>(size)) == 0) {
+      return Napi::Number::New(env, 0);
+    }
+    if (errno != EINVAL) break;
+  }
+  return Errno(env, errno);
+}
+
+Napi::Value Socket::SetMaxMessageSize(const Napi::CallbackInfo& info) {
+  data_.SetMaxMessageSize(static_cast<size_t>(info[0].As<Napi::Number>().DoubleValue()));
+  return info.Env().Undefined();
+}
+
+Napi::Value Socket::Ref(const Napi::CallbackInfo& info) {
+  unref_ = false;
+  if (poll_.get()) uv_ref(reinterpret_cast<uv_handle_t*>(poll_.get()));
+  return info.Env().Undefined();
+}
+
+Napi::Value Socket::Unref(const Napi::CallbackInfo& info) {
+  unref_ = true;
+  if (poll_.get()) uv_unref(reinterpret_cast<uv_handle_t*>(poll_.get()));
+  return info.Env().Undefined();
+}
+
+Napi::Value Socket::Close(const Napi::CallbackInfo& info) {
+  CloseQuietly();
+  return info.Env().Undefined();
+}
+
+Napi::Value Socket::GetFd(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), fd_);
+}
+
+}  // namespace ksctp

@@ -1,0 +1,80 @@
+// One wrapped object per SCTP socket fd: its state, its poll handle and its syscalls.
+// Every method returns a result or -errno; policy (retries, queues, errors) is TypeScript's.
+#pragma once
+
+#include <napi.h>
+
+#include "addon.h"
+#include "message.h"
+#include "uv_handle.h"
+
+namespace ksctp {
+
+// Event kinds passed to the JavaScript `onevent(kind, value)` callback.
+enum EventKind {
+  kEventRead = 0,      // value: flat array, kReadStride slots per message (see socket.cc)
+  kEventError = 1,     // value: -errno (a failed read, or EMSGSIZE for an oversized message)
+  kEventWritable = 2,  // the socket accepts writes again after EAGAIN
+  kEventConnect = 3,   // value: 0 or -errno, the outcome of a non-blocking connect
+  kEventAccept = 4,    // value: array of new fds
+  kEventEnd = 5,       // recvmsg returned 0: the association is gone (one-to-one)
+};
+
+class Socket : public Napi::ObjectWrap<Socket> {
+ public:
+  static Napi::Function Define(Napi::Env env);
+  explicit Socket(const Napi::CallbackInfo& info);
+  ~Socket() override;
+
+  // Closes the fd and the poll handle without calling JavaScript (environment teardown).
+  void CloseQuietly();
+
+ private:
+  enum class State { kOpen, kClosed };
+
+  Napi::Value Bindx(const Napi::CallbackInfo& info);
+  Napi::Value Connectx(const Napi::CallbackInfo& info);
+  Napi::Value Listen(const Napi::CallbackInfo& info);
+  Napi::Value Send(const Napi::CallbackInfo& info);
+  Napi::Value SetReading(const Napi::CallbackInfo& info);
+  Napi::Value SetWatchWritable(const Napi::CallbackInfo& info);
+  Napi::Value SetAccepting(const Napi::CallbackInfo& info);
+  Napi::Value GetOption(const Napi::CallbackInfo& info);
+  Napi::Value SetOption(const Napi::CallbackInfo& info);
+  Napi::Value Addresses(const Napi::CallbackInfo& info);
+  Napi::Value Peeloff(const Napi::CallbackInfo& info);
+  Napi::Value Shutdown(const Napi::CallbackInfo& info);
+  Napi::Value SubscribeEvents(const Napi::CallbackInfo& info);
+  Napi::Value SetMaxMessageSize(const Napi::CallbackInfo& info);
+  Napi::Value Ref(const Napi::CallbackInfo& info);
+  Napi::Value Unref(const Napi::CallbackInfo& info);
+  Napi::Value Close(const Napi::CallbackInfo& info);
+  Napi::Value GetFd(const Napi::CallbackInfo& info);
+
+  // Poll bookkeeping: the poll runs while reading, accepting, connecting or waiting for
+  // writable, and the JS object is kept alive (not collectable) while it runs.
+  void UpdatePoll();
+  static void OnPoll(uv_poll_t* handle, int status, int events);
+  void OnReadable();
+  void OnAcceptable();
+  void OnWritable();
+  void Emit(EventKind kind, napi_value value);
+
+  AddonData* addon_;
+  int fd_;
+  int family_;
+  State state_ = State::kOpen;
+  PollHandle poll_;
+  int poll_events_ = 0;
+  bool reading_ = false;
+  bool accepting_ = false;
+  bool connecting_ = false;
+  bool want_writable_ = false;
+  bool unref_ = false;
+  bool self_ref_ = false;
+  Reassembler data_;
+  Reassembler notifications_;
+  Napi::AsyncContext async_context_;
+};
+
+}  // namespace ksctp
