@@ -182,8 +182,21 @@ void Socket::OnPoll(uv_poll_t* handle, int status, int events) {
   if (!self || self->state_ != State::kOpen || self->addon_->tearing_down) return;
   Napi::HandleScope scope(self->Env());
   if (status < 0) {
-    // libuv reports a poll error (e.g. EBADF): surface it as a read error.
-    self->Emit(kEventError, Napi::Number::New(self->Env(), status));
+    // POLLERR: libuv stops the handle and reports UV_EBADF, but the socket simply has an
+    // error pending (e.g. ECONNRESET after an ABORT). Drain what is queued first: recvmsg
+    // then returns the real error after the last message and the COMM_LOST notification.
+    self->poll_events_ = 0;
+    if (self->connecting_) {
+      self->OnWritable();  // reports SO_ERROR as the connect outcome
+    } else if (self->reading_) {
+      self->OnReadable();
+    } else {
+      int err = 0;
+      socklen_t len = sizeof(err);
+      getsockopt(self->fd_, SOL_SOCKET, SO_ERROR, &err, &len);
+      self->Emit(kEventError, err ? Errno(self->Env(), err) : Napi::Number::New(self->Env(), status));
+    }
+    self->UpdatePoll();
     return;
   }
   if ((events & UV_WRITABLE) && self->state_ == State::kOpen) self->OnWritable();
@@ -505,9 +518,10 @@ Napi::Value Socket::Addresses(const Napi::CallbackInfo& info) {
                         buffer.data(), &len);
     if (rc < 0 && errno == ENOMEM) continue;
     if (rc < 0) return Errno(env, errno);
+    // The returned length is not usable: for local addresses the kernel leaves the header
+    // out of it, for peer addresses it counts it. addr_num and the buffer bound the walk.
     size_t header = offsetof(sctp_getaddrs, addrs);
-    auto list = UnpackAddresses(buffer.data() + header, len > header ? len - header : 0,
-                                param->addr_num);
+    auto list = UnpackAddresses(buffer.data() + header, size - header, param->addr_num);
     Napi::Array out = Napi::Array::New(env, list.size());
     for (size_t i = 0; i < list.size(); i++) out.Set(i, AddressToJs(env, list[i]));
     return out;

@@ -1,0 +1,13 @@
+// kernel-sctp: SCTP sockets for Node.js on the Linux kernel's SCTP stack.
+export { connect, Socket } from './socket';
+export type { AddressInfo, ConnectOptions, MessageInfo, PathInfo, SendOptions, SocketOptions, Status, StreamCounts } from './socket';
+export { createServer, Server } from './server';
+export type { ListenOptions, ServerAddress, ServerOptions } from './server';
+export type * from './notifications';
+export type { SystemError } from './errors';
+import { native } from './native';
+
+/** True when the running kernel can open SCTP sockets. */
+export function isSupported(): boolean {
+  return native.probe() === 0;
+}

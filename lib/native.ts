@@ -1,0 +1,92 @@
+// Loads the native addon and declares its surface once, so types and native code agree.
+// Every native method returns a result or -errno; errors are built in TypeScript.
+import path from 'node:path';
+import nodeGypBuild from 'node-gyp-build';
+
+export interface NativeAddress {
+  address: string;
+  family: 'IPv4' | 'IPv6' | '';
+  port: number;
+}
+
+/** A notification as the native parser produced it: names of fields as in the tables. */
+export interface NativeNotification {
+  type: string;
+  typeCode: number;
+  flags?: number;
+  data?: Buffer;
+  [field: string]: unknown;
+}
+
+export const enum EventKind {
+  Read = 0,
+  Error = 1,
+  Writable = 2,
+  Connect = 3,
+  Accept = 4,
+  End = 5,
+}
+
+/** Slots per message in a Read batch: [payload, stream, ppid, ssn, tsn, flags, context, assocId]. */
+export const READ_STRIDE = 8;
+
+export declare class NativeSocket {
+  constructor(fd: number, family: number);
+  readonly fd: number;
+  onevent: ((kind: EventKind, value: unknown) => void) | undefined;
+  bindx(hosts: string[], port: number, remove: boolean): number;
+  connectx(hosts: string[], port: number): [number, number];
+  listen(backlog: number): number;
+  send(
+    data: Uint8Array,
+    stream: number,
+    ppid: number,
+    flags: number,
+    context: number,
+    ttl: number,
+    assocId: number,
+  ): number;
+  setReading(on: boolean): void;
+  setWatchWritable(on: boolean): void;
+  setAccepting(on: boolean): void;
+  getOption(name: string, input?: object): Record<string, unknown> | number;
+  setOption(name: string, value: object): number;
+  addresses(peer: boolean, assocId: number): NativeAddress[] | number;
+  peeloff(assocId: number): number;
+  shutdown(how: number): number;
+  subscribeEvents(): number;
+  setMaxMessageSize(bytes: number): void;
+  ref(): void;
+  unref(): void;
+  close(): void;
+}
+
+export interface NativeAddon {
+  Socket: typeof NativeSocket;
+  socket(family: number, type: number): number;
+  closeFd(fd: number): void;
+  probe(): number;
+  optionNames: string[];
+  constants: {
+    AF_INET: number;
+    AF_INET6: number;
+    SOCK_STREAM: number;
+    SOCK_SEQPACKET: number;
+    SHUT_RD: number;
+    SHUT_WR: number;
+    SHUT_RDWR: number;
+    SCTP_UNORDERED: number;
+    SCTP_ADDR_OVER: number;
+    SCTP_ABORT: number;
+    SCTP_SACK_IMMEDIATELY: number;
+    SCTP_SENDALL: number;
+    SCTP_EOF: number;
+    SCTP_FUTURE_ASSOC: number;
+    SCTP_CURRENT_ASSOC: number;
+    SCTP_ALL_ASSOC: number;
+  };
+}
+
+// dist/lib/native.js -> the package root, where build/ or prebuilds/ live.
+export const native = nodeGypBuild(path.join(__dirname, '..', '..')) as NativeAddon;
+export const constants = native.constants;

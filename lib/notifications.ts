@@ -1,0 +1,262 @@
+// SCTP notifications (RFC 6458 section 6.1) as a typed, discriminated union. The native
+// parser gives field values as numbers; the names of states and flags are given here.
+import type { NativeAddress, NativeNotification } from './native';
+
+export type AssocChangeState = 'comm_up' | 'comm_lost' | 'restart' | 'shutdown_comp' | 'cant_str_assoc';
+export type PeerAddrState =
+  | 'available'
+  | 'unreachable'
+  | 'removed'
+  | 'added'
+  | 'made_primary'
+  | 'confirmed'
+  | 'potentially_failed';
+
+interface Base {
+  /** The association the notification is about. */
+  assocId: number;
+  /** sn_flags as the kernel set them. */
+  flags: number;
+}
+
+export interface AssocChangeNotification extends Base {
+  type: 'assoc_change';
+  state: AssocChangeState | `unknown(${number})`;
+  error: number;
+  outboundStreams: number;
+  inboundStreams: number;
+  /** sac_info: supported features on COMM_UP/RESTART, the ABORT chunk on COMM_LOST. */
+  info?: Buffer;
+}
+
+export interface PeerAddrChangeNotification extends Base {
+  type: 'peer_addr_change';
+  address: NativeAddress;
+  state: PeerAddrState | `unknown(${number})`;
+  error: number;
+}
+
+export interface RemoteErrorNotification extends Base {
+  type: 'remote_error';
+  /** The error cause code of the peer's ERROR chunk (host byte order). */
+  error: number;
+  data?: Buffer;
+}
+
+export interface SendFailedNotification extends Base {
+  type: 'send_failed';
+  /** true when the message was never put on the wire (SCTP_DATA_UNSENT). */
+  unsent: boolean;
+  error: number;
+  stream: number;
+  ppid: number;
+  context: number;
+  sendFlags: number;
+  /** The undelivered payload. */
+  data?: Buffer;
+}
+
+export interface ShutdownNotification extends Base {
+  type: 'shutdown';
+}
+
+export interface AdaptationIndicationNotification extends Base {
+  type: 'adaptation_indication';
+  adaptationIndication: number;
+}
+
+export interface PartialDeliveryNotification extends Base {
+  type: 'partial_delivery';
+  /** 0: the partial delivery was aborted. */
+  indication: number;
+  stream: number;
+  sequence: number;
+}
+
+export interface AuthenticationNotification extends Base {
+  type: 'authentication';
+  keyNumber: number;
+  altKeyNumber: number;
+  indication: 'new_key' | 'free_key' | 'no_auth' | `unknown(${number})`;
+}
+
+export interface SenderDryNotification extends Base {
+  type: 'sender_dry';
+}
+
+export interface StreamResetNotification extends Base {
+  type: 'stream_reset';
+  incoming: boolean;
+  outgoing: boolean;
+  denied: boolean;
+  failed: boolean;
+  streams: number[];
+}
+
+export interface AssocResetNotification extends Base {
+  type: 'assoc_reset';
+  denied: boolean;
+  failed: boolean;
+  localTsn: number;
+  remoteTsn: number;
+}
+
+export interface StreamChangeNotification extends Base {
+  type: 'stream_change';
+  denied: boolean;
+  failed: boolean;
+  inboundStreams: number;
+  outboundStreams: number;
+}
+
+/** A notification type this library does not know (a newer kernel): passed through raw. */
+export interface UnknownNotification {
+  type: 'unknown' | 'malformed';
+  typeCode: number;
+  flags: number;
+  assocId: number;
+  data?: Buffer;
+}
+
+export type Notification =
+  | AssocChangeNotification
+  | PeerAddrChangeNotification
+  | RemoteErrorNotification
+  | SendFailedNotification
+  | ShutdownNotification
+  | AdaptationIndicationNotification
+  | PartialDeliveryNotification
+  | AuthenticationNotification
+  | SenderDryNotification
+  | StreamResetNotification
+  | AssocResetNotification
+  | StreamChangeNotification
+  | UnknownNotification;
+
+const ASSOC_STATES: AssocChangeState[] = [
+  'comm_up',
+  'comm_lost',
+  'restart',
+  'shutdown_comp',
+  'cant_str_assoc',
+];
+const PEER_ADDR_STATES: PeerAddrState[] = [
+  'available',
+  'unreachable',
+  'removed',
+  'added',
+  'made_primary',
+  'confirmed',
+  'potentially_failed',
+];
+const AUTH_INDICATIONS = ['new_key', 'free_key', 'no_auth'] as const;
+
+function named<T extends string>(table: readonly T[], value: number): T | `unknown(${number})` {
+  return table[value] ?? `unknown(${value})`;
+}
+
+const num = (n: NativeNotification, field: string): number => (n[field] as number) ?? 0;
+
+/** Turns the native parser's output into the public, typed notification. */
+export function toNotification(n: NativeNotification): Notification {
+  const flags = n.flags ?? 0;
+  const assocId = num(n, 'assocId');
+  const base = { assocId, flags };
+  switch (n.type) {
+    case 'assoc_change':
+      return {
+        type: 'assoc_change',
+        ...base,
+        state: named(ASSOC_STATES, num(n, 'state')),
+        error: num(n, 'error'),
+        outboundStreams: num(n, 'outboundStreams'),
+        inboundStreams: num(n, 'inboundStreams'),
+        ...(n.data ? { info: n.data } : {}),
+      };
+    case 'peer_addr_change':
+      return {
+        type: 'peer_addr_change',
+        ...base,
+        address: n.address as NativeAddress,
+        state: named(PEER_ADDR_STATES, num(n, 'state')),
+        error: num(n, 'error'),
+      };
+    case 'remote_error':
+      return { type: 'remote_error', ...base, error: num(n, 'error'), ...(n.data ? { data: n.data } : {}) };
+    case 'send_failed':
+    case 'send_failed_event':
+      return {
+        type: 'send_failed',
+        ...base,
+        unsent: (flags & 1) === 0, // SCTP_DATA_UNSENT = 0, SCTP_DATA_SENT = 1
+        error: num(n, 'error'),
+        stream: num(n, 'stream'),
+        ppid: num(n, 'ppid'),
+        context: num(n, 'context'),
+        sendFlags: num(n, 'sendFlags'),
+        ...(n.data ? { data: n.data } : {}),
+      };
+    case 'shutdown':
+      return { type: 'shutdown', ...base };
+    case 'adaptation_indication':
+      return { type: 'adaptation_indication', ...base, adaptationIndication: num(n, 'adaptationIndication') };
+    case 'partial_delivery':
+      return {
+        type: 'partial_delivery',
+        ...base,
+        indication: num(n, 'indication'),
+        stream: num(n, 'stream'),
+        sequence: num(n, 'sequence'),
+      };
+    case 'authentication':
+      return {
+        type: 'authentication',
+        ...base,
+        keyNumber: num(n, 'keyNumber'),
+        altKeyNumber: num(n, 'altKeyNumber'),
+        indication: named(AUTH_INDICATIONS, num(n, 'indication')),
+      };
+    case 'sender_dry':
+      return { type: 'sender_dry', ...base };
+    case 'stream_reset': {
+      const streams: number[] = [];
+      const d = n.data;
+      if (d) for (let i = 0; i + 1 < d.length; i += 2) streams.push(d.readUInt16LE(i) /* host order */);
+      return {
+        type: 'stream_reset',
+        ...base,
+        incoming: (flags & 0x1) !== 0,
+        outgoing: (flags & 0x2) !== 0,
+        denied: (flags & 0x4) !== 0,
+        failed: (flags & 0x8) !== 0,
+        streams,
+      };
+    }
+    case 'assoc_reset':
+      return {
+        type: 'assoc_reset',
+        ...base,
+        denied: (flags & 0x4) !== 0,
+        failed: (flags & 0x8) !== 0,
+        localTsn: num(n, 'localTsn'),
+        remoteTsn: num(n, 'remoteTsn'),
+      };
+    case 'stream_change':
+      return {
+        type: 'stream_change',
+        ...base,
+        denied: (flags & 0x4) !== 0,
+        failed: (flags & 0x8) !== 0,
+        inboundStreams: num(n, 'inboundStreams'),
+        outboundStreams: num(n, 'outboundStreams'),
+      };
+    default:
+      return {
+        type: n.type === 'malformed' ? 'malformed' : 'unknown',
+        typeCode: n.typeCode,
+        flags,
+        assocId,
+        ...(n.data ? { data: n.data } : {}),
+      };
+  }
+}

@@ -1,0 +1,718 @@
+// One-to-one SCTP socket: a stream.Duplex in which every write is one message and every
+// 'data' chunk is one message, plus what SCTP has beyond TCP (streams, PPID, unordered
+// delivery, multihoming, notifications).
+import { Duplex } from 'node:stream';
+import { codedError, invalidArgType, systemError, type SystemError } from './errors';
+import { constants, EventKind, native, READ_STRIDE, type NativeAddress, type NativeNotification, NativeSocket } from './native';
+import { toNotification, type Notification, type PeerAddrChangeNotification, type SendFailedNotification } from './notifications';
+import {
+  familyFor,
+  validateAbortSignal,
+  validateAddresses,
+  validateBoolean,
+  validateFunction,
+  validateInteger,
+  validateObject,
+  validatePort,
+} from './validate';
+
+export interface AddressInfo {
+  address: string;
+  family: 'IPv4' | 'IPv6';
+  port: number;
+}
+
+/** Per-message send options. PPID is in host byte order (converted to network order inside). */
+export interface SendOptions {
+  /** Stream id, 0 .. negotiated outbound streams - 1. Default: the socket's `stream` (0). */
+  stream?: number;
+  /** Payload protocol identifier (0 .. 2^32-1), host byte order. Default: the socket's `ppid` (0). */
+  ppid?: number;
+  /** Deliver without regard to order within the stream. */
+  unordered?: boolean;
+  /** Opaque 32-bit value returned in a send_failed notification if the message is not delivered. */
+  context?: number;
+  /** PR-SCTP timed reliability: give up on the message after this many milliseconds (0 = reliable). */
+  ttl?: number;
+}
+
+/** What came with a received message. */
+export interface MessageInfo {
+  stream: number;
+  /** Host byte order. */
+  ppid: number;
+  ssn: number;
+  tsn: number;
+  unordered: boolean;
+  context: number;
+  assocId: number;
+}
+
+export interface StreamCounts {
+  /** Outbound streams to ask for in INIT (SCTP_INITMSG sinit_num_ostreams). */
+  out?: number;
+  /** Maximum inbound streams to accept (sinit_max_instreams). */
+  in?: number;
+}
+
+export interface SocketOptions {
+  /**
+   * Disable Nagle-like bundling (SCTP_NODELAY). Default true: message-oriented traffic
+   * otherwise stalls on the kernel's 200 ms delayed SACK (see README, "Defaults").
+   */
+  noDelay?: boolean;
+  streams?: StreamCounts;
+  /** Default stream for write() and send(). */
+  stream?: number;
+  /** Default PPID for write() and send(), host byte order. */
+  ppid?: number;
+  /** Largest message accepted when reassembling; larger ones raise an EMSGSIZE error. Default 64 MiB. */
+  maxMessageSize?: number;
+  /** How long end() waits for the SHUTDOWN handshake before it aborts. Default 30000 ms. */
+  shutdownTimeout?: number;
+  /** Socket buffer sizes (SO_RCVBUF / SO_SNDBUF), bytes. */
+  receiveBufferSize?: number;
+  sendBufferSize?: number;
+  /** Messages buffered in the readable side before reading from the kernel pauses. Default 64. */
+  readableHighWaterMark?: number;
+  /** Messages queued by write() before it returns false. Default 64. */
+  writableHighWaterMark?: number;
+}
+
+export interface ConnectOptions extends SocketOptions {
+  /** Remote address, or several for a multihomed peer. */
+  host?: string | string[];
+  port: number;
+  /** Local address(es) to bind before connecting (multihoming). */
+  localAddress?: string | string[];
+  localPort?: number;
+  /** Fail with ETIMEDOUT if the association is not up within this many milliseconds. */
+  connectTimeout?: number;
+  signal?: AbortSignal;
+}
+
+const kInfo = Symbol('kernel-sctp.messageInfo');
+type Received = Buffer & { [kInfo]?: MessageInfo };
+
+interface Pending {
+  data: Buffer;
+  options: Required<Omit<SendOptions, 'unordered'>> & { flags: number };
+  callback: (err?: Error | null) => void;
+}
+
+interface QueuedMessage {
+  data: Buffer;
+  options: SendOptions;
+}
+
+const DEFAULT_HIGH_WATER_MARK = 64;
+const SCTP_STATES = [
+  'empty',
+  'closed',
+  'cookie_wait',
+  'cookie_echoed',
+  'established',
+  'shutdown_pending',
+  'shutdown_sent',
+  'shutdown_received',
+  'shutdown_ack_sent',
+];
+const PATH_STATES = ['inactive', 'potentially_failed', 'active', 'unconfirmed'];
+
+export interface PathInfo {
+  address: AddressInfo;
+  state: string;
+  cwnd: number;
+  srtt: number;
+  rto: number;
+  mtu: number;
+}
+
+export interface Status {
+  assocId: number;
+  state: string;
+  rwnd: number;
+  unackedData: number;
+  pendingData: number;
+  inboundStreams: number;
+  outboundStreams: number;
+  fragmentationPoint: number;
+  primary: PathInfo;
+}
+
+function toAddressInfo(a: NativeAddress): AddressInfo {
+  return { address: a.address, family: a.family === 'IPv6' ? 'IPv6' : 'IPv4', port: a.port };
+}
+
+export function pathState(code: number): string {
+  return code === 0xffff ? 'unknown' : (PATH_STATES[code] ?? `unknown(${code})`);
+}
+
+export interface Socket {
+  on(event: 'connect' | 'ready' | 'end' | 'close' | 'drain' | 'finish', listener: () => void): this;
+  on(event: 'data', listener: (data: Buffer) => void): this;
+  on(event: 'message', listener: (data: Buffer, info: MessageInfo) => void): this;
+  on(event: 'notification', listener: (notification: Notification) => void): this;
+  on(event: 'peerAddressChange', listener: (notification: PeerAddrChangeNotification) => void): this;
+  on(event: 'sendFailed', listener: (notification: SendFailedNotification) => void): this;
+  on(event: 'error', listener: (err: Error) => void): this;
+  on(event: string | symbol, listener: (...args: any[]) => void): this;
+  once(event: 'connect' | 'ready' | 'end' | 'close' | 'drain' | 'finish', listener: () => void): this;
+  once(event: 'data', listener: (data: Buffer) => void): this;
+  once(event: 'message', listener: (data: Buffer, info: MessageInfo) => void): this;
+  once(event: 'notification', listener: (notification: Notification) => void): this;
+  once(event: 'error', listener: (err: Error) => void): this;
+  once(event: string | symbol, listener: (...args: any[]) => void): this;
+}
+
+export class Socket extends Duplex {
+  /** The association id the kernel gave (informational on one-to-one sockets). */
+  assocId = 0;
+  /** True while the association is being set up. */
+  connecting = false;
+
+  private handle: NativeSocket | null = null;
+  private family = constants.AF_INET;
+  private readonly defaults: { stream: number; ppid: number };
+  private readonly options: SocketOptions;
+  private pending: Pending | null = null;
+  private readingPaused = true;
+  private established = false;
+  private shutdownComplete = false;
+  private shutdownTimer: NodeJS.Timeout | null = null;
+  private connectTimer: NodeJS.Timeout | null = null;
+  private abortCleanup: (() => void) | null = null;
+  private remote: { hosts: string[]; port: number } | null = null;
+  private messageWired = false;
+
+  constructor(options: SocketOptions = {}) {
+    super({
+      allowHalfOpen: false, // SCTP has no half-close: SHUTDOWN ends both directions
+      readableObjectMode: true, // one chunk per message, boundaries kept
+      writableObjectMode: true,
+      readableHighWaterMark: options.readableHighWaterMark ?? DEFAULT_HIGH_WATER_MARK,
+      writableHighWaterMark: options.writableHighWaterMark ?? DEFAULT_HIGH_WATER_MARK,
+    });
+    validateObject(options, 'options');
+    this.options = { ...options };
+    this.defaults = {
+      stream: options.stream === undefined ? 0 : validateInteger(options.stream, 'options.stream', 0, 65535),
+      ppid: options.ppid === undefined ? 0 : validateInteger(options.ppid, 'options.ppid', 0, 0xffffffff),
+    };
+    if (options.maxMessageSize !== undefined) {
+      validateInteger(options.maxMessageSize, 'options.maxMessageSize', 1, 2 ** 31);
+    }
+    if (options.noDelay !== undefined) validateBoolean(options.noDelay, 'options.noDelay');
+    if (options.shutdownTimeout !== undefined) {
+      validateInteger(options.shutdownTimeout, 'options.shutdownTimeout', 0, 2 ** 31 - 1);
+    }
+    // 'message' listeners get the stream flowing, as 'data' listeners do.
+    this.on('newListener', (event: string | symbol) => {
+      if (event === 'message' && !this.messageWired) {
+        this.messageWired = true;
+        this.on('data', (chunk: Received) => this.emit('message', chunk, chunk[kInfo]));
+      }
+    });
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Setup
+
+  /** @internal Opens a socket for `hosts` and applies the socket options. */
+  openFor(hosts: string[]): void {
+    this.family = familyFor(hosts) === 6 ? constants.AF_INET6 : constants.AF_INET;
+    const fd = native.socket(this.family, constants.SOCK_STREAM);
+    if (fd < 0) throw systemError(fd, 'socket');
+    this.attach(fd, this.family);
+  }
+
+  /** @internal Wraps an open fd (an accepted or peeled-off association). */
+  attach(fd: number, family: number): void {
+    this.family = family;
+    const handle = new native.Socket(fd, family);
+    this.handle = handle;
+    handle.onevent = (kind, value) => this.onNativeEvent(kind, value);
+    const check = (rc: number, what: string) => {
+      if (rc < 0) throw systemError(rc, what);
+    };
+    check(handle.subscribeEvents(), 'setsockopt');
+    const o = this.options;
+    check(handle.setOption('SCTP_NODELAY', { value: o.noDelay === false ? 0 : 1 }), 'setsockopt');
+    if (o.maxMessageSize !== undefined) handle.setMaxMessageSize(o.maxMessageSize);
+    if (o.receiveBufferSize !== undefined) {
+      check(handle.setOption('SO_RCVBUF', { value: o.receiveBufferSize }), 'setsockopt');
+    }
+    if (o.sendBufferSize !== undefined) {
+      check(handle.setOption('SO_SNDBUF', { value: o.sendBufferSize }), 'setsockopt');
+    }
+    if (o.streams) {
+      check(
+        handle.setOption('SCTP_INITMSG', {
+          outStreams: o.streams.out ?? 0,
+          maxInStreams: o.streams.in ?? 0,
+        }),
+        'setsockopt',
+      );
+    }
+  }
+
+  /** @internal An accepted association: already up. */
+  acceptedUp(): void {
+    this.established = true;
+    this.assocId = this.readAssocId();
+    this.startReading();
+  }
+
+  /** Opens the association. Usually called through `connect()`. */
+  connect(options: ConnectOptions, connectListener?: () => void): this {
+    validateObject(options, 'options');
+    const port = validatePort(options.port, 'options.port', false);
+    const hosts = validateAddresses(options.host ?? '127.0.0.1', 'options.host');
+    const locals =
+      options.localAddress === undefined ? null : validateAddresses(options.localAddress, 'options.localAddress');
+    const localPort =
+      options.localPort === undefined ? 0 : validatePort(options.localPort, 'options.localPort');
+    if (options.connectTimeout !== undefined) {
+      validateInteger(options.connectTimeout, 'options.connectTimeout', 1, 2 ** 31 - 1);
+    }
+    const signal = options.signal === undefined ? undefined : validateAbortSignal(options.signal, 'options.signal');
+    if (connectListener !== undefined) validateFunction(connectListener, 'connectListener');
+    if (options.streams !== undefined) {
+      validateObject(options.streams, 'options.streams');
+      if (options.streams.out !== undefined) validateInteger(options.streams.out, 'options.streams.out', 1, 65535);
+      if (options.streams.in !== undefined) validateInteger(options.streams.in, 'options.streams.in', 1, 65535);
+    }
+    Object.assign(this.options, options);
+    if (connectListener) this.once('connect', connectListener);
+    this.connecting = true;
+    this.remote = { hosts, port };
+
+    if (signal?.aborted) {
+      process.nextTick(() => this.destroy(abortError(signal)));
+      return this;
+    }
+    try {
+      this.openFor(locals ? [...hosts, ...locals] : hosts);
+      const handle = this.handle!;
+      if (locals || localPort) {
+        const bindHosts = locals ?? [this.family === constants.AF_INET6 ? '::' : '0.0.0.0'];
+        const rc = handle.bindx(bindHosts, localPort, false);
+        if (rc < 0) throw systemError(rc, 'bind', { address: bindHosts, port: localPort });
+      }
+      const [rc, assocId] = handle.connectx(hosts, port);
+      this.assocId = assocId;
+      if (rc === 0) {
+        process.nextTick(() => this.onConnected());
+      } else if (rc !== -115 /* EINPROGRESS */) {
+        throw systemError(rc, 'connect', { address: hosts, port });
+      }
+    } catch (err) {
+      process.nextTick(() => this.destroy(err as Error));
+      return this;
+    }
+    if (options.connectTimeout !== undefined) {
+      this.connectTimer = setTimeout(() => {
+        const err = systemError(-110 /* ETIMEDOUT */, 'connect', { address: hosts, port });
+        this.destroy(err);
+      }, options.connectTimeout);
+    }
+    if (signal) {
+      const onAbort = () => this.destroy(abortError(signal));
+      signal.addEventListener('abort', onAbort, { once: true });
+      this.abortCleanup = () => signal.removeEventListener('abort', onAbort);
+    }
+    return this;
+  }
+
+  private onConnected(): void {
+    this.clearConnectWatch();
+    if (this.destroyed) return;
+    this.connecting = false;
+    this.established = true;
+    this.assocId = this.readAssocId() || this.assocId;
+    this.startReading();
+    this.emit('connect');
+    this.emit('ready');
+  }
+
+  private clearConnectWatch(): void {
+    if (this.connectTimer) clearTimeout(this.connectTimer);
+    this.connectTimer = null;
+    this.abortCleanup?.();
+    this.abortCleanup = null;
+  }
+
+  private readAssocId(): number {
+    const status = this.handle?.getOption('SCTP_STATUS', { assocId: 0 });
+    return typeof status === 'object' ? (status.assocId as number) : 0;
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Sending
+
+  /**
+   * Sends one message with per-message options. Returns false when the message had to be
+   * queued (the kernel's send buffer is full); wait for 'drain' before sending more.
+   */
+  send(data: string | Uint8Array, options: SendOptions = {}, callback?: (err?: Error | null) => void): boolean {
+    if (typeof data === 'string') data = Buffer.from(data);
+    else if (!(data instanceof Uint8Array)) {
+      throw invalidArgType('data', 'of type string or an instance of Buffer or Uint8Array', data);
+    }
+    validateObject(options, 'options');
+    const resolved = this.resolveSendOptions(options);
+    // Fast path: nothing queued ahead of this message, so it can go to the kernel now.
+    if (this.established && this.handle && !this.pending && this.writableLength === 0 && !this.writableEnded && !this.writableCorked) {
+      const n = this.handle.send(data, resolved.stream, resolved.ppid, resolved.flags, resolved.context, resolved.ttl, 0);
+      if (n >= 0) {
+        if (callback) process.nextTick(callback, null);
+        return true;
+      }
+      if (n !== -11 /* EAGAIN */) {
+        const err = systemError(n, 'sendmsg');
+        if (callback) process.nextTick(callback, err);
+        this.destroy(err);
+        return false;
+      }
+    }
+    const msg: QueuedMessage = { data: Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength), options };
+    return this.write(msg, callback);
+  }
+
+  private resolveSendOptions(options: SendOptions): Pending['options'] {
+    const stream = options.stream === undefined ? this.defaults.stream : validateInteger(options.stream, 'options.stream', 0, 65535);
+    const ppid = options.ppid === undefined ? this.defaults.ppid : validateInteger(options.ppid, 'options.ppid', 0, 0xffffffff);
+    const context = options.context === undefined ? 0 : validateInteger(options.context, 'options.context', 0, 0xffffffff);
+    const ttl = options.ttl === undefined ? 0 : validateInteger(options.ttl, 'options.ttl', 0, 0xffffffff);
+    let flags = 0;
+    if (options.unordered !== undefined && validateBoolean(options.unordered, 'options.unordered')) {
+      flags |= constants.SCTP_UNORDERED;
+    }
+    return { stream, ppid, context, ttl, flags };
+  }
+
+  override _write(chunk: unknown, encoding: BufferEncoding, callback: (err?: Error | null) => void): void {
+    let data: Buffer;
+    let options: SendOptions = {};
+    if (Buffer.isBuffer(chunk)) data = chunk;
+    else if (typeof chunk === 'string') data = Buffer.from(chunk, encoding);
+    else if (chunk instanceof Uint8Array) data = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    else if (chunk && typeof chunk === 'object' && Buffer.isBuffer((chunk as QueuedMessage).data)) {
+      data = (chunk as QueuedMessage).data;
+      options = (chunk as QueuedMessage).options;
+    } else {
+      callback(invalidArgType('chunk', 'of type string or an instance of Buffer or Uint8Array', chunk));
+      return;
+    }
+    let resolved: Pending['options'];
+    try {
+      resolved = this.resolveSendOptions(options);
+    } catch (err) {
+      callback(err as Error);
+      return;
+    }
+    this.pending = { data, options: resolved, callback };
+    if (this.established) this.flushPending();
+    else this.once('connect', () => this.flushPending());
+  }
+
+  private flushPending(): void {
+    const p = this.pending;
+    if (!p || !this.handle) return;
+    const o = p.options;
+    const n = this.handle.send(p.data, o.stream, o.ppid, o.flags, o.context, o.ttl, 0);
+    if (n === -11 /* EAGAIN */) {
+      this.handle.setWatchWritable(true); // retried on kEventWritable
+      return;
+    }
+    this.pending = null;
+    p.callback(n < 0 ? systemError(n, 'sendmsg') : null);
+  }
+
+  override _final(callback: (err?: Error | null) => void): void {
+    const finish = () => {
+      if (!this.handle || this.shutdownComplete) return callback();
+      // Graceful SHUTDOWN: the kernel delivers what is queued, then runs the handshake.
+      const rc = this.handle.shutdown(constants.SHUT_WR);
+      if (rc < 0 && rc !== -107 /* ENOTCONN */ && rc !== -32 /* EPIPE */) {
+        return callback(systemError(rc, 'shutdown'));
+      }
+      const timeout = this.options.shutdownTimeout ?? 30000;
+      if (!this.shutdownComplete && !this.readableEnded) {
+        this.shutdownTimer = setTimeout(() => {
+          this.destroy(codedError(`SCTP SHUTDOWN did not complete within ${timeout} ms; aborted`, 'ETIMEDOUT'));
+        }, timeout);
+        this.shutdownTimer.unref?.();
+      }
+      callback();
+    };
+    if (this.connecting) this.once('connect', finish);
+    else finish();
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Receiving
+
+  private startReading(): void {
+    if (this.readingPaused && this.handle) {
+      this.readingPaused = false;
+      this.handle.setReading(true);
+    }
+  }
+
+  override _read(): void {
+    if (this.established && !this.shutdownComplete) this.startReading();
+  }
+
+  private onNativeEvent(kind: EventKind, value: unknown): void {
+    switch (kind) {
+      case EventKind.Read:
+        return this.onBatch(value as unknown[]);
+      case EventKind.Writable:
+        return this.flushPending();
+      case EventKind.Connect: {
+        const rc = value as number;
+        if (rc === 0) return this.onConnected();
+        this.clearConnectWatch();
+        const remote = this.remote;
+        return void this.destroy(systemError(rc, 'connect', remote ? { address: remote.hosts, port: remote.port } : undefined));
+      }
+      case EventKind.End:
+        return this.onEnd();
+      case EventKind.Error: {
+        const rc = value as number;
+        if (rc === -90 /* EMSGSIZE */) {
+          const max = this.options.maxMessageSize ?? 64 * 1024 * 1024;
+          const err = systemError(rc, 'recvmsg') as SystemError;
+          err.message = `recvmsg EMSGSIZE: a received message exceeds maxMessageSize (${max} bytes); it was discarded`;
+          return void this.emit('error', err);
+        }
+        if (rc === -104 /* ECONNRESET */ || rc === -107 /* ENOTCONN */) {
+          // After SHUTDOWN_COMPLETE a one-to-one socket reads ENOTCONN, not end-of-file.
+          return this.shutdownComplete ? this.onEnd() : this.onLost();
+        }
+        return void this.destroy(systemError(rc, 'recvmsg'));
+      }
+    }
+  }
+
+  private onBatch(batch: unknown[]): void {
+    for (let i = 0; i < batch.length; i += READ_STRIDE) {
+      if (this.destroyed) return;
+      const stream = batch[i + 1] as number;
+      if (stream === -1) {
+        this.onNotification(toNotification(batch[i] as NativeNotification));
+        continue;
+      }
+      const data = batch[i] as Received;
+      data[kInfo] = {
+        stream,
+        ppid: batch[i + 2] as number,
+        ssn: batch[i + 3] as number,
+        tsn: batch[i + 4] as number,
+        unordered: ((batch[i + 5] as number) & constants.SCTP_UNORDERED) !== 0,
+        context: batch[i + 6] as number,
+        assocId: batch[i + 7] as number,
+      };
+      if (!this.push(data) && !this.readingPaused) {
+        // The reader is behind: stop taking messages from the kernel (its receive window
+        // then closes and the peer slows down). _read() resumes.
+        this.readingPaused = true;
+        this.handle?.setReading(false);
+      }
+    }
+  }
+
+  private onNotification(n: Notification): void {
+    this.emit('notification', n);
+    switch (n.type) {
+      case 'peer_addr_change':
+        this.emit('peerAddressChange', n);
+        break;
+      case 'send_failed':
+        this.emit('sendFailed', n);
+        break;
+      case 'assoc_change':
+        if (n.state === 'shutdown_comp') this.onEnd();
+        else if (n.state === 'comm_lost' || n.state === 'cant_str_assoc') this.onLost();
+        break;
+    }
+  }
+
+  /** The association failed (peer ABORT, timeout): the error comes from SO_ERROR. */
+  private onLost(): void {
+    if (this.destroyed) return;
+    const so = this.handle?.getOption('SO_ERROR');
+    const errno = typeof so === 'object' && (so.value as number) > 0 ? -(so.value as number) : -104; /* ECONNRESET */
+    const remote = this.remote;
+    this.destroy(systemError(errno, this.established ? 'recvmsg' : 'connect', remote ? { address: remote.hosts, port: remote.port } : undefined));
+  }
+
+  /** The association ended with a completed SHUTDOWN (either side started it). */
+  private onEnd(): void {
+    if (this.shutdownComplete) return;
+    this.shutdownComplete = true;
+    if (this.shutdownTimer) clearTimeout(this.shutdownTimer);
+    this.shutdownTimer = null;
+    this.handle?.setReading(false);
+    this.readingPaused = true;
+    this.push(null);
+  }
+
+  /** Iterates over messages with their info: `for await (const { data, info } of socket.messages())`. */
+  async *messages(): AsyncGenerator<{ data: Buffer; info: MessageInfo }> {
+    for await (const chunk of this) {
+      yield { data: chunk as Buffer, info: (chunk as Received)[kInfo]! };
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Teardown
+
+  override _destroy(err: Error | null, callback: (err: Error | null) => void): void {
+    this.clearConnectWatch();
+    if (this.shutdownTimer) clearTimeout(this.shutdownTimer);
+    this.shutdownTimer = null;
+    const handle = this.handle;
+    this.handle = null;
+    if (handle) {
+      // Not ended by a completed SHUTDOWN: ABORT (SO_LINGER with a zero timeout).
+      if (!this.shutdownComplete) handle.setOption('SO_LINGER', { onoff: 1, linger: 0 });
+      handle.onevent = undefined;
+      handle.close();
+    }
+    this.connecting = false;
+    this.established = false;
+    const p = this.pending;
+    this.pending = null;
+    if (p) p.callback(err ?? codedError('Socket was destroyed', 'ERR_STREAM_DESTROYED'));
+    callback(err);
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Inspection and options
+
+  /** All local addresses of the association (or of the bound socket). */
+  localAddresses(): AddressInfo[] {
+    return this.addressList(false);
+  }
+
+  /** All addresses of the peer. */
+  remoteAddresses(): AddressInfo[] {
+    return this.addressList(true);
+  }
+
+  private addressList(peer: boolean): AddressInfo[] {
+    if (!this.handle) return [];
+    const list = this.handle.addresses(peer, 0);
+    if (typeof list === 'number') {
+      if (list === -107 /* ENOTCONN */ || list === -22 /* EINVAL */) return [];
+      throw systemError(list, 'getsockopt');
+    }
+    return list.map(toAddressInfo);
+  }
+
+  /** The first local address, as net.Socket#address() gives it. */
+  address(): AddressInfo | Record<string, never> {
+    return this.localAddresses()[0] ?? {};
+  }
+
+  get remoteAddress(): string | undefined {
+    return this.remoteAddresses()[0]?.address;
+  }
+
+  get remotePort(): number | undefined {
+    return this.remoteAddresses()[0]?.port;
+  }
+
+  get remoteFamily(): string | undefined {
+    return this.remoteAddresses()[0]?.family;
+  }
+
+  get localAddress(): string | undefined {
+    return this.localAddresses()[0]?.address;
+  }
+
+  get localPort(): number | undefined {
+    return this.localAddresses()[0]?.port;
+  }
+
+  /** SCTP_STATUS: association state, windows, stream counts and the primary path. */
+  status(): Status {
+    if (!this.handle) throw codedError('Socket is closed', 'ERR_SOCKET_CLOSED');
+    const s = this.handle.getOption('SCTP_STATUS', { assocId: 0 });
+    if (typeof s === 'number') throw systemError(s, 'getsockopt');
+    return {
+      assocId: s.assocId as number,
+      state: SCTP_STATES[s.state as number] ?? `unknown(${s.state})`,
+      rwnd: s.rwnd as number,
+      unackedData: s.unackedData as number,
+      pendingData: s.pendingData as number,
+      inboundStreams: s.inboundStreams as number,
+      outboundStreams: s.outboundStreams as number,
+      fragmentationPoint: s.fragmentationPoint as number,
+      primary: {
+        address: toAddressInfo(s.primaryAddress as NativeAddress),
+        state: pathState(s.primaryState as number),
+        cwnd: s.primaryCwnd as number,
+        srtt: s.primarySrtt as number,
+        rto: s.primaryRto as number,
+        mtu: s.primaryMtu as number,
+      },
+    };
+  }
+
+  setNoDelay(noDelay = true): this {
+    this.handle?.setOption('SCTP_NODELAY', { value: noDelay ? 1 : 0 });
+    return this;
+  }
+
+  ref(): this {
+    this.handle?.ref();
+    return this;
+  }
+
+  unref(): this {
+    this.handle?.unref();
+    return this;
+  }
+
+  /**
+   * Reads a socket option from the kernel's table by name (e.g. 'SCTP_RTOINFO'), with
+   * input fields such as assocId or address. Advanced use; see docs.
+   */
+  getOption(name: string, input?: Record<string, unknown>): Record<string, unknown> {
+    if (!this.handle) throw codedError('Socket is closed', 'ERR_SOCKET_CLOSED');
+    if (!native.optionNames.includes(name)) throw invalidOption(name);
+    const r = this.handle.getOption(name, input);
+    if (typeof r === 'number') throw systemError(r, 'getsockopt');
+    return r;
+  }
+
+  setOption(name: string, value: Record<string, unknown>): void {
+    if (!this.handle) throw codedError('Socket is closed', 'ERR_SOCKET_CLOSED');
+    if (!native.optionNames.includes(name)) throw invalidOption(name);
+    validateObject(value, 'value');
+    const rc = this.handle.setOption(name, value);
+    if (rc < 0) throw systemError(rc, 'setsockopt');
+  }
+}
+
+function invalidOption(name: string): Error {
+  const err = new TypeError(`Unknown socket option ${JSON.stringify(name)}; known: ${native.optionNames.join(', ')}`);
+  (err as Error & { code: string }).code = 'ERR_INVALID_ARG_VALUE';
+  return err;
+}
+
+function abortError(signal: AbortSignal): Error {
+  const err = new Error('The operation was aborted', { cause: signal.reason });
+  err.name = 'AbortError';
+  (err as Error & { code: string }).code = 'ABORT_ERR';
+  return err;
+}
+
+/** Opens a one-to-one association, like net.connect(). */
+export function connect(options: ConnectOptions, connectListener?: () => void): Socket {
+  validateObject(options, 'options');
+  return new Socket(options).connect(options, connectListener);
+}
