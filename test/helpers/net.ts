@@ -1,0 +1,79 @@
+// Small helpers shared by the tests: waiting for events, running commands.
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import type { EventEmitter } from 'node:events';
+import { once } from 'node:events';
+import type { Server } from '../../lib';
+
+export async function listening(server: Server): Promise<number> {
+  if (!server.listening) await once(server, 'listening');
+  return server.address()!.port;
+}
+
+export function run(cmd: string, args: string[]): string {
+  return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+/** Resolves with the first `count` events' arguments. */
+export function collect<T>(emitter: EventEmitter, event: string, count: number, map: (...args: any[]) => T): Promise<T[]> {
+  return new Promise((resolve, reject) => {
+    const out: T[] = [];
+    const onEvent = (...args: unknown[]) => {
+      out.push(map(...args));
+      if (out.length === count) {
+        emitter.off(event, onEvent);
+        emitter.off('error', reject);
+        resolve(out);
+      }
+    };
+    emitter.on(event, onEvent);
+    emitter.once('error', reject);
+  });
+}
+
+/** Spawns a process and resolves each JSON line it prints, in order. */
+export class JsonLines {
+  readonly child: ChildProcess;
+  private lines: unknown[] = [];
+  private waiters: ((v: unknown) => void)[] = [];
+  stderr = '';
+
+  constructor(cmd: string, args: string[]) {
+    this.child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    let buffered = '';
+    this.child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+      buffered += chunk;
+      let nl: number;
+      while ((nl = buffered.indexOf('\n')) >= 0) {
+        const line = buffered.slice(0, nl).trim();
+        buffered = buffered.slice(nl + 1);
+        if (!line) continue;
+        const value = JSON.parse(line);
+        const waiter = this.waiters.shift();
+        if (waiter) waiter(value);
+        else this.lines.push(value);
+      }
+    });
+    this.child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (this.stderr += chunk));
+  }
+
+  next<T = any>(timeoutMs = 60000): Promise<T> {
+    if (this.lines.length > 0) return Promise.resolve(this.lines.shift() as T);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no output within ${timeoutMs} ms; stderr: ${this.stderr}`)), timeoutMs);
+      this.waiters.push((v) => {
+        clearTimeout(timer);
+        resolve(v as T);
+      });
+    });
+  }
+
+  async exit(): Promise<number | null> {
+    if (this.child.exitCode !== null) return this.child.exitCode;
+    const [code] = await once(this.child, 'exit');
+    return code as number | null;
+  }
+
+  kill(): void {
+    if (this.child.exitCode === null) this.child.kill('SIGKILL');
+  }
+}
