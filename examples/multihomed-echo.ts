@@ -21,7 +21,12 @@ server.listen({ host: ['127.0.0.1', '127.0.0.2'], port: 0 }, () => {
   console.log(`server: listening on ${addresses.map((a) => a.address).join(', ')} port ${port}`);
 
   const client = connect(
-    { host: ['127.0.0.1', '127.0.0.2'], port, localAddress: ['127.0.0.3', '127.0.0.4'], streams: { out: 4, in: 4 } },
+    {
+      host: ['127.0.0.1', '127.0.0.2'],
+      port,
+      localAddress: ['127.0.0.3', '127.0.0.4'],
+      streams: { out: 4, in: 4 },
+    },
     () => {
       const status = client.status();
       const servers = client.remoteAddresses().map((a) => a.address);
@@ -31,7 +36,9 @@ server.listen({ host: ['127.0.0.1', '127.0.0.2'], port: 0 }, () => {
           `primary path ${status.primary.address.address} (${status.primary.state})`,
       );
       const messages = ['hello', 'multihomed', 'world'];
-      messages.forEach((text, i) => client.send(text, { stream: i % status.outboundStreams, ppid: 46 }));
+      messages.forEach((text, i) =>
+        client.send(text, { stream: i % status.outboundStreams, ppid: 46 }),
+      );
       let received = 0;
       client.on('message', (data, info) => {
         console.log(`client: echo "${data}" on stream ${info.stream}, ppid ${info.ppid}`);

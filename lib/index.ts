@@ -1,6 +1,15 @@
 // kernel-sctp: SCTP sockets for Node.js on the Linux kernel's SCTP stack.
 export { connect, Socket } from './socket';
-export type { AddressInfo, ConnectOptions, MessageInfo, PathInfo, SendOptions, SocketOptions, Status, StreamCounts } from './socket';
+export type {
+  AddressInfo,
+  ConnectOptions,
+  MessageInfo,
+  PathInfo,
+  SendOptions,
+  SocketOptions,
+  Status,
+  StreamCounts,
+} from './socket';
 export { createServer, Server } from './server';
 export type { ListenOptions, ServerAddress, ServerOptions } from './server';
 export type * from './notifications';

@@ -2,7 +2,8 @@
 // parser gives field values as numbers; the names of states and flags are given here.
 import type { NativeAddress, NativeNotification } from './native';
 
-export type AssocChangeState = 'comm_up' | 'comm_lost' | 'restart' | 'shutdown_comp' | 'cant_str_assoc';
+export type AssocChangeState =
+  'comm_up' | 'comm_lost' | 'restart' | 'shutdown_comp' | 'cant_str_assoc';
 export type PeerAddrState =
   | 'available'
   | 'unreachable'
@@ -182,7 +183,12 @@ export function toNotification(n: NativeNotification): Notification {
         error: num(n, 'error'),
       };
     case 'remote_error':
-      return { type: 'remote_error', ...base, error: num(n, 'error'), ...(n.data ? { data: n.data } : {}) };
+      return {
+        type: 'remote_error',
+        ...base,
+        error: num(n, 'error'),
+        ...(n.data ? { data: n.data } : {}),
+      };
     case 'send_failed':
     case 'send_failed_event':
       return {
@@ -199,7 +205,11 @@ export function toNotification(n: NativeNotification): Notification {
     case 'shutdown':
       return { type: 'shutdown', ...base };
     case 'adaptation_indication':
-      return { type: 'adaptation_indication', ...base, adaptationIndication: num(n, 'adaptationIndication') };
+      return {
+        type: 'adaptation_indication',
+        ...base,
+        adaptationIndication: num(n, 'adaptationIndication'),
+      };
     case 'partial_delivery':
       return {
         type: 'partial_delivery',
@@ -221,7 +231,8 @@ export function toNotification(n: NativeNotification): Notification {
     case 'stream_reset': {
       const streams: number[] = [];
       const d = n.data;
-      if (d) for (let i = 0; i + 1 < d.length; i += 2) streams.push(d.readUInt16LE(i) /* host order */);
+      if (d)
+        for (let i = 0; i + 1 < d.length; i += 2) streams.push(d.readUInt16LE(i) /* host order */);
       return {
         type: 'stream_reset',
         ...base,

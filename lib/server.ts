@@ -76,11 +76,16 @@ export class Server extends EventEmitter {
       if (typeof rest[0] === 'number') opts.backlog = rest.shift() as number;
     }
     if (this.listening || this.handle) {
-      throw codedError('Listen method has been called more than once without closing.', 'ERR_SERVER_ALREADY_LISTEN');
+      throw codedError(
+        'Listen method has been called more than once without closing.',
+        'ERR_SERVER_ALREADY_LISTEN',
+      );
     }
     const port = opts.port === undefined ? 0 : validatePort(opts.port, 'options.port');
-    const backlog = opts.backlog === undefined ? 511 : validateInteger(opts.backlog, 'options.backlog', 0, 65535);
-    const signal = opts.signal === undefined ? undefined : validateAbortSignal(opts.signal, 'options.signal');
+    const backlog =
+      opts.backlog === undefined ? 511 : validateInteger(opts.backlog, 'options.backlog', 0, 65535);
+    const signal =
+      opts.signal === undefined ? undefined : validateAbortSignal(opts.signal, 'options.signal');
     let hosts = opts.host === undefined ? null : validateAddresses(opts.host, 'options.host');
     if (callback) this.once('listening', callback);
 
@@ -106,7 +111,10 @@ export class Server extends EventEmitter {
       if (rc < 0) throw systemError(rc, 'setsockopt');
       const streams = this.options.streams;
       if (streams) {
-        rc = handle.setOption('SCTP_INITMSG', { outStreams: streams.out ?? 0, maxInStreams: streams.in ?? 0 });
+        rc = handle.setOption('SCTP_INITMSG', {
+          outStreams: streams.out ?? 0,
+          maxInStreams: streams.in ?? 0,
+        });
         if (rc < 0) throw systemError(rc, 'setsockopt');
       }
       rc = handle.bindx(hosts, port, false);
@@ -166,7 +174,14 @@ export class Server extends EventEmitter {
     if (!this.handle) return null;
     const list = this.handle.addresses(false, 0);
     if (typeof list === 'number') throw systemError(list, 'getsockopt');
-    const addresses = list.map((a) => ({ address: a.address, family: a.family === 'IPv6' ? 'IPv6' : 'IPv4', port: a.port }) as AddressInfo);
+    const addresses = list.map(
+      (a) =>
+        ({
+          address: a.address,
+          family: a.family === 'IPv6' ? 'IPv6' : 'IPv4',
+          port: a.port,
+        }) as AddressInfo,
+    );
     if (addresses.length === 0) return null;
     return { ...addresses[0]!, addresses };
   }
@@ -175,7 +190,8 @@ export class Server extends EventEmitter {
   close(callback?: (err?: Error) => void): this {
     if (callback !== undefined) validateFunction(callback, 'callback');
     if (!this.handle) {
-      if (callback) process.nextTick(callback, codedError('Server is not running.', 'ERR_SERVER_NOT_RUNNING'));
+      if (callback)
+        process.nextTick(callback, codedError('Server is not running.', 'ERR_SERVER_NOT_RUNNING'));
       return this;
     }
     if (callback) this.closeCallbacks.push(callback);

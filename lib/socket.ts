@@ -3,8 +3,21 @@
 // delivery, multihoming, notifications).
 import { Duplex } from 'node:stream';
 import { codedError, invalidArgType, systemError, type SystemError } from './errors';
-import { constants, EventKind, native, READ_STRIDE, type NativeAddress, type NativeNotification, NativeSocket } from './native';
-import { toNotification, type Notification, type PeerAddrChangeNotification, type SendFailedNotification } from './notifications';
+import {
+  constants,
+  EventKind,
+  native,
+  READ_STRIDE,
+  type NativeAddress,
+  type NativeNotification,
+  NativeSocket,
+} from './native';
+import {
+  toNotification,
+  type Notification,
+  type PeerAddrChangeNotification,
+  type SendFailedNotification,
+} from './notifications';
 import {
   familyFor,
   validateAbortSignal,
@@ -153,11 +166,17 @@ export interface Socket {
   on(event: 'data', listener: (data: Buffer) => void): this;
   on(event: 'message', listener: (data: Buffer, info: MessageInfo) => void): this;
   on(event: 'notification', listener: (notification: Notification) => void): this;
-  on(event: 'peerAddressChange', listener: (notification: PeerAddrChangeNotification) => void): this;
+  on(
+    event: 'peerAddressChange',
+    listener: (notification: PeerAddrChangeNotification) => void,
+  ): this;
   on(event: 'sendFailed', listener: (notification: SendFailedNotification) => void): this;
   on(event: 'error', listener: (err: Error) => void): this;
   on(event: string | symbol, listener: (...args: any[]) => void): this;
-  once(event: 'connect' | 'ready' | 'end' | 'close' | 'drain' | 'finish', listener: () => void): this;
+  once(
+    event: 'connect' | 'ready' | 'end' | 'close' | 'drain' | 'finish',
+    listener: () => void,
+  ): this;
   once(event: 'data', listener: (data: Buffer) => void): this;
   once(event: 'message', listener: (data: Buffer, info: MessageInfo) => void): this;
   once(event: 'notification', listener: (notification: Notification) => void): this;
@@ -196,8 +215,14 @@ export class Socket extends Duplex {
     validateObject(options, 'options');
     this.options = { ...options };
     this.defaults = {
-      stream: options.stream === undefined ? 0 : validateInteger(options.stream, 'options.stream', 0, 65535),
-      ppid: options.ppid === undefined ? 0 : validateInteger(options.ppid, 'options.ppid', 0, 0xffffffff),
+      stream:
+        options.stream === undefined
+          ? 0
+          : validateInteger(options.stream, 'options.stream', 0, 65535),
+      ppid:
+        options.ppid === undefined
+          ? 0
+          : validateInteger(options.ppid, 'options.ppid', 0, 0xffffffff),
     };
     if (options.maxMessageSize !== undefined) {
       validateInteger(options.maxMessageSize, 'options.maxMessageSize', 1, 2 ** 31);
@@ -269,18 +294,25 @@ export class Socket extends Duplex {
     const port = validatePort(options.port, 'options.port', false);
     const hosts = validateAddresses(options.host ?? '127.0.0.1', 'options.host');
     const locals =
-      options.localAddress === undefined ? null : validateAddresses(options.localAddress, 'options.localAddress');
+      options.localAddress === undefined
+        ? null
+        : validateAddresses(options.localAddress, 'options.localAddress');
     const localPort =
       options.localPort === undefined ? 0 : validatePort(options.localPort, 'options.localPort');
     if (options.connectTimeout !== undefined) {
       validateInteger(options.connectTimeout, 'options.connectTimeout', 1, 2 ** 31 - 1);
     }
-    const signal = options.signal === undefined ? undefined : validateAbortSignal(options.signal, 'options.signal');
+    const signal =
+      options.signal === undefined
+        ? undefined
+        : validateAbortSignal(options.signal, 'options.signal');
     if (connectListener !== undefined) validateFunction(connectListener, 'connectListener');
     if (options.streams !== undefined) {
       validateObject(options.streams, 'options.streams');
-      if (options.streams.out !== undefined) validateInteger(options.streams.out, 'options.streams.out', 1, 65535);
-      if (options.streams.in !== undefined) validateInteger(options.streams.in, 'options.streams.in', 1, 65535);
+      if (options.streams.out !== undefined)
+        validateInteger(options.streams.out, 'options.streams.out', 1, 65535);
+      if (options.streams.in !== undefined)
+        validateInteger(options.streams.in, 'options.streams.in', 1, 65535);
     }
     Object.assign(this.options, options);
     if (connectListener) this.once('connect', connectListener);
@@ -354,7 +386,11 @@ export class Socket extends Duplex {
    * Sends one message with per-message options. Returns false when the message had to be
    * queued (the kernel's send buffer is full); wait for 'drain' before sending more.
    */
-  send(data: string | Uint8Array, options: SendOptions = {}, callback?: (err?: Error | null) => void): boolean {
+  send(
+    data: string | Uint8Array,
+    options: SendOptions = {},
+    callback?: (err?: Error | null) => void,
+  ): boolean {
     if (typeof data === 'string') data = Buffer.from(data);
     else if (!(data instanceof Uint8Array)) {
       throw invalidArgType('data', 'of type string or an instance of Buffer or Uint8Array', data);
@@ -362,8 +398,23 @@ export class Socket extends Duplex {
     validateObject(options, 'options');
     const resolved = this.resolveSendOptions(options);
     // Fast path: nothing queued ahead of this message, so it can go to the kernel now.
-    if (this.established && this.handle && !this.pending && this.writableLength === 0 && !this.writableEnded && !this.writableCorked) {
-      const n = this.handle.send(data, resolved.stream, resolved.ppid, resolved.flags, resolved.context, resolved.ttl, 0);
+    if (
+      this.established &&
+      this.handle &&
+      !this.pending &&
+      this.writableLength === 0 &&
+      !this.writableEnded &&
+      !this.writableCorked
+    ) {
+      const n = this.handle.send(
+        data,
+        resolved.stream,
+        resolved.ppid,
+        resolved.flags,
+        resolved.context,
+        resolved.ttl,
+        0,
+      );
       if (n >= 0) {
         if (callback) process.nextTick(callback, null);
         return true;
@@ -375,33 +426,58 @@ export class Socket extends Duplex {
         return false;
       }
     }
-    const msg: QueuedMessage = { data: Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength), options };
+    const msg: QueuedMessage = {
+      data: Buffer.isBuffer(data)
+        ? data
+        : Buffer.from(data.buffer, data.byteOffset, data.byteLength),
+      options,
+    };
     return this.write(msg, callback);
   }
 
   private resolveSendOptions(options: SendOptions): Pending['options'] {
-    const stream = options.stream === undefined ? this.defaults.stream : validateInteger(options.stream, 'options.stream', 0, 65535);
-    const ppid = options.ppid === undefined ? this.defaults.ppid : validateInteger(options.ppid, 'options.ppid', 0, 0xffffffff);
-    const context = options.context === undefined ? 0 : validateInteger(options.context, 'options.context', 0, 0xffffffff);
-    const ttl = options.ttl === undefined ? 0 : validateInteger(options.ttl, 'options.ttl', 0, 0xffffffff);
+    const stream =
+      options.stream === undefined
+        ? this.defaults.stream
+        : validateInteger(options.stream, 'options.stream', 0, 65535);
+    const ppid =
+      options.ppid === undefined
+        ? this.defaults.ppid
+        : validateInteger(options.ppid, 'options.ppid', 0, 0xffffffff);
+    const context =
+      options.context === undefined
+        ? 0
+        : validateInteger(options.context, 'options.context', 0, 0xffffffff);
+    const ttl =
+      options.ttl === undefined ? 0 : validateInteger(options.ttl, 'options.ttl', 0, 0xffffffff);
     let flags = 0;
-    if (options.unordered !== undefined && validateBoolean(options.unordered, 'options.unordered')) {
+    if (
+      options.unordered !== undefined &&
+      validateBoolean(options.unordered, 'options.unordered')
+    ) {
       flags |= constants.SCTP_UNORDERED;
     }
     return { stream, ppid, context, ttl, flags };
   }
 
-  override _write(chunk: unknown, encoding: BufferEncoding, callback: (err?: Error | null) => void): void {
+  override _write(
+    chunk: unknown,
+    encoding: BufferEncoding,
+    callback: (err?: Error | null) => void,
+  ): void {
     let data: Buffer;
     let options: SendOptions = {};
     if (Buffer.isBuffer(chunk)) data = chunk;
     else if (typeof chunk === 'string') data = Buffer.from(chunk, encoding);
-    else if (chunk instanceof Uint8Array) data = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    else if (chunk instanceof Uint8Array)
+      data = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
     else if (chunk && typeof chunk === 'object' && Buffer.isBuffer((chunk as QueuedMessage).data)) {
       data = (chunk as QueuedMessage).data;
       options = (chunk as QueuedMessage).options;
     } else {
-      callback(invalidArgType('chunk', 'of type string or an instance of Buffer or Uint8Array', chunk));
+      callback(
+        invalidArgType('chunk', 'of type string or an instance of Buffer or Uint8Array', chunk),
+      );
       return;
     }
     let resolved: Pending['options'];
@@ -440,7 +516,9 @@ export class Socket extends Duplex {
       const timeout = this.options.shutdownTimeout ?? 30000;
       if (!this.shutdownComplete && !this.readableEnded) {
         this.shutdownTimer = setTimeout(() => {
-          this.destroy(codedError(`SCTP SHUTDOWN did not complete within ${timeout} ms; aborted`, 'ETIMEDOUT'));
+          this.destroy(
+            codedError(`SCTP SHUTDOWN did not complete within ${timeout} ms; aborted`, 'ETIMEDOUT'),
+          );
         }, timeout);
         this.shutdownTimer.unref?.();
       }
@@ -475,7 +553,13 @@ export class Socket extends Duplex {
         if (rc === 0) return this.onConnected();
         this.clearConnectWatch();
         const remote = this.remote;
-        return void this.destroy(systemError(rc, 'connect', remote ? { address: remote.hosts, port: remote.port } : undefined));
+        return void this.destroy(
+          systemError(
+            rc,
+            'connect',
+            remote ? { address: remote.hosts, port: remote.port } : undefined,
+          ),
+        );
       }
       case EventKind.End:
         return this.onEnd();
@@ -543,9 +627,18 @@ export class Socket extends Duplex {
   private onLost(): void {
     if (this.destroyed) return;
     const so = this.handle?.getOption('SO_ERROR');
-    const errno = typeof so === 'object' && (so.value as number) > 0 ? -(so.value as number) : -104; /* ECONNRESET */
+    const errno =
+      typeof so === 'object' && (so.value as number) > 0
+        ? -(so.value as number)
+        : -104; /* ECONNRESET */
     const remote = this.remote;
-    this.destroy(systemError(errno, this.established ? 'recvmsg' : 'connect', remote ? { address: remote.hosts, port: remote.port } : undefined));
+    this.destroy(
+      systemError(
+        errno,
+        this.established ? 'recvmsg' : 'connect',
+        remote ? { address: remote.hosts, port: remote.port } : undefined,
+      ),
+    );
   }
 
   /** The association ended with a completed SHUTDOWN (either side started it). */
@@ -699,7 +792,9 @@ export class Socket extends Duplex {
 }
 
 function invalidOption(name: string): Error {
-  const err = new TypeError(`Unknown socket option ${JSON.stringify(name)}; known: ${native.optionNames.join(', ')}`);
+  const err = new TypeError(
+    `Unknown socket option ${JSON.stringify(name)}; known: ${native.optionNames.join(', ')}`,
+  );
   (err as Error & { code: string }).code = 'ERR_INVALID_ARG_VALUE';
   return err;
 }

@@ -36,7 +36,8 @@ function validateAddress(value: unknown, name: string): string {
 /** One address or a non-empty array of them (multihoming). */
 export function validateAddresses(value: unknown, name: string): string[] {
   if (typeof value === 'string') return [validateAddress(value, name)];
-  if (!Array.isArray(value)) throw invalidArgType(name, 'of type string or an array of strings', value);
+  if (!Array.isArray(value))
+    throw invalidArgType(name, 'of type string or an array of strings', value);
   if (value.length === 0) throw invalidArgValue(name, value, 'must not be an empty list');
   const hosts = value.map((v, i) => validateAddress(v, `${name}[${i}]`));
   if (new Set(hosts).size !== hosts.length) {

@@ -2,13 +2,13 @@
 // few free functions (socket creation, constants).
 #include "addon.h"
 
-#include "linux_sctp.h"
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
 
+#include "linux_sctp.h"
 #include "options.h"
 #include "socket.h"
 

@@ -2,8 +2,9 @@
 // the kernel's UAPI headers (linux-libc-dev); nothing from libsctp is used at build or run time.
 #pragma once
 
+// clang-format off: <linux/sctp.h> must come after these
 #include <netinet/in.h>
 #include <stdint.h>
 #include <sys/socket.h>
-
 #include <linux/sctp.h>
+// clang-format on

@@ -10,8 +10,8 @@ namespace ksctp {
 
 ssize_t SendMessage(int fd, const void* data, size_t length, const SendInfo& info,
                     const sockaddr* to, socklen_t to_length) {
-  alignas(cmsghdr) uint8_t control[CMSG_SPACE(sizeof(sctp_sndinfo)) +
-                                    CMSG_SPACE(sizeof(sctp_prinfo))];
+  alignas(cmsghdr)
+      uint8_t control[CMSG_SPACE(sizeof(sctp_sndinfo)) + CMSG_SPACE(sizeof(sctp_prinfo))];
   std::memset(control, 0, sizeof(control));
 
   iovec iov{const_cast<void*>(data), length};
@@ -55,8 +55,8 @@ ssize_t SendMessage(int fd, const void* data, size_t length, const SendInfo& inf
 }
 
 Received ReceiveMessage(int fd, uint8_t* buffer, size_t capacity) {
-  alignas(cmsghdr) uint8_t control[CMSG_SPACE(sizeof(sctp_rcvinfo)) +
-                                    CMSG_SPACE(sizeof(sctp_nxtinfo)) + 64];
+  alignas(cmsghdr)
+      uint8_t control[CMSG_SPACE(sizeof(sctp_rcvinfo)) + CMSG_SPACE(sizeof(sctp_nxtinfo)) + 64];
   iovec iov{buffer, capacity};
   msghdr msg{};
   msg.msg_iov = &iov;

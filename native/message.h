@@ -2,7 +2,6 @@
 // pieces. No N-API in here.
 #pragma once
 
-#include "linux_sctp.h"
 #include <sys/socket.h>
 
 #include <cstddef>
@@ -10,12 +9,14 @@
 #include <unordered_map>
 #include <vector>
 
+#include "linux_sctp.h"
+
 namespace ksctp {
 
 struct SendInfo {
   uint16_t stream = 0;
-  uint32_t ppid = 0;    // host byte order; converted to network order on the way out
-  uint16_t flags = 0;   // SCTP_UNORDERED, SCTP_EOF, SCTP_ABORT, SCTP_SACK_IMMEDIATELY
+  uint32_t ppid = 0;   // host byte order; converted to network order on the way out
+  uint16_t flags = 0;  // SCTP_UNORDERED, SCTP_EOF, SCTP_ABORT, SCTP_SACK_IMMEDIATELY
   uint32_t context = 0;
   int32_t assoc_id = 0;
   uint32_t ttl_ms = 0;  // > 0: PR-SCTP timed reliability (SCTP_PRINFO, policy TTL)

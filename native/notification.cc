@@ -1,8 +1,8 @@
 #include "notification.h"
 
-#include "linux_sctp.h"
-
 #include <cstring>
+
+#include "linux_sctp.h"
 
 namespace ksctp {
 
@@ -86,13 +86,11 @@ struct NotificationType {
 };
 
 static const NotificationType kTypes[] = {
-    {SCTP_ASSOC_CHANGE,
-     {"assoc_change", sizeof(sctp_assoc_change), KSCTP_FIELDS(kAssocChange)}},
+    {SCTP_ASSOC_CHANGE, {"assoc_change", sizeof(sctp_assoc_change), KSCTP_FIELDS(kAssocChange)}},
     {SCTP_PEER_ADDR_CHANGE,
      {"peer_addr_change", sizeof(sctp_paddr_change), KSCTP_FIELDS(kPaddrChange)}},
     {SCTP_SEND_FAILED, {"send_failed", sizeof(sctp_send_failed), KSCTP_FIELDS(kSendFailed)}},
-    {SCTP_REMOTE_ERROR,
-     {"remote_error", sizeof(sctp_remote_error), KSCTP_FIELDS(kRemoteError)}},
+    {SCTP_REMOTE_ERROR, {"remote_error", sizeof(sctp_remote_error), KSCTP_FIELDS(kRemoteError)}},
     {SCTP_SHUTDOWN_EVENT, {"shutdown", sizeof(sctp_shutdown_event), KSCTP_FIELDS(kShutdown)}},
     {SCTP_PARTIAL_DELIVERY_EVENT,
      {"partial_delivery", sizeof(sctp_pdapi_event), KSCTP_FIELDS(kPartialDelivery)}},
@@ -113,10 +111,10 @@ static const NotificationType kTypes[] = {
 };
 
 const uint16_t kSubscribedEvents[] = {
-    SCTP_ASSOC_CHANGE,      SCTP_PEER_ADDR_CHANGE,       SCTP_REMOTE_ERROR,
-    SCTP_SHUTDOWN_EVENT,    SCTP_PARTIAL_DELIVERY_EVENT, SCTP_ADAPTATION_INDICATION,
-    SCTP_AUTHENTICATION_EVENT, SCTP_SENDER_DRY_EVENT,    SCTP_STREAM_RESET_EVENT,
-    SCTP_ASSOC_RESET_EVENT, SCTP_STREAM_CHANGE_EVENT,    SCTP_SEND_FAILED_EVENT,
+    SCTP_ASSOC_CHANGE,         SCTP_PEER_ADDR_CHANGE,       SCTP_REMOTE_ERROR,
+    SCTP_SHUTDOWN_EVENT,       SCTP_PARTIAL_DELIVERY_EVENT, SCTP_ADAPTATION_INDICATION,
+    SCTP_AUTHENTICATION_EVENT, SCTP_SENDER_DRY_EVENT,       SCTP_STREAM_RESET_EVENT,
+    SCTP_ASSOC_RESET_EVENT,    SCTP_STREAM_CHANGE_EVENT,    SCTP_SEND_FAILED_EVENT,
 };
 const size_t kSubscribedEventCount = sizeof(kSubscribedEvents) / sizeof(kSubscribedEvents[0]);
 

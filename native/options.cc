@@ -1,8 +1,9 @@
 #include "options.h"
 
-#include "linux_sctp.h"
 #include <netinet/in.h>
 #include <sys/socket.h>
+
+#include "linux_sctp.h"
 
 namespace ksctp {
 
@@ -50,13 +51,12 @@ static const Field kPaddrParams[] = {
     F(sctp_paddrparams, spp_ipv6_flowlabel, "ipv6FlowLabel", kU32),
     F(sctp_paddrparams, spp_dscp, "dscp", kU8),
 };
-#define PADDRINFO(type, prefix)                                  \
-  F(type, prefix spinfo_assoc_id, "assocId", kI32),              \
-      F(type, prefix spinfo_address, "address", kAddress),       \
-      F(type, prefix spinfo_state, "state", kI32),               \
-      F(type, prefix spinfo_cwnd, "cwnd", kU32),                 \
-      F(type, prefix spinfo_srtt, "srtt", kU32),                 \
-      F(type, prefix spinfo_rto, "rto", kU32), F(type, prefix spinfo_mtu, "mtu", kU32)
+#define PADDRINFO(type, prefix)                                                               \
+  F(type, prefix spinfo_assoc_id, "assocId", kI32),                                           \
+      F(type, prefix spinfo_address, "address", kAddress),                                    \
+      F(type, prefix spinfo_state, "state", kI32), F(type, prefix spinfo_cwnd, "cwnd", kU32), \
+      F(type, prefix spinfo_srtt, "srtt", kU32), F(type, prefix spinfo_rto, "rto", kU32),     \
+      F(type, prefix spinfo_mtu, "mtu", kU32)
 static const Field kPaddrInfo[] = {PADDRINFO(sctp_paddrinfo, )};
 static const Field kStatus[] = {
     F(sctp_status, sstat_assoc_id, "assocId", kI32),
@@ -84,10 +84,8 @@ static const Field kSetPeerPrim[] = {
     F(sctp_setpeerprim, sspp_addr, "address", kAddress),
 };
 static const Field kSndInfo[] = {
-    F(sctp_sndinfo, snd_sid, "stream", kU16),
-    F(sctp_sndinfo, snd_flags, "flags", kU16),
-    F(sctp_sndinfo, snd_ppid, "ppid", kBe32),
-    F(sctp_sndinfo, snd_context, "context", kU32),
+    F(sctp_sndinfo, snd_sid, "stream", kU16),       F(sctp_sndinfo, snd_flags, "flags", kU16),
+    F(sctp_sndinfo, snd_ppid, "ppid", kBe32),       F(sctp_sndinfo, snd_context, "context", kU32),
     F(sctp_sndinfo, snd_assoc_id, "assocId", kI32),
 };
 static const Field kSetAdaptation[] = {
@@ -130,10 +128,14 @@ static const Field kAssocStats[] = {
 #undef PADDRINFO
 #undef F
 
-#define INT_OPTION(level, opt) \
-  { #opt, level, opt, {"int", sizeof(int), KSCTP_FIELDS(kInt)} }
-#define STRUCT_OPTION(opt, type, fields) \
-  { #opt, IPPROTO_SCTP, opt, {#type, sizeof(type), KSCTP_FIELDS(fields)} }
+#define INT_OPTION(level, opt)                                   \
+  {                                                              \
+#opt, level, opt, { "int", sizeof(int), KSCTP_FIELDS(kInt) } \
+  }
+#define STRUCT_OPTION(opt, type, fields)                                   \
+  {                                                                        \
+#opt, IPPROTO_SCTP, opt, { #type, sizeof(type), KSCTP_FIELDS(fields) } \
+  }
 
 static const SocketOption kOptions[] = {
     INT_OPTION(SOL_SOCKET, SO_RCVBUF),

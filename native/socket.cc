@@ -1,7 +1,6 @@
 #include "socket.h"
 
 #include <fcntl.h>
-#include "linux_sctp.h"
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -9,6 +8,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "linux_sctp.h"
 #include "notification.h"
 #include "options.h"
 #include "sockaddr.h"
@@ -27,8 +27,7 @@ static constexpr size_t kMaxNotificationSize = 64 * 1024;
 
 static uint64_t ReassemblyKey(const Received& r) {
   if (!r.has_info) return 0;
-  return (static_cast<uint64_t>(static_cast<uint32_t>(r.info.rcv_assoc_id)) << 16) |
-         r.info.rcv_sid;
+  return (static_cast<uint64_t>(static_cast<uint32_t>(r.info.rcv_assoc_id)) << 16) | r.info.rcv_sid;
 }
 
 static Napi::Object AddressToJs(Napi::Env env, const Address& a) {
@@ -39,8 +38,7 @@ static Napi::Object AddressToJs(Napi::Env env, const Address& a) {
   return o;
 }
 
-static Napi::Object ValuesToJs(Napi::Env env, const std::vector<Value>& values,
-                               Napi::Object into) {
+static Napi::Object ValuesToJs(Napi::Env env, const std::vector<Value>& values, Napi::Object into) {
   for (const auto& v : values) {
     if (v.is_address) {
       into.Set(v.name, AddressToJs(env, v.address));
@@ -91,28 +89,27 @@ static std::vector<std::string> StringArray(const Napi::Value& v) {
 static Napi::Number Errno(Napi::Env env, int err) { return Napi::Number::New(env, -err); }
 
 Napi::Function Socket::Define(Napi::Env env) {
-  return DefineClass(
-      env, "Socket",
-      {
-          InstanceMethod<&Socket::Bindx>("bindx"),
-          InstanceMethod<&Socket::Connectx>("connectx"),
-          InstanceMethod<&Socket::Listen>("listen"),
-          InstanceMethod<&Socket::Send>("send"),
-          InstanceMethod<&Socket::SetReading>("setReading"),
-          InstanceMethod<&Socket::SetWatchWritable>("setWatchWritable"),
-          InstanceMethod<&Socket::SetAccepting>("setAccepting"),
-          InstanceMethod<&Socket::GetOption>("getOption"),
-          InstanceMethod<&Socket::SetOption>("setOption"),
-          InstanceMethod<&Socket::Addresses>("addresses"),
-          InstanceMethod<&Socket::Peeloff>("peeloff"),
-          InstanceMethod<&Socket::Shutdown>("shutdown"),
-          InstanceMethod<&Socket::SubscribeEvents>("subscribeEvents"),
-          InstanceMethod<&Socket::SetMaxMessageSize>("setMaxMessageSize"),
-          InstanceMethod<&Socket::Ref>("ref"),
-          InstanceMethod<&Socket::Unref>("unref"),
-          InstanceMethod<&Socket::Close>("close"),
-          InstanceAccessor<&Socket::GetFd>("fd"),
-      });
+  return DefineClass(env, "Socket",
+                     {
+                         InstanceMethod<&Socket::Bindx>("bindx"),
+                         InstanceMethod<&Socket::Connectx>("connectx"),
+                         InstanceMethod<&Socket::Listen>("listen"),
+                         InstanceMethod<&Socket::Send>("send"),
+                         InstanceMethod<&Socket::SetReading>("setReading"),
+                         InstanceMethod<&Socket::SetWatchWritable>("setWatchWritable"),
+                         InstanceMethod<&Socket::SetAccepting>("setAccepting"),
+                         InstanceMethod<&Socket::GetOption>("getOption"),
+                         InstanceMethod<&Socket::SetOption>("setOption"),
+                         InstanceMethod<&Socket::Addresses>("addresses"),
+                         InstanceMethod<&Socket::Peeloff>("peeloff"),
+                         InstanceMethod<&Socket::Shutdown>("shutdown"),
+                         InstanceMethod<&Socket::SubscribeEvents>("subscribeEvents"),
+                         InstanceMethod<&Socket::SetMaxMessageSize>("setMaxMessageSize"),
+                         InstanceMethod<&Socket::Ref>("ref"),
+                         InstanceMethod<&Socket::Unref>("unref"),
+                         InstanceMethod<&Socket::Close>("close"),
+                         InstanceAccessor<&Socket::GetFd>("fd"),
+                     });
 }
 
 // new Socket(fd, family): wraps an open, non-blocking SCTP socket and takes ownership of it.
@@ -194,7 +191,8 @@ void Socket::OnPoll(uv_poll_t* handle, int status, int events) {
       int err = 0;
       socklen_t len = sizeof(err);
       getsockopt(self->fd_, SOL_SOCKET, SO_ERROR, &err, &len);
-      self->Emit(kEventError, err ? Errno(self->Env(), err) : Napi::Number::New(self->Env(), status));
+      self->Emit(kEventError,
+                 err ? Errno(self->Env(), err) : Napi::Number::New(self->Env(), status));
     }
     self->UpdatePoll();
     return;
@@ -215,8 +213,7 @@ void Socket::Emit(EventKind kind, napi_value value) {
   if (!callback.IsFunction()) return;
   try {
     callback.As<Napi::Function>().MakeCallback(
-        Value(), {Napi::Number::New(env, kind), value ? value : env.Undefined()},
-        async_context_);
+        Value(), {Napi::Number::New(env, kind), value ? value : env.Undefined()}, async_context_);
   } catch (const Napi::Error& e) {
     // An exception thrown by user code becomes 'uncaughtException'; it never aborts.
     napi_fatal_exception(env, e.Value());

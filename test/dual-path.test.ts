@@ -19,15 +19,31 @@ describe('dual-path network (namespaces, two veth pairs)', () => {
     topo?.teardown();
   });
 
-  test('both ends list both of the other side\'s addresses, and data flows', async () => {
-    const server = new JsonLines('ip', ['netns', 'exec', topo.server, process.execPath, peer, 'server', topo.serverAddresses.join(','), '0']);
+  test("both ends list both of the other side's addresses, and data flows", async () => {
+    const server = new JsonLines('ip', [
+      'netns',
+      'exec',
+      topo.server,
+      process.execPath,
+      peer,
+      'server',
+      topo.serverAddresses.join(','),
+      '0',
+    ]);
     processes.push(server);
     const { listening: port } = await server.next<{ listening: number }>();
     expect(port).toBeGreaterThan(0);
 
     const client = new JsonLines('ip', [
-      'netns', 'exec', topo.client, process.execPath, peer, 'client',
-      topo.serverAddresses.join(','), String(port), topo.clientAddresses.join(','),
+      'netns',
+      'exec',
+      topo.client,
+      process.execPath,
+      peer,
+      'client',
+      topo.serverAddresses.join(','),
+      String(port),
+      topo.clientAddresses.join(','),
     ]);
     processes.push(client);
 

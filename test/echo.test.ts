@@ -17,7 +17,9 @@ describe('one-to-one echo on 127.0.0.1', () => {
 
   beforeAll(async () => {
     server = createServer((socket) => {
-      socket.on('message', (data, info) => socket.send(data, { stream: info.stream, ppid: info.ppid }));
+      socket.on('message', (data, info) =>
+        socket.send(data, { stream: info.stream, ppid: info.ppid }),
+      );
       socket.on('error', () => {});
     });
     server.listen({ host: '127.0.0.1', port: 0 });
@@ -28,9 +30,14 @@ describe('one-to-one echo on 127.0.0.1', () => {
 
   test('1,000 messages come back intact, in order, with their stream and PPID', async () => {
     const client = connect({ host: '127.0.0.1', port, streams: { out: 8, in: 8 } });
-    await new Promise<void>((resolve, reject) => client.once('connect', resolve).once('error', reject));
+    await new Promise<void>((resolve, reject) =>
+      client.once('connect', resolve).once('error', reject),
+    );
     const count = 1000;
-    const echoes = collect(client, 'message', count, (data: Buffer, info: MessageInfo) => ({ data, info }));
+    const echoes = collect(client, 'message', count, (data: Buffer, info: MessageInfo) => ({
+      data,
+      info,
+    }));
     for (let i = 0; i < count; i++) client.send(payload(i), { stream: i % 8, ppid: 1000 + i });
     const received = await echoes;
 

@@ -15,7 +15,9 @@ describe('scripts/sctp-run where the kernel has SCTP', () => {
 
   test('runs the command directly and returns its exit code and output', () => {
     const started = Date.now();
-    const r = spawnSync(runner, ['sh', '-c', 'echo out; echo err >&2; exit 3'], { encoding: 'utf8' });
+    const r = spawnSync(runner, ['sh', '-c', 'echo out; echo err >&2; exit 3'], {
+      encoding: 'utf8',
+    });
     expect(r.status).toBe(3);
     expect(r.stdout).toBe('out\n');
     expect(r.stderr).toMatch(/^sctp-run: mode: native \(.*has SCTP.*\)\nerr\n$/);
@@ -25,7 +27,10 @@ describe('scripts/sctp-run where the kernel has SCTP', () => {
   });
 
   test('rejects an unknown mode with a clear message', () => {
-    const r = spawnSync(runner, ['true'], { encoding: 'utf8', env: { ...process.env, KSCTP_MODE: 'bogus' } });
+    const r = spawnSync(runner, ['true'], {
+      encoding: 'utf8',
+      env: { ...process.env, KSCTP_MODE: 'bogus' },
+    });
     expect(r.status).toBe(125);
     expect(r.stderr).toContain("KSCTP_MODE must be auto, native or vm (got 'bogus')");
   });

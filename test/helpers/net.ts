@@ -14,7 +14,12 @@ export function run(cmd: string, args: string[]): string {
 }
 
 /** Resolves with the first `count` events' arguments. */
-export function collect<T>(emitter: EventEmitter, event: string, count: number, map: (...args: any[]) => T): Promise<T[]> {
+export function collect<T>(
+  emitter: EventEmitter,
+  event: string,
+  count: number,
+  map: (...args: any[]) => T,
+): Promise<T[]> {
   return new Promise((resolve, reject) => {
     const out: T[] = [];
     const onEvent = (...args: unknown[]) => {
@@ -59,7 +64,10 @@ export class JsonLines {
   next<T = any>(timeoutMs = 60000): Promise<T> {
     if (this.lines.length > 0) return Promise.resolve(this.lines.shift() as T);
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no output within ${timeoutMs} ms; stderr: ${this.stderr}`)), timeoutMs);
+      const timer = setTimeout(
+        () => reject(new Error(`no output within ${timeoutMs} ms; stderr: ${this.stderr}`)),
+        timeoutMs,
+      );
       this.waiters.push((v) => {
         clearTimeout(timer);
         resolve(v as T);
