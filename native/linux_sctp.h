@@ -2,7 +2,8 @@
 // the kernel's UAPI headers (linux-libc-dev); nothing from libsctp is used at build or run time.
 #pragma once
 
-// clang-format off: <linux/sctp.h> must come after these
+// <linux/sctp.h> must come after these, so the include order is not sorted.
+// clang-format off
 #include <netinet/in.h>
 #include <stdint.h>
 #include <sys/socket.h>
