@@ -46,9 +46,9 @@ export declare class NativeSocket {
     ttl: number,
     assocId: number,
   ): number;
-  setReading(on: boolean): void;
-  setWatchWritable(on: boolean): void;
-  setAccepting(on: boolean): void;
+  setReading(on: boolean): number;
+  setWatchWritable(on: boolean): number;
+  setAccepting(on: boolean): number;
   getOption(name: string, input?: object): Record<string, unknown> | number;
   setOption(name: string, value: object): number;
   addresses(peer: boolean, assocId: number): NativeAddress[] | number;

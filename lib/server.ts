@@ -122,7 +122,8 @@ export class Server extends EventEmitter {
       rc = handle.listen(backlog);
       if (rc < 0) throw systemError(rc, 'listen', { address: hosts, port });
       handle.onevent = (kind, value) => this.onNativeEvent(kind, value);
-      handle.setAccepting(true);
+      rc = handle.setAccepting(true);
+      if (rc < 0) throw systemError(rc, 'uv_poll_start');
       if (this.unrefed) handle.unref();
     } catch (err) {
       this.handle?.close();
@@ -141,7 +142,17 @@ export class Server extends EventEmitter {
 
   private onNativeEvent(kind: EventKind, value: unknown): void {
     if (kind === EventKind.Accept) {
-      for (const fd of value as number[]) this.onAccepted(fd);
+      // Every fd of the batch is wrapped even if a 'connection' listener throws (no fd is
+      // leaked); the first exception is rethrown afterwards.
+      let thrown: { error: unknown } | null = null;
+      for (const fd of value as number[]) {
+        try {
+          this.onAccepted(fd);
+        } catch (error) {
+          thrown ??= { error };
+        }
+      }
+      if (thrown) throw thrown.error;
     } else if (kind === EventKind.Error) {
       this.emit('error', systemError(value as number, 'accept'));
     }

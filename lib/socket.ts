@@ -2,7 +2,7 @@
 // 'data' chunk is one message, plus what SCTP has beyond TCP (streams, PPID, unordered
 // delivery, multihoming, notifications).
 import { Duplex } from 'node:stream';
-import { codedError, invalidArgType, systemError, type SystemError } from './errors';
+import { codedError, invalidArgType, outOfRange, systemError, type SystemError } from './errors';
 import {
   constants,
   EventKind,
@@ -101,6 +101,10 @@ export interface ConnectOptions extends SocketOptions {
   localPort?: number;
   /** Fail with ETIMEDOUT if the association is not up within this many milliseconds. */
   connectTimeout?: number;
+  /** INIT transmissions before the kernel gives up with ETIMEDOUT (SCTP_INITMSG; kernel default 8). */
+  maxInitAttempts?: number;
+  /** Largest retransmission timeout for INIT, ms (SCTP_INITMSG; kernel default 60000). */
+  maxInitTimeout?: number;
   signal?: AbortSignal;
 }
 
@@ -203,6 +207,9 @@ export class Socket extends Duplex {
   private abortCleanup: (() => void) | null = null;
   private remote: { hosts: string[]; port: number } | null = null;
   private messageWired = false;
+  private unrefed = false;
+  /** Outbound streams negotiated for the association (0 until it is up). */
+  private outboundStreams = 0;
 
   constructor(options: SocketOptions = {}) {
     super({
@@ -257,6 +264,7 @@ export class Socket extends Duplex {
     const handle = new native.Socket(fd, family);
     this.handle = handle;
     handle.onevent = (kind, value) => this.onNativeEvent(kind, value);
+    if (this.unrefed) handle.unref();
     const check = (rc: number, what: string) => {
       if (rc < 0) throw systemError(rc, what);
     };
@@ -264,17 +272,27 @@ export class Socket extends Duplex {
     const o = this.options;
     check(handle.setOption('SCTP_NODELAY', { value: o.noDelay === false ? 0 : 1 }), 'setsockopt');
     if (o.maxMessageSize !== undefined) handle.setMaxMessageSize(o.maxMessageSize);
+    // The kernel caps SO_RCVBUF/SO_SNDBUF at net.core.rmem_max/wmem_max; a process with
+    // CAP_NET_ADMIN may exceed that (the *FORCE options), so that is tried first.
+    const setBuffer = (force: string, plain: string, value: number) => {
+      if (handle.setOption(force, { value }) === 0) return;
+      check(handle.setOption(plain, { value }), 'setsockopt');
+    };
     if (o.receiveBufferSize !== undefined) {
-      check(handle.setOption('SO_RCVBUF', { value: o.receiveBufferSize }), 'setsockopt');
+      setBuffer('SO_RCVBUFFORCE', 'SO_RCVBUF', o.receiveBufferSize);
     }
     if (o.sendBufferSize !== undefined) {
-      check(handle.setOption('SO_SNDBUF', { value: o.sendBufferSize }), 'setsockopt');
+      setBuffer('SO_SNDBUFFORCE', 'SO_SNDBUF', o.sendBufferSize);
     }
-    if (o.streams) {
+    const init = o as ConnectOptions;
+    if (o.streams || init.maxInitAttempts !== undefined || init.maxInitTimeout !== undefined) {
+      // Zero leaves a field at the kernel's default.
       check(
         handle.setOption('SCTP_INITMSG', {
-          outStreams: o.streams.out ?? 0,
-          maxInStreams: o.streams.in ?? 0,
+          outStreams: o.streams?.out ?? 0,
+          maxInStreams: o.streams?.in ?? 0,
+          maxAttempts: init.maxInitAttempts ?? 0,
+          maxInitTimeout: init.maxInitTimeout ?? 0,
         }),
         'setsockopt',
       );
@@ -284,7 +302,7 @@ export class Socket extends Duplex {
   /** @internal An accepted association: already up. */
   acceptedUp(): void {
     this.established = true;
-    this.assocId = this.readAssocId();
+    this.readStatusOnce();
     this.startReading();
   }
 
@@ -302,6 +320,12 @@ export class Socket extends Duplex {
     if (options.connectTimeout !== undefined) {
       validateInteger(options.connectTimeout, 'options.connectTimeout', 1, 2 ** 31 - 1);
     }
+    if (options.maxInitAttempts !== undefined) {
+      validateInteger(options.maxInitAttempts, 'options.maxInitAttempts', 1, 65535);
+    }
+    if (options.maxInitTimeout !== undefined) {
+      validateInteger(options.maxInitTimeout, 'options.maxInitTimeout', 1, 65535);
+    }
     const signal =
       options.signal === undefined
         ? undefined
@@ -313,6 +337,12 @@ export class Socket extends Duplex {
         validateInteger(options.streams.out, 'options.streams.out', 1, 65535);
       if (options.streams.in !== undefined)
         validateInteger(options.streams.in, 'options.streams.in', 1, 65535);
+    }
+    if (this.handle || this.connecting || this.destroyed) {
+      throw codedError(
+        this.destroyed ? 'Socket is destroyed' : 'Socket is already connected or connecting',
+        this.destroyed ? 'ERR_SOCKET_CLOSED' : 'ERR_SOCKET_CONNECTING',
+      );
     }
     Object.assign(this.options, options);
     if (connectListener) this.once('connect', connectListener);
@@ -361,7 +391,7 @@ export class Socket extends Duplex {
     if (this.destroyed) return;
     this.connecting = false;
     this.established = true;
-    this.assocId = this.readAssocId() || this.assocId;
+    this.readStatusOnce();
     this.startReading();
     this.emit('connect');
     this.emit('ready');
@@ -374,9 +404,12 @@ export class Socket extends Duplex {
     this.abortCleanup = null;
   }
 
-  private readAssocId(): number {
-    const status = this.handle?.getOption('SCTP_STATUS', { assocId: 0 });
-    return typeof status === 'object' ? (status.assocId as number) : 0;
+  /** The association id and the negotiated stream count, once the association is up. */
+  private readStatusOnce(): void {
+    const s = this.handle?.getOption('SCTP_STATUS', { assocId: 0 });
+    if (typeof s !== 'object') return;
+    this.assocId = (s.assocId as number) || this.assocId;
+    this.outboundStreams = s.outboundStreams as number;
   }
 
   // ---------------------------------------------------------------------------------------
@@ -420,7 +453,7 @@ export class Socket extends Duplex {
         return true;
       }
       if (n !== -11 /* EAGAIN */) {
-        const err = systemError(n, 'sendmsg');
+        const err = this.sendError(n, data.byteLength);
         if (callback) process.nextTick(callback, err);
         this.destroy(err);
         return false;
@@ -440,6 +473,13 @@ export class Socket extends Duplex {
       options.stream === undefined
         ? this.defaults.stream
         : validateInteger(options.stream, 'options.stream', 0, 65535);
+    if (this.outboundStreams > 0 && stream >= this.outboundStreams) {
+      throw outOfRange(
+        'options.stream',
+        `< ${this.outboundStreams} (the outbound streams negotiated for this association)`,
+        stream,
+      );
+    }
     const ppid =
       options.ppid === undefined
         ? this.defaults.ppid
@@ -498,11 +538,24 @@ export class Socket extends Duplex {
     const o = p.options;
     const n = this.handle.send(p.data, o.stream, o.ppid, o.flags, o.context, o.ttl, 0);
     if (n === -11 /* EAGAIN */) {
-      this.handle.setWatchWritable(true); // retried on kEventWritable
+      const rc = this.handle.setWatchWritable(true); // retried on a Writable event
+      if (rc < 0) this.destroy(systemError(rc, 'uv_poll_start'));
       return;
     }
     this.pending = null;
-    p.callback(n < 0 ? systemError(n, 'sendmsg') : null);
+    p.callback(n < 0 ? this.sendError(n, p.data.length) : null);
+  }
+
+  private sendError(rc: number, length: number): SystemError {
+    const err = systemError(rc, 'sendmsg');
+    if (rc === -90 /* EMSGSIZE */) {
+      const so = this.handle?.getOption('SO_SNDBUF');
+      const buffer = typeof so === 'object' ? ` (${so.value} bytes)` : '';
+      err.message =
+        `sendmsg EMSGSIZE: a message of ${length} bytes does not fit the socket's send buffer${buffer}; ` +
+        'raise the sendBufferSize option (capped by net.core.wmem_max unless the process has CAP_NET_ADMIN)';
+    }
+    return err;
   }
 
   override _final(callback: (err?: Error | null) => void): void {
@@ -534,7 +587,8 @@ export class Socket extends Duplex {
   private startReading(): void {
     if (this.readingPaused && this.handle) {
       this.readingPaused = false;
-      this.handle.setReading(true);
+      const rc = this.handle.setReading(true);
+      if (rc < 0) this.destroy(systemError(rc, 'uv_poll_start'));
     }
   }
 
@@ -566,10 +620,11 @@ export class Socket extends Duplex {
       case EventKind.Error: {
         const rc = value as number;
         if (rc === -90 /* EMSGSIZE */) {
+          // The peer sent more than this application accepts: like any 'error', fatal (ABORT).
           const max = this.options.maxMessageSize ?? 64 * 1024 * 1024;
           const err = systemError(rc, 'recvmsg') as SystemError;
-          err.message = `recvmsg EMSGSIZE: a received message exceeds maxMessageSize (${max} bytes); it was discarded`;
-          return void this.emit('error', err);
+          err.message = `recvmsg EMSGSIZE: a received message exceeds maxMessageSize (${max} bytes)`;
+          return void this.destroy(err);
         }
         if (rc === -104 /* ECONNRESET */ || rc === -107 /* ENOTCONN */) {
           // After SHUTDOWN_COMPLETE a one-to-one socket reads ENOTCONN, not end-of-file.
@@ -581,29 +636,42 @@ export class Socket extends Duplex {
   }
 
   private onBatch(batch: unknown[]): void {
+    // A listener that throws must not cost the rest of the batch (a later COMM_LOST or
+    // SHUTDOWN_COMP included): the first exception is rethrown once all are delivered.
+    let thrown: { error: unknown } | null = null;
     for (let i = 0; i < batch.length; i += READ_STRIDE) {
-      if (this.destroyed) return;
-      const stream = batch[i + 1] as number;
-      if (stream === -1) {
-        this.onNotification(toNotification(batch[i] as NativeNotification));
-        continue;
+      if (this.destroyed) break;
+      try {
+        this.deliver(batch, i);
+      } catch (error) {
+        thrown ??= { error };
       }
-      const data = batch[i] as Received;
-      data[kInfo] = {
-        stream,
-        ppid: batch[i + 2] as number,
-        ssn: batch[i + 3] as number,
-        tsn: batch[i + 4] as number,
-        unordered: ((batch[i + 5] as number) & constants.SCTP_UNORDERED) !== 0,
-        context: batch[i + 6] as number,
-        assocId: batch[i + 7] as number,
-      };
-      if (!this.push(data) && !this.readingPaused) {
-        // The reader is behind: stop taking messages from the kernel (its receive window
-        // then closes and the peer slows down). _read() resumes.
-        this.readingPaused = true;
-        this.handle?.setReading(false);
-      }
+    }
+    if (thrown) throw thrown.error;
+  }
+
+  /** One entry of a read batch: a message pushed to the readable side, or a notification. */
+  private deliver(batch: unknown[], i: number): void {
+    const stream = batch[i + 1] as number;
+    if (stream === -1) {
+      this.onNotification(toNotification(batch[i] as NativeNotification));
+      return;
+    }
+    const data = batch[i] as Received;
+    data[kInfo] = {
+      stream,
+      ppid: batch[i + 2] as number,
+      ssn: batch[i + 3] as number,
+      tsn: batch[i + 4] as number,
+      unordered: ((batch[i + 5] as number) & constants.SCTP_UNORDERED) !== 0,
+      context: batch[i + 6] as number,
+      assocId: batch[i + 7] as number,
+    };
+    if (!this.push(data) && !this.readingPaused) {
+      // The reader is behind: stop taking messages from the kernel (its receive window
+      // then closes and the peer slows down). _read() resumes.
+      this.readingPaused = true;
+      this.handle?.setReading(false);
     }
   }
 
@@ -616,9 +684,14 @@ export class Socket extends Duplex {
       case 'send_failed':
         this.emit('sendFailed', n);
         break;
+      case 'stream_change':
+        if (!n.denied && !n.failed) this.outboundStreams = n.outboundStreams;
+        break;
       case 'assoc_change':
         if (n.state === 'shutdown_comp') this.onEnd();
-        else if (n.state === 'comm_lost' || n.state === 'cant_str_assoc') this.onLost();
+        else if (n.state === 'comm_up' || n.state === 'restart') {
+          this.outboundStreams = n.outboundStreams;
+        } else if (n.state === 'comm_lost' || n.state === 'cant_str_assoc') this.onLost();
         break;
     }
   }
@@ -761,11 +834,13 @@ export class Socket extends Duplex {
   }
 
   ref(): this {
+    this.unrefed = false;
     this.handle?.ref();
     return this;
   }
 
   unref(): this {
+    this.unrefed = true;
     this.handle?.unref();
     return this;
   }

@@ -96,7 +96,12 @@ bool FromSockaddr(const void* data, size_t length, Address* out) {
     inet_ntop(AF_INET6, &sin6.sin6_addr, text, sizeof(text));
     out->family = AF_INET6;
     out->host = text;
-    if (sin6.sin6_scope_id != 0) out->host += "%" + std::to_string(sin6.sin6_scope_id);
+    // A zone only means something for link-local addresses (the kernel sets one on ::1 too).
+    bool link_local =
+        IN6_IS_ADDR_LINKLOCAL(&sin6.sin6_addr) || IN6_IS_ADDR_MC_LINKLOCAL(&sin6.sin6_addr);
+    if (link_local && sin6.sin6_scope_id != 0) {
+      out->host += "%" + std::to_string(sin6.sin6_scope_id);
+    }
     return true;
   }
   return false;

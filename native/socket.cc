@@ -122,6 +122,10 @@ Socket::Socket(const Napi::CallbackInfo& info)
       notifications_(kMaxNotificationSize),
       async_context_(info.Env(), "SctpSocket") {
   addon_->live.insert(this);
+  // An open socket is never collected: it is closed explicitly (close(), environment
+  // teardown), and only then may its JS object go.
+  Napi::ObjectWrap<Socket>::Ref();
+  self_ref_ = true;
 }
 
 Socket::~Socket() { CloseQuietly(); }
@@ -147,31 +151,21 @@ void Socket::CloseQuietly() {
   }
 }
 
-void Socket::UpdatePoll() {
-  if (state_ != State::kOpen) return;
+int Socket::UpdatePoll() {
+  if (state_ != State::kOpen) return 0;
   int events = 0;
   if (reading_ || accepting_) events |= UV_READABLE;
   if (connecting_ || want_writable_) events |= UV_WRITABLE;
-  if (events == poll_events_) return;
+  if (events == poll_events_) return 0;
   if (events != 0 && !poll_.get()) {
-    if (poll_.Init(addon_->loop, fd_, this) != 0) return;
+    int rc = poll_.Init(addon_->loop, fd_, this);
+    if (rc != 0) return rc;
     if (unref_) uv_unref(reinterpret_cast<uv_handle_t*>(poll_.get()));
   }
-  poll_events_ = events;
-  if (events == 0) {
-    uv_poll_stop(poll_.get());
-  } else {
-    uv_poll_start(poll_.get(), events, OnPoll);
-  }
-  // While libuv may call back, the JS object must stay alive.
-  bool want_ref = events != 0;
-  if (want_ref && !self_ref_) {
-    Napi::ObjectWrap<Socket>::Ref();
-    self_ref_ = true;
-  } else if (!want_ref && self_ref_) {
-    Napi::ObjectWrap<Socket>::Unref();
-    self_ref_ = false;
-  }
+  if (!poll_.get()) return 0;
+  int rc = events == 0 ? uv_poll_stop(poll_.get()) : uv_poll_start(poll_.get(), events, OnPoll);
+  poll_events_ = rc == 0 ? events : -1;
+  return rc;  // libuv errors are -errno on Unix
 }
 
 void Socket::OnPoll(uv_poll_t* handle, int status, int events) {
@@ -182,19 +176,20 @@ void Socket::OnPoll(uv_poll_t* handle, int status, int events) {
     // POLLERR: libuv stops the handle and reports UV_EBADF, but the socket simply has an
     // error pending (e.g. ECONNRESET after an ABORT). Drain what is queued first: recvmsg
     // then returns the real error after the last message and the COMM_LOST notification.
-    self->poll_events_ = 0;
+    self->poll_events_ = -1;  // libuv stopped the handle: resynchronise below
     if (self->connecting_) {
       self->OnWritable();  // reports SO_ERROR as the connect outcome
     } else if (self->reading_) {
       self->OnReadable();
+    } else if (self->accepting_) {
+      self->OnAcceptable();
     } else {
       int err = 0;
       socklen_t len = sizeof(err);
       getsockopt(self->fd_, SOL_SOCKET, SO_ERROR, &err, &len);
-      self->Emit(kEventError,
-                 err ? Errno(self->Env(), err) : Napi::Number::New(self->Env(), status));
+      if (err != 0) self->Emit(kEventError, Errno(self->Env(), err));
     }
-    self->UpdatePoll();
+    if (self->state_ == State::kOpen) self->UpdatePoll();
     return;
   }
   if ((events & UV_WRITABLE) && self->state_ == State::kOpen) self->OnWritable();
@@ -395,7 +390,8 @@ Napi::Value Socket::Connectx(const Napi::CallbackInfo& info) {
   }
   if (err == EINPROGRESS) {
     connecting_ = true;
-    UpdatePoll();
+    int rc = UpdatePoll();
+    if (rc != 0) err = -rc;
   }
   result.Set(0u, Errno(env, err));
   result.Set(1u, param.assoc_id);
@@ -423,23 +419,21 @@ Napi::Value Socket::Send(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, static_cast<double>(n));
 }
 
+// setReading / setWatchWritable / setAccepting(on) -> 0 | -errno (libuv could not poll)
 Napi::Value Socket::SetReading(const Napi::CallbackInfo& info) {
   reading_ = info[0].ToBoolean();
   if (addon_->receive_buffer.empty()) addon_->receive_buffer.resize(256 * 1024);
-  UpdatePoll();
-  return info.Env().Undefined();
+  return Napi::Number::New(info.Env(), UpdatePoll());
 }
 
 Napi::Value Socket::SetWatchWritable(const Napi::CallbackInfo& info) {
   want_writable_ = info[0].ToBoolean();
-  UpdatePoll();
-  return info.Env().Undefined();
+  return Napi::Number::New(info.Env(), UpdatePoll());
 }
 
 Napi::Value Socket::SetAccepting(const Napi::CallbackInfo& info) {
   accepting_ = info[0].ToBoolean();
-  UpdatePoll();
-  return info.Env().Undefined();
+  return Napi::Number::New(info.Env(), UpdatePoll());
 }
 
 // Fills `buffer` (layout.size bytes) from the fields present in `input`.

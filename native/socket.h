@@ -52,8 +52,8 @@ class Socket : public Napi::ObjectWrap<Socket> {
   Napi::Value GetFd(const Napi::CallbackInfo& info);
 
   // Poll bookkeeping: the poll runs while reading, accepting, connecting or waiting for
-  // writable, and the JS object is kept alive (not collectable) while it runs.
-  void UpdatePoll();
+  // writable. poll_events_ is what libuv currently watches (-1: unknown, resynchronise).
+  int UpdatePoll();  // 0 or a negative libuv error
   static void OnPoll(uv_poll_t* handle, int status, int events);
   void OnReadable();
   void OnAcceptable();

@@ -1,7 +1,7 @@
 // One-to-one echo over the kernel's SCTP on 127.0.0.1: 1,000 messages of varying sizes and
 // contents, every payload checked, and the message metadata that comes with them.
-import { connect, createServer, type MessageInfo, type Server, type Socket } from '../lib';
-import { collect, listening } from './helpers/net';
+import { connect, createServer, type MessageInfo, type Server } from '../lib';
+import { collect, endAndWait, listening } from './helpers/net';
 
 /** Message i: 1..2000 bytes whose contents depend on i, so a mix-up cannot go unnoticed. */
 function payload(i: number): Buffer {
@@ -70,10 +70,3 @@ describe('one-to-one echo on 127.0.0.1', () => {
     await endAndWait(client);
   });
 });
-
-export async function endAndWait(socket: Socket): Promise<void> {
-  socket.resume(); // let the readable side reach its end
-  const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
-  socket.end();
-  await closed;
-}

@@ -85,3 +85,52 @@ export class JsonLines {
     if (this.child.exitCode === null) this.child.kill('SIGKILL');
   }
 }
+
+/** Resolves once the socket is connected, rejects on its error. */
+export function connected(socket: import('../../lib').Socket): Promise<void> {
+  return new Promise((resolve, reject) => {
+    socket.once('connect', () => {
+      socket.off('error', reject);
+      resolve();
+    });
+    socket.once('error', reject);
+  });
+}
+
+/** Rejects with the socket's first error; resolves with it. */
+export function nextError(
+  emitter: EventEmitter,
+): Promise<Error & { code?: string; syscall?: string }> {
+  return new Promise((resolve) => emitter.once('error', resolve));
+}
+
+/** Resolves on the socket's 'close', or at once if it has already closed. */
+export function closed(socket: import('../../lib').Socket): Promise<void> {
+  if (socket.closed) return Promise.resolve();
+  return once(socket, 'close').then(() => undefined);
+}
+
+/** Ends a socket gracefully and waits for 'close'. */
+export async function endAndWait(socket: import('../../lib').Socket): Promise<void> {
+  const done = closed(socket);
+  socket.resume(); // let the readable side reach its end
+  socket.end();
+  await done;
+}
+
+export function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => server.close(() => resolve()));
+}
+
+/** Polls `check` until it returns true or the time is up. */
+export async function waitFor(
+  check: () => boolean,
+  timeoutMs = 30000,
+  what = 'condition',
+): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}

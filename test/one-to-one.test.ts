@@ -1,0 +1,379 @@
+// The one-to-one API over the real kernel: address families, message sizes, metadata,
+// backpressure, SHUTDOWN vs ABORT, connection errors.
+import { execFileSync } from 'node:child_process';
+import { once } from 'node:events';
+import {
+  connect,
+  createServer,
+  type MessageInfo,
+  type Notification,
+  type Server,
+  type Socket,
+  type SocketOptions,
+} from '../lib';
+import {
+  closeServer,
+  closed,
+  connected,
+  endAndWait,
+  listening,
+  nextError,
+  waitFor,
+} from './helpers/net';
+
+interface Harness {
+  server: Server;
+  port: number;
+  accepted: Socket[];
+}
+
+/** An echo server; `echo: false` makes it only collect what arrives. */
+async function startServer(
+  host: string | string[],
+  options: SocketOptions = {},
+  echo = true,
+): Promise<Harness> {
+  const accepted: Socket[] = [];
+  const server = createServer(options, (socket) => {
+    accepted.push(socket);
+    socket.on('error', () => {}); // the tests look at errors where they expect them
+    if (echo)
+      socket.on('message', (data, info) =>
+        socket.send(data, { stream: info.stream, ppid: info.ppid }),
+      );
+  });
+  server.listen({ host, port: 0 });
+  return { server, port: await listening(server), accepted };
+}
+
+async function echoOnce(
+  socket: Socket,
+  data: Buffer,
+  opts = {},
+): Promise<{ data: Buffer; info: MessageInfo }> {
+  const reply = once(socket, 'message');
+  socket.send(data, opts);
+  const [d, info] = await reply;
+  return { data: d, info };
+}
+
+const sorted = (list: { address: string }[]) => list.map((a) => a.address).sort();
+
+describe('address families', () => {
+  test('IPv4', async () => {
+    const h = await startServer('127.0.0.1');
+    const c = connect({ host: '127.0.0.1', port: h.port });
+    await connected(c);
+    expect((await echoOnce(c, Buffer.from('v4'))).data.toString()).toBe('v4');
+    expect(c.remoteAddresses()).toEqual([{ address: '127.0.0.1', family: 'IPv4', port: h.port }]);
+    expect(c.remoteFamily).toBe('IPv4');
+    await endAndWait(c);
+    await closeServer(h.server);
+  });
+
+  test('IPv6', async () => {
+    const h = await startServer('::1');
+    const c = connect({ host: '::1', port: h.port });
+    await connected(c);
+    expect((await echoOnce(c, Buffer.from('v6'))).data.toString()).toBe('v6');
+    expect(c.remoteAddresses()).toEqual([{ address: '::1', family: 'IPv6', port: h.port }]);
+    expect(h.accepted[0]!.remoteAddresses()[0]!.address).toBe('::1');
+    await endAndWait(c);
+    await closeServer(h.server);
+  });
+
+  test('mixed IPv4/IPv6 multihoming: 127.0.0.1 + 127.0.0.2 + ::1 on both ends', async () => {
+    const h = await startServer(['127.0.0.1', '127.0.0.2', '::1']);
+    expect(sorted(h.server.address()!.addresses)).toEqual(['127.0.0.1', '127.0.0.2', '::1']);
+    const c = connect({
+      host: ['127.0.0.1', '127.0.0.2', '::1'],
+      port: h.port,
+      localAddress: ['127.0.0.3', '127.0.0.4', '::1'],
+    });
+    await connected(c);
+    expect((await echoOnce(c, Buffer.from('mixed'))).data.toString()).toBe('mixed');
+    expect(sorted(c.remoteAddresses())).toEqual(['127.0.0.1', '127.0.0.2', '::1']);
+    expect(sorted(c.localAddresses())).toEqual(['127.0.0.3', '127.0.0.4', '::1']);
+    const s = h.accepted[0]!;
+    expect(sorted(s.remoteAddresses())).toEqual(['127.0.0.3', '127.0.0.4', '::1']);
+    expect(sorted(s.localAddresses())).toEqual(['127.0.0.1', '127.0.0.2', '::1']);
+    expect(c.status().state).toBe('established');
+    await endAndWait(c);
+    await closeServer(h.server);
+  });
+});
+
+describe('messages', () => {
+  let h: Harness;
+  let c: Socket;
+  beforeAll(async () => {
+    // A message must fit the sender's buffer: 4 MiB (root may exceed net.core.wmem_max).
+    const big = { sendBufferSize: 4 << 20, receiveBufferSize: 4 << 20 };
+    h = await startServer('127.0.0.1', { streams: { out: 16, in: 16 }, ...big });
+    c = connect({ host: '127.0.0.1', port: h.port, streams: { out: 4, in: 16 }, ...big });
+    await connected(c);
+  });
+  afterAll(async () => {
+    await endAndWait(c);
+    await closeServer(h.server);
+  });
+
+  test.each([1, 1452, 1453, 65536, 1024 * 1024])(
+    'a %i-byte message arrives whole',
+    async (size) => {
+      const data = Buffer.alloc(size);
+      for (let i = 0; i < size; i++) data[i] = (i * 13 + size) & 0xff;
+      const echo = await echoOnce(c, data);
+      expect(echo.data.length).toBe(size);
+      expect(echo.data.equals(data)).toBe(true);
+    },
+  );
+
+  test('stream, PPID and unordered come through; PPID is in host byte order', async () => {
+    const echo = await echoOnce(c, Buffer.from('meta'), { stream: 3, ppid: 0x01020304 });
+    expect(echo.info.stream).toBe(3);
+    expect(echo.info.ppid).toBe(0x01020304);
+    const got = once(h.accepted[0]!, 'message');
+    c.send('unordered', { stream: 2, unordered: true, ppid: 0xffffffff });
+    const [data, info] = (await got) as [Buffer, MessageInfo];
+    expect(data.toString()).toBe('unordered');
+    expect(info).toMatchObject({ stream: 2, unordered: true, ppid: 0xffffffff });
+    await once(c, 'message'); // its echo
+  });
+
+  test('the receiver context (SCTP_CONTEXT) is reported with each message', async () => {
+    const s = h.accepted[0]!;
+    s.setOption('SCTP_CONTEXT', { assocId: 0, value: 4242 });
+    const got = once(s, 'message');
+    c.send('ctx');
+    expect(((await got)[1] as MessageInfo).context).toBe(4242);
+    await once(c, 'message');
+  });
+
+  test('the association negotiated 4 outbound streams; stream 4 is refused clearly', () => {
+    expect(c.status().outboundStreams).toBe(4);
+    expect(() => c.send('x', { stream: 4 })).toThrow(
+      expect.objectContaining({
+        code: 'ERR_OUT_OF_RANGE',
+        message: expect.stringContaining('negotiated'),
+      }),
+    );
+    expect(c.destroyed).toBe(false);
+  });
+
+  test('status() reports the association and its primary path', () => {
+    const s = c.status();
+    expect(s.state).toBe('established');
+    expect(s.inboundStreams).toBe(16);
+    expect(s.primary.address).toEqual({ address: '127.0.0.1', family: 'IPv4', port: h.port });
+    expect(s.primary.state).toBe('active');
+    expect(s.primary.mtu).toBeGreaterThan(1000);
+    expect(s.primary.cwnd).toBeGreaterThan(0);
+    expect(s.primary.rto).toBeGreaterThan(0);
+    expect(s.rwnd).toBeGreaterThan(0);
+  });
+
+  test('async iteration yields messages with their info', async () => {
+    c.send('it-1', { stream: 1 });
+    c.send('it-2', { stream: 1 });
+    const seen: string[] = [];
+    const iterator = c.messages()[Symbol.asyncIterator]();
+    for (let i = 0; i < 2; i++) {
+      const { value } = await iterator.next();
+      seen.push(`${value!.data}@${value!.info.stream}`);
+    }
+    expect(seen).toEqual(['it-1@1', 'it-2@1']);
+    // Iterating must not have ended the socket: keep using it without calling return().
+    expect((await echoOnce(c, Buffer.from('still-open'))).data.toString()).toBe('still-open');
+  });
+});
+
+describe('maximum message size', () => {
+  test('a message above maxMessageSize is a fatal EMSGSIZE error; memory stays bounded', async () => {
+    const h = await startServer('127.0.0.1', { maxMessageSize: 100_000 }, false);
+    const c = connect({ host: '127.0.0.1', port: h.port, sendBufferSize: 4 << 20 });
+    c.on('error', () => {}); // it will be aborted
+    await connected(c);
+    await waitFor(() => h.accepted.length === 1);
+    const s = h.accepted[0]!;
+    s.removeAllListeners('error');
+    const error = nextError(s);
+    const bothClosed = Promise.all([closed(s), closed(c)]);
+    const sizes: number[] = [];
+    s.on('message', (d: Buffer) => sizes.push(d.length));
+    const before = process.memoryUsage().rss;
+    c.send(Buffer.alloc(100_000, 1)); // exactly the maximum: delivered
+    c.send(Buffer.alloc(3 * 1024 * 1024, 2)); // too large: refused while it arrives
+    const err = await error;
+    expect(err.code).toBe('EMSGSIZE');
+    expect(err.message).toContain('maxMessageSize (100000 bytes)');
+    expect(sizes).toEqual([100_000]);
+    // The oversized message was never held whole (the sender's 3 MiB buffer is ours too).
+    expect(process.memoryUsage().rss - before).toBeLessThan(8 * 1024 * 1024);
+    await bothClosed; // the peer was aborted
+    await closeServer(h.server);
+  });
+});
+
+describe('backpressure', () => {
+  test('a fast writer against a paused reader sees write() === false and drain; nothing is lost', async () => {
+    const h = await startServer('127.0.0.1', { receiveBufferSize: 65536 }, false);
+    const c = connect({
+      host: '127.0.0.1',
+      port: h.port,
+      sendBufferSize: 65536,
+      streams: { out: 4, in: 4 },
+    });
+    await connected(c);
+    await waitFor(() => h.accepted.length === 1);
+    const s = h.accepted[0]!;
+    s.pause();
+    const total = 3000;
+    const size = 1000;
+    let sent = 0;
+    let sawFalse = false;
+    let drains = 0;
+    c.on('drain', () => drains++);
+    const sendAll = async () => {
+      while (sent < total) {
+        const buf = Buffer.alloc(size, sent & 0xff);
+        buf.writeUInt32BE(sent, 0);
+        const ok = c.send(buf, { stream: sent % 4 });
+        sent++;
+        if (!ok) {
+          sawFalse = true;
+          await once(c, 'drain');
+        }
+      }
+    };
+    const sending = sendAll();
+    await waitFor(() => sawFalse, 60000, 'write() to return false');
+    const received: { n: number; stream: number }[] = [];
+    s.on('message', (d: Buffer, info: MessageInfo) => {
+      expect(d.length).toBe(size);
+      expect(d[size - 1]).toBe(d.readUInt32BE(0) & 0xff);
+      received.push({ n: d.readUInt32BE(0), stream: info.stream });
+    });
+    s.resume();
+    await sending;
+    await waitFor(() => received.length === total, 120000, 'all messages');
+    expect(drains).toBeGreaterThan(0);
+    expect(new Set(received.map((r) => r.n)).size).toBe(total);
+    for (let stream = 0; stream < 4; stream++) {
+      const order = received.filter((r) => r.stream === stream).map((r) => r.n);
+      expect(order).toEqual([...order].sort((a, b) => a - b));
+    }
+    await endAndWait(c);
+    await closeServer(h.server);
+  });
+});
+
+describe('SHUTDOWN vs ABORT, as the peer sees them', () => {
+  async function pair() {
+    const h = await startServer('127.0.0.1', {}, false);
+    const c = connect({ host: '127.0.0.1', port: h.port });
+    await connected(c);
+    await waitFor(() => h.accepted.length === 1);
+    const s = h.accepted[0]!;
+    s.removeAllListeners('error');
+    const notifications: Notification[] = [];
+    s.on('notification', (n) => notifications.push(n));
+    return { h, c, s, notifications };
+  }
+
+  test('end(): the peer gets SHUTDOWN and SHUTDOWN_COMP, then end and close without error', async () => {
+    const { h, c, s, notifications } = await pair();
+    const errors: Error[] = [];
+    s.on('error', (e) => errors.push(e));
+    const order: string[] = [];
+    s.on('end', () => order.push('end'));
+    s.on('close', () => order.push('close'));
+    s.resume();
+    c.resume(); // as with net.Socket, 'end' (and so 'close') waits for the reader
+    const bothClosed = Promise.all([closed(s), closed(c)]);
+    c.write('last words');
+    c.end();
+    await bothClosed;
+    expect(order).toEqual(['end', 'close']);
+    expect(errors).toEqual([]);
+    const types = notifications.map((n) =>
+      n.type === 'assoc_change' ? `assoc_change:${n.state}` : n.type,
+    );
+    expect(types).toContain('shutdown');
+    expect(types).toContain('assoc_change:shutdown_comp');
+    expect(types).not.toContain('assoc_change:comm_lost');
+    await closeServer(h.server);
+  });
+
+  test('destroy(): the peer gets COMM_LOST and an ECONNRESET error', async () => {
+    const { h, c, s, notifications } = await pair();
+    const error = nextError(s);
+    const serverClosed = closed(s);
+    c.destroy();
+    const err = await error;
+    expect(err.code).toBe('ECONNRESET');
+    await serverClosed;
+    const lost = notifications.find((n) => n.type === 'assoc_change' && n.state === 'comm_lost');
+    expect(lost).toBeDefined();
+    expect(notifications.map((n) => n.type)).not.toContain('shutdown');
+    await closeServer(h.server);
+  });
+});
+
+describe('connection errors', () => {
+  test('a closed port: ECONNREFUSED with syscall, address and port', async () => {
+    const h = await startServer('127.0.0.1');
+    const port = h.port;
+    await closeServer(h.server);
+    const c = connect({ host: '127.0.0.1', port });
+    const err = (await nextError(c)) as Error & {
+      code: string;
+      syscall: string;
+      address: unknown;
+      port: number;
+    };
+    expect(err.code).toBe('ECONNREFUSED');
+    expect(err.syscall).toBe('connect');
+    expect(err.address).toEqual(['127.0.0.1']);
+    expect(err.port).toBe(port);
+    expect(err.message).toContain(`127.0.0.1:${port}`);
+  });
+
+  // 192.0.2.0/24 (a documentation range) routed into a dummy interface: INIT chunks leave
+  // and vanish, as into a blackholed network.
+  const blackhole = `ksctpbh${process.pid}`.slice(0, 15);
+  beforeAll(() => {
+    execFileSync('ip', ['link', 'add', blackhole, 'type', 'dummy']);
+    execFileSync('ip', ['addr', 'add', '192.0.2.1/24', 'dev', blackhole]);
+    execFileSync('ip', ['link', 'set', blackhole, 'up']);
+  });
+  afterAll(() => execFileSync('ip', ['link', 'del', blackhole]));
+
+  test('an address where nothing answers: connectTimeout gives ETIMEDOUT', async () => {
+    const started = Date.now();
+    const c = connect({ host: '192.0.2.10', port: 9, connectTimeout: 1500 });
+    const err = await nextError(c);
+    expect(err.code).toBe('ETIMEDOUT');
+    expect(err.syscall).toBe('connect');
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1400);
+    expect(c.destroyed).toBe(true);
+  });
+
+  test('the kernel gives up after its INIT retransmissions: ETIMEDOUT from the kernel', async () => {
+    // 2 INIT transmissions, each timeout capped at 200 ms: the kernel gives up in well under a second.
+    const c = connect({ host: '192.0.2.12', port: 9, maxInitAttempts: 2, maxInitTimeout: 200 });
+    const err = await nextError(c);
+    expect(err.code).toBe('ETIMEDOUT');
+    expect(err.syscall).toBe('connect');
+  });
+
+  test('an AbortSignal cancels a pending connect', async () => {
+    const controller = new AbortController();
+    const c = connect({ host: '192.0.2.11', port: 9, signal: controller.signal });
+    setTimeout(() => controller.abort(), 200);
+    const err = await nextError(c);
+    expect(err.name).toBe('AbortError');
+    expect(err.code).toBe('ABORT_ERR');
+    expect(c.destroyed).toBe(true);
+  });
+});
