@@ -207,6 +207,8 @@ export class Socket extends Duplex {
   private abortCleanup: (() => void) | null = null;
   private remote: { hosts: string[]; port: number } | null = null;
   private messageWired = false;
+  /** Paused because the last 'message' listener went; a new one resumes. */
+  private pausedForMessages = false;
   private unrefed = false;
   /** Outbound streams negotiated for the association (0 until it is up). */
   private outboundStreams = 0;
@@ -238,11 +240,28 @@ export class Socket extends Duplex {
     if (options.shutdownTimeout !== undefined) {
       validateInteger(options.shutdownTimeout, 'options.shutdownTimeout', 0, 2 ** 31 - 1);
     }
-    // 'message' listeners get the stream flowing, as 'data' listeners do.
+    // 'message' listeners get the stream flowing, as 'data' listeners do. When the last one
+    // goes (e.g. after once('message')), the stream pauses again unless 'data' listeners
+    // remain, so later messages wait in the buffer instead of being emitted to nobody.
+    const forward = (chunk: Received) => this.emit('message', chunk, chunk[kInfo]);
     this.on('newListener', (event: string | symbol) => {
       if (event === 'message' && !this.messageWired) {
         this.messageWired = true;
-        this.on('data', (chunk: Received) => this.emit('message', chunk, chunk[kInfo]));
+        this.on('data', forward);
+        if (this.pausedForMessages) {
+          this.pausedForMessages = false;
+          this.resume();
+        }
+      }
+    });
+    this.on('removeListener', (event: string | symbol) => {
+      if (event === 'message' && this.messageWired && this.listenerCount('message') === 0) {
+        this.messageWired = false;
+        this.off('data', forward);
+        if (this.listenerCount('data') === 0 && !this.isPaused()) {
+          this.pausedForMessages = true;
+          this.pause();
+        }
       }
     });
   }
@@ -725,9 +744,21 @@ export class Socket extends Duplex {
     this.push(null);
   }
 
-  /** Iterates over messages with their info: `for await (const { data, info } of socket.messages())`. */
-  async *messages(): AsyncGenerator<{ data: Buffer; info: MessageInfo }> {
-    for await (const chunk of this) {
+  /**
+   * Iterates over messages with their info: `for await (const { data, info } of socket.messages())`.
+   * Leaving the loop early destroys the socket, as with any Node stream, unless
+   * `destroyOnReturn` is false.
+   */
+  async *messages(options: { destroyOnReturn?: boolean } = {}): AsyncGenerator<{
+    data: Buffer;
+    info: MessageInfo;
+  }> {
+    validateObject(options, 'options');
+    const destroyOnReturn =
+      options.destroyOnReturn === undefined
+        ? true
+        : validateBoolean(options.destroyOnReturn, 'options.destroyOnReturn');
+    for await (const chunk of this.iterator({ destroyOnReturn })) {
       yield { data: chunk as Buffer, info: (chunk as Received)[kInfo]! };
     }
   }

@@ -171,7 +171,23 @@ int Socket::UpdatePoll() {
 void Socket::OnPoll(uv_poll_t* handle, int status, int events) {
   auto* self = static_cast<Socket*>(handle->data);
   if (!self || self->state_ != State::kOpen || self->addon_->tearing_down) return;
-  Napi::HandleScope scope(self->Env());
+  napi_handle_scope raw_scope;
+  if (napi_open_handle_scope(self->Env(), &raw_scope) != napi_ok) return;
+  if (!self->CanCallJs()) {
+    napi_close_handle_scope(self->Env(), raw_scope);
+    return;
+  }
+  // node-addon-api calls below throw C++ exceptions if the environment fails under them;
+  // none may escape into libuv.
+  try {
+    self->HandlePoll(status, events);
+  } catch (const Napi::Error&) {
+  }
+  napi_close_handle_scope(self->Env(), raw_scope);
+}
+
+void Socket::HandlePoll(int status, int events) {
+  Socket* self = this;
   if (status < 0) {
     // POLLERR: libuv stops the handle and reports UV_EBADF, but the socket simply has an
     // error pending (e.g. ECONNRESET after an ABORT). Drain what is queued first: recvmsg
@@ -202,17 +218,41 @@ void Socket::OnPoll(uv_poll_t* handle, int status, int events) {
   }
 }
 
+// Calls `onevent(kind, value)` through the C API, so that no failure can turn into a C++
+// exception inside a libuv callback: a JS exception becomes 'uncaughtException', and an
+// environment that can no longer run JS (a terminating worker) is simply not called.
 void Socket::Emit(EventKind kind, napi_value value) {
-  Napi::Env env = Env();
-  Napi::Value callback = Value().Get("onevent");
-  if (!callback.IsFunction()) return;
-  try {
-    callback.As<Napi::Function>().MakeCallback(
-        Value(), {Napi::Number::New(env, kind), value ? value : env.Undefined()}, async_context_);
-  } catch (const Napi::Error& e) {
-    // An exception thrown by user code becomes 'uncaughtException'; it never aborts.
-    napi_fatal_exception(env, e.Value());
+  napi_env env = Env();
+  napi_value self = Value();
+  napi_value callback;
+  napi_valuetype type;
+  if (napi_get_named_property(env, self, "onevent", &callback) != napi_ok ||
+      napi_typeof(env, callback, &type) != napi_ok || type != napi_function) {
+    return;
   }
+  napi_value argv[2];
+  napi_create_int32(env, kind, &argv[0]);
+  if (value) {
+    argv[1] = value;
+  } else {
+    napi_get_undefined(env, &argv[1]);
+  }
+  napi_value result;
+  if (napi_make_callback(env, async_context_, self, callback, 2, argv, &result) != napi_ok) {
+    bool pending = false;
+    napi_is_exception_pending(env, &pending);
+    if (pending) {
+      napi_value error;
+      napi_get_and_clear_last_exception(env, &error);
+      napi_fatal_exception(env, error);
+    }
+  }
+}
+
+// True while this environment can still run JavaScript (false in a terminating worker).
+bool Socket::CanCallJs() {
+  napi_value callback;
+  return napi_get_named_property(Env(), Value(), "onevent", &callback) == napi_ok;
 }
 
 void Socket::OnWritable() {

@@ -55,6 +55,8 @@ class Socket : public Napi::ObjectWrap<Socket> {
   // writable. poll_events_ is what libuv currently watches (-1: unknown, resynchronise).
   int UpdatePoll();  // 0 or a negative libuv error
   static void OnPoll(uv_poll_t* handle, int status, int events);
+  void HandlePoll(int status, int events);
+  bool CanCallJs();
   void OnReadable();
   void OnAcceptable();
   void OnWritable();

@@ -177,14 +177,23 @@ describe('messages', () => {
     c.send('it-1', { stream: 1 });
     c.send('it-2', { stream: 1 });
     const seen: string[] = [];
-    const iterator = c.messages()[Symbol.asyncIterator]();
-    for (let i = 0; i < 2; i++) {
-      const { value } = await iterator.next();
-      seen.push(`${value!.data}@${value!.info.stream}`);
+    for await (const { data, info } of c.messages({ destroyOnReturn: false })) {
+      seen.push(`${data}@${info.stream}`);
+      if (seen.length === 2) break;
     }
     expect(seen).toEqual(['it-1@1', 'it-2@1']);
-    // Iterating must not have ended the socket: keep using it without calling return().
+    // destroyOnReturn: false: leaving the loop kept the socket open.
     expect((await echoOnce(c, Buffer.from('still-open'))).data.toString()).toBe('still-open');
+  });
+
+  test('once("message") pauses the stream again: later messages wait, none is lost', async () => {
+    c.send('first');
+    c.send('second');
+    const [first] = await once(c, 'message');
+    expect(first.toString()).toBe('first');
+    await new Promise((r) => setTimeout(r, 300)); // 'second' arrives meanwhile, unread
+    const [second] = await once(c, 'message');
+    expect(second.toString()).toBe('second');
   });
 });
 

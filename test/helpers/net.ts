@@ -107,7 +107,8 @@ export function nextError(
 /** Resolves on the socket's 'close', or at once if it has already closed. */
 export function closed(socket: import('../../lib').Socket): Promise<void> {
   if (socket.closed) return Promise.resolve();
-  return once(socket, 'close').then(() => undefined);
+  // Not events.once(): that rejects on 'error', and a socket may close after an error.
+  return new Promise((resolve) => socket.once('close', () => resolve()));
 }
 
 /** Ends a socket gracefully and waits for 'close'. */
