@@ -18,7 +18,10 @@ server.listen({ host: ['127.0.0.1', '127.0.0.2'], port: 0 }, () => {
     streams: { out: 10, in: 10 },
   });
   socket.on('connect', () => {
-    console.log('peer addresses:', socket.remoteAddresses().map((a) => a.address));
+    console.log(
+      'peer addresses:',
+      socket.remoteAddresses().map((a) => a.address),
+    );
     console.log('state:', socket.status().state);
     socket.send('hello', { stream: 1, ppid: 46 }); // one message, stream 1, PPID 46
     socket.write('one more message'); // Duplex: default stream and PPID

@@ -68,8 +68,15 @@ test('sctp_darn -s sends to our server: every payload arrives as sent', async ()
     '-t',
   ]);
   const lines = ['hello', 'kernel-sctp', 'z'.repeat(500)];
-  darn.child.stdin!.end(lines.map((l) => `${l}\n`).join(''));
-  await waitFor(() => received.length >= lines.length, 30000, 'the messages');
+  // Typed in once sctp_darn is ready, as a user would; stdin stays open until they arrived.
+  await waitFor(() => darn.output().includes('ready to send'), 30000, 'sctp_darn to start');
+  for (const l of lines) darn.child.stdin!.write(`${l}\n`);
+  await waitFor(
+    () => received.length >= lines.length,
+    30000,
+    `the messages; sctp_darn said: ${darn.output()}`,
+  );
+  darn.child.stdin!.end();
   // sctp_darn sends each line with its newline and a terminating NUL.
   expect(received.map((b) => b.toString('latin1'))).toEqual(lines.map((l) => `${l}\n\0`));
   await once(darn.child, 'exit');

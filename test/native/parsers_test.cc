@@ -18,13 +18,13 @@
 
 static int checks = 0;
 static int failures = 0;
-#define CHECK(cond)                                                     \
-  do {                                                                  \
-    checks++;                                                           \
-    if (!(cond)) {                                                      \
-      failures++;                                                       \
+#define CHECK(cond)                                                                 \
+  do {                                                                              \
+    checks++;                                                                       \
+    if (!(cond)) {                                                                  \
+      failures++;                                                                   \
       std::fprintf(stderr, "%s:%d: CHECK(%s) failed\n", __FILE__, __LINE__, #cond); \
-    }                                                                   \
+    }                                                                               \
   } while (0)
 
 using namespace ksctp;
@@ -212,7 +212,8 @@ static void Fuzz(unsigned iterations) {
 }
 
 int main(int argc, char** argv) {
-  unsigned iterations = argc > 1 ? static_cast<unsigned>(std::strtoul(argv[1], nullptr, 10)) : 100000;
+  unsigned iterations =
+      argc > 1 ? static_cast<unsigned>(std::strtoul(argv[1], nullptr, 10)) : 100000;
   AssocChange();
   PeerAddrChangeIPv6();
   SendFailedPpidAndRemoteError();
