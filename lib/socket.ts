@@ -207,8 +207,8 @@ export class Socket extends Duplex {
   private abortCleanup: (() => void) | null = null;
   private remote: { hosts: string[]; port: number } | null = null;
   private messageWired = false;
-  /** Paused because the last 'message' listener went; a new one resumes. */
-  private pausedForMessages = false;
+  /** pause() was called by the user (not by the 'message' bookkeeping). */
+  private userPaused = false;
   private unrefed = false;
   /** Outbound streams negotiated for the association (0 until it is up). */
   private outboundStreams = 0;
@@ -240,28 +240,27 @@ export class Socket extends Duplex {
     if (options.shutdownTimeout !== undefined) {
       validateInteger(options.shutdownTimeout, 'options.shutdownTimeout', 0, 2 ** 31 - 1);
     }
-    // 'message' listeners get the stream flowing, as 'data' listeners do. When the last one
-    // goes (e.g. after once('message')), the stream pauses again unless 'data' listeners
-    // remain, so later messages wait in the buffer instead of being emitted to nobody.
-    const forward = (chunk: Received) => this.emit('message', chunk, chunk[kInfo]);
+    // 'message' listeners get the stream flowing (unless the user paused it). When none is
+    // left (e.g. after once('message')), the next message is put back and the stream pauses,
+    // so it waits in the buffer instead of being emitted to nobody. (Streams do not emit
+    // 'removeListener', so this is checked as each message passes.)
+    const forward = (chunk: Received) => {
+      if (this.listenerCount('message') === 0) {
+        this.off('data', forward);
+        this.messageWired = false;
+        if (this.listenerCount('data') === 0) {
+          super.pause();
+          this.unshift(chunk);
+          return;
+        }
+      }
+      this.emit('message', chunk, chunk[kInfo]);
+    };
     this.on('newListener', (event: string | symbol) => {
       if (event === 'message' && !this.messageWired) {
         this.messageWired = true;
         this.on('data', forward);
-        if (this.pausedForMessages) {
-          this.pausedForMessages = false;
-          this.resume();
-        }
-      }
-    });
-    this.on('removeListener', (event: string | symbol) => {
-      if (event === 'message' && this.messageWired && this.listenerCount('message') === 0) {
-        this.messageWired = false;
-        this.off('data', forward);
-        if (this.listenerCount('data') === 0 && !this.isPaused()) {
-          this.pausedForMessages = true;
-          this.pause();
-        }
+        if (!this.userPaused && this.listenerCount('readable') === 0) super.resume();
       }
     });
   }
@@ -602,6 +601,16 @@ export class Socket extends Duplex {
 
   // ---------------------------------------------------------------------------------------
   // Receiving
+
+  override pause(): this {
+    this.userPaused = true;
+    return super.pause();
+  }
+
+  override resume(): this {
+    this.userPaused = false;
+    return super.resume();
+  }
 
   private startReading(): void {
     if (this.readingPaused && this.handle) {
