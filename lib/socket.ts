@@ -207,8 +207,6 @@ export class Socket extends Duplex {
   private abortCleanup: (() => void) | null = null;
   private remote: { hosts: string[]; port: number } | null = null;
   private messageWired = false;
-  /** pause() was called by the user (not by the 'message' bookkeeping). */
-  private userPaused = false;
   private unrefed = false;
   /** Outbound streams negotiated for the association (0 until it is up). */
   private outboundStreams = 0;
@@ -240,27 +238,13 @@ export class Socket extends Duplex {
     if (options.shutdownTimeout !== undefined) {
       validateInteger(options.shutdownTimeout, 'options.shutdownTimeout', 0, 2 ** 31 - 1);
     }
-    // 'message' listeners get the stream flowing (unless the user paused it). When none is
-    // left (e.g. after once('message')), the next message is put back and the stream pauses,
-    // so it waits in the buffer instead of being emitted to nobody. (Streams do not emit
-    // 'removeListener', so this is checked as each message passes.)
-    const forward = (chunk: Received) => {
-      if (this.listenerCount('message') === 0) {
-        this.off('data', forward);
-        this.messageWired = false;
-        if (this.listenerCount('data') === 0) {
-          super.pause();
-          this.unshift(chunk);
-          return;
-        }
-      }
-      this.emit('message', chunk, chunk[kInfo]);
-    };
+    // A 'message' listener gets the stream flowing, exactly as a 'data' listener does (and,
+    // as with 'data', messages that flow while no listener is attached are not kept).
+    const forward = (chunk: Received) => this.emit('message', chunk, chunk[kInfo]);
     this.on('newListener', (event: string | symbol) => {
       if (event === 'message' && !this.messageWired) {
         this.messageWired = true;
         this.on('data', forward);
-        if (!this.userPaused && this.listenerCount('readable') === 0) super.resume();
       }
     });
   }
@@ -601,16 +585,6 @@ export class Socket extends Duplex {
 
   // ---------------------------------------------------------------------------------------
   // Receiving
-
-  override pause(): this {
-    this.userPaused = true;
-    return super.pause();
-  }
-
-  override resume(): this {
-    this.userPaused = false;
-    return super.resume();
-  }
 
   private startReading(): void {
     if (this.readingPaused && this.handle) {
