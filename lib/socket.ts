@@ -2,7 +2,14 @@
 // 'data' chunk is one message, plus what SCTP has beyond TCP (streams, PPID, unordered
 // delivery, multihoming, notifications).
 import { Duplex } from 'node:stream';
-import { codedError, invalidArgType, outOfRange, systemError, type SystemError } from './errors';
+import {
+  codedError,
+  invalidArgType,
+  outOfRange,
+  socketClosed,
+  systemError,
+  type SystemError,
+} from './errors';
 import {
   constants,
   EventKind,
@@ -819,7 +826,7 @@ export class Socket extends Duplex {
 
   /** SCTP_STATUS: association state, windows, stream counts and the primary path. */
   status(): Status {
-    if (!this.handle) throw codedError('Socket is closed', 'ERR_SOCKET_CLOSED');
+    if (!this.handle) throw socketClosed();
     const s = this.handle.getOption('SCTP_STATUS', { assocId: 0 });
     if (typeof s === 'number') throw systemError(s, 'getsockopt');
     return {
@@ -864,7 +871,7 @@ export class Socket extends Duplex {
    * input fields such as assocId or address. Advanced use; see docs.
    */
   getOption(name: string, input?: Record<string, unknown>): Record<string, unknown> {
-    if (!this.handle) throw codedError('Socket is closed', 'ERR_SOCKET_CLOSED');
+    if (!this.handle) throw socketClosed();
     if (!native.optionNames.includes(name)) throw invalidOption(name);
     const r = this.handle.getOption(name, input);
     if (typeof r === 'number') throw systemError(r, 'getsockopt');
@@ -872,7 +879,7 @@ export class Socket extends Duplex {
   }
 
   setOption(name: string, value: Record<string, unknown>): void {
-    if (!this.handle) throw codedError('Socket is closed', 'ERR_SOCKET_CLOSED');
+    if (!this.handle) throw socketClosed();
     if (!native.optionNames.includes(name)) throw invalidOption(name);
     validateObject(value, 'value');
     const rc = this.handle.setOption(name, value);

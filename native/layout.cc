@@ -6,25 +6,6 @@
 
 namespace ksctp {
 
-size_t FieldSize(FieldKind kind) {
-  switch (kind) {
-    case FieldKind::kU8:
-      return 1;
-    case FieldKind::kU16:
-    case FieldKind::kBe16:
-      return 2;
-    case FieldKind::kU32:
-    case FieldKind::kI32:
-    case FieldKind::kBe32:
-      return 4;
-    case FieldKind::kU64:
-      return 8;
-    case FieldKind::kAddress:
-      return sizeof(sockaddr_storage);
-  }
-  return 0;
-}
-
 template <typename T>
 static T Load(const uint8_t* p) {
   T value;

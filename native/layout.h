@@ -55,7 +55,4 @@ std::vector<Value> DecodeFields(const Layout& layout, const uint8_t* data);
 // with WriteAddressField.
 void EncodeNumber(const Field& field, int64_t value, uint8_t* data);
 
-// Size in bytes of a field of this kind.
-size_t FieldSize(FieldKind kind);
-
 }  // namespace ksctp

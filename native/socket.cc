@@ -187,33 +187,32 @@ void Socket::OnPoll(uv_poll_t* handle, int status, int events) {
 }
 
 void Socket::HandlePoll(int status, int events) {
-  Socket* self = this;
   if (status < 0) {
     // POLLERR: libuv stops the handle and reports UV_EBADF, but the socket simply has an
     // error pending (e.g. ECONNRESET after an ABORT). Drain what is queued first: recvmsg
     // then returns the real error after the last message and the COMM_LOST notification.
-    self->poll_events_ = -1;  // libuv stopped the handle: resynchronise below
-    if (self->connecting_) {
-      self->OnWritable();  // reports SO_ERROR as the connect outcome
-    } else if (self->reading_) {
-      self->OnReadable();
-    } else if (self->accepting_) {
-      self->OnAcceptable();
+    poll_events_ = -1;  // libuv stopped the handle: resynchronise below
+    if (connecting_) {
+      OnWritable();  // reports SO_ERROR as the connect outcome
+    } else if (reading_) {
+      OnReadable();
+    } else if (accepting_) {
+      OnAcceptable();
     } else {
       int err = 0;
       socklen_t len = sizeof(err);
-      getsockopt(self->fd_, SOL_SOCKET, SO_ERROR, &err, &len);
-      if (err != 0) self->Emit(kEventError, Errno(self->Env(), err));
+      getsockopt(fd_, SOL_SOCKET, SO_ERROR, &err, &len);
+      if (err != 0) Emit(kEventError, Errno(Env(), err));
     }
-    if (self->state_ == State::kOpen) self->UpdatePoll();
+    if (state_ == State::kOpen) UpdatePoll();
     return;
   }
-  if ((events & UV_WRITABLE) && self->state_ == State::kOpen) self->OnWritable();
-  if ((events & UV_READABLE) && self->state_ == State::kOpen) {
-    if (self->accepting_) {
-      self->OnAcceptable();
-    } else if (self->reading_) {
-      self->OnReadable();
+  if ((events & UV_WRITABLE) && state_ == State::kOpen) OnWritable();
+  if ((events & UV_READABLE) && state_ == State::kOpen) {
+    if (accepting_) {
+      OnAcceptable();
+    } else if (reading_) {
+      OnReadable();
     }
   }
 }
