@@ -103,3 +103,10 @@ export function socketClosed(): CodedError {
 export function codedError(message: string, code: string): CodedError {
   return coded(new Error(message), code);
 }
+
+/** The error a cancelled operation rejects with, as Node's own AbortSignal users give it. */
+export function abortError(signal: AbortSignal): Error {
+  const err = new Error('The operation was aborted', { cause: signal.reason });
+  err.name = 'AbortError';
+  return coded(err, 'ABORT_ERR');
+}

@@ -12,6 +12,15 @@ export type {
 } from './socket';
 export { createServer, Server } from './server';
 export type { ListenOptions, ServerAddress, ServerOptions } from './server';
+export { Association, createEndpoint, Endpoint } from './endpoint';
+export type {
+  AssociationState,
+  DroppedAssociation,
+  EndpointConnectOptions,
+  EndpointMessageInfo,
+  EndpointOptions,
+  EndpointSendOptions,
+} from './endpoint';
 export type * from './notifications';
 export type { SystemError } from './errors';
 import { native } from './native';

@@ -45,6 +45,8 @@ export declare class NativeSocket {
     context: number,
     ttl: number,
     assocId: number,
+    toHost?: string,
+    toPort?: number,
   ): number;
   setReading(on: boolean): number;
   setWatchWritable(on: boolean): number;

@@ -2,20 +2,27 @@
 // 'data' chunk is one message, plus what SCTP has beyond TCP (streams, PPID, unordered
 // delivery, multihoming, notifications).
 import { Duplex } from 'node:stream';
+import { abortError, codedError, invalidArgType, systemError, type SystemError } from './errors';
 import {
-  codedError,
-  invalidArgType,
-  outOfRange,
-  socketClosed,
-  systemError,
-  type SystemError,
-} from './errors';
+  applyHandleOptions,
+  getOption,
+  readAddresses,
+  readStatus,
+  resolveSendOptions,
+  setOption,
+  validateHandleOptions,
+  type AddressInfo,
+  type HandleOptions,
+  type MessageInfo,
+  type ResolvedSend,
+  type SendOptions,
+  type Status,
+} from './handle';
 import {
   constants,
   EventKind,
   native,
   READ_STRIDE,
-  type NativeAddress,
   type NativeNotification,
   NativeSocket,
 } from './native';
@@ -36,63 +43,22 @@ import {
   validatePort,
 } from './validate';
 
-export interface AddressInfo {
-  address: string;
-  family: 'IPv4' | 'IPv6';
-  port: number;
-}
+export type {
+  AddressInfo,
+  MessageInfo,
+  PathInfo,
+  SendOptions,
+  Status,
+  StreamCounts,
+} from './handle';
 
-/** Per-message send options. PPID is in host byte order (converted to network order inside). */
-export interface SendOptions {
-  /** Stream id, 0 .. negotiated outbound streams - 1. Default: the socket's `stream` (0). */
-  stream?: number;
-  /** Payload protocol identifier (0 .. 2^32-1), host byte order. Default: the socket's `ppid` (0). */
-  ppid?: number;
-  /** Deliver without regard to order within the stream. */
-  unordered?: boolean;
-  /** Opaque 32-bit value returned in a send_failed notification if the message is not delivered. */
-  context?: number;
-  /** PR-SCTP timed reliability: give up on the message after this many milliseconds (0 = reliable). */
-  ttl?: number;
-}
-
-/** What came with a received message. */
-export interface MessageInfo {
-  stream: number;
-  /** Host byte order. */
-  ppid: number;
-  ssn: number;
-  tsn: number;
-  unordered: boolean;
-  context: number;
-  assocId: number;
-}
-
-export interface StreamCounts {
-  /** Outbound streams to ask for in INIT (SCTP_INITMSG sinit_num_ostreams). */
-  out?: number;
-  /** Maximum inbound streams to accept (sinit_max_instreams). */
-  in?: number;
-}
-
-export interface SocketOptions {
-  /**
-   * Disable Nagle-like bundling (SCTP_NODELAY). Default true: message-oriented traffic
-   * otherwise stalls on the kernel's 200 ms delayed SACK (see README, "Defaults").
-   */
-  noDelay?: boolean;
-  streams?: StreamCounts;
+export interface SocketOptions extends HandleOptions {
   /** Default stream for write() and send(). */
   stream?: number;
   /** Default PPID for write() and send(), host byte order. */
   ppid?: number;
-  /** Largest message accepted when reassembling; larger ones raise an EMSGSIZE error. Default 64 MiB. */
-  maxMessageSize?: number;
   /** How long end() waits for the SHUTDOWN handshake before it aborts. Default 30000 ms. */
   shutdownTimeout?: number;
-  /** Socket buffer sizes (SO_RCVBUF / SO_SNDBUF), bytes. */
-  receiveBufferSize?: number;
-  sendBufferSize?: number;
   /** Messages buffered in the readable side before reading from the kernel pauses. Default 64. */
   readableHighWaterMark?: number;
   /** Messages queued by write() before it returns false. Default 64. */
@@ -108,10 +74,6 @@ export interface ConnectOptions extends SocketOptions {
   localPort?: number;
   /** Fail with ETIMEDOUT if the association is not up within this many milliseconds. */
   connectTimeout?: number;
-  /** INIT transmissions before the kernel gives up with ETIMEDOUT (SCTP_INITMSG; kernel default 8). */
-  maxInitAttempts?: number;
-  /** Largest retransmission timeout for INIT, ms (SCTP_INITMSG; kernel default 60000). */
-  maxInitTimeout?: number;
   signal?: AbortSignal;
 }
 
@@ -120,7 +82,7 @@ type Received = Buffer & { [kInfo]?: MessageInfo };
 
 interface Pending {
   data: Buffer;
-  options: Required<Omit<SendOptions, 'unordered'>> & { flags: number };
+  options: ResolvedSend;
   callback: (err?: Error | null) => void;
 }
 
@@ -130,48 +92,6 @@ interface QueuedMessage {
 }
 
 const DEFAULT_HIGH_WATER_MARK = 64;
-const SCTP_STATES = [
-  'empty',
-  'closed',
-  'cookie_wait',
-  'cookie_echoed',
-  'established',
-  'shutdown_pending',
-  'shutdown_sent',
-  'shutdown_received',
-  'shutdown_ack_sent',
-];
-const PATH_STATES = ['inactive', 'potentially_failed', 'active', 'unconfirmed'];
-
-export interface PathInfo {
-  address: AddressInfo;
-  state: string;
-  cwnd: number;
-  srtt: number;
-  rto: number;
-  mtu: number;
-}
-
-export interface Status {
-  assocId: number;
-  state: string;
-  rwnd: number;
-  unackedData: number;
-  pendingData: number;
-  inboundStreams: number;
-  outboundStreams: number;
-  fragmentationPoint: number;
-  primary: PathInfo;
-}
-
-function toAddressInfo(a: NativeAddress): AddressInfo {
-  return { address: a.address, family: a.family === 'IPv6' ? 'IPv6' : 'IPv4', port: a.port };
-}
-
-export function pathState(code: number): string {
-  return code === 0xffff ? 'unknown' : (PATH_STATES[code] ?? `unknown(${code})`);
-}
-
 export interface Socket {
   on(event: 'connect' | 'ready' | 'end' | 'close' | 'drain' | 'finish', listener: () => void): this;
   on(event: 'data', listener: (data: Buffer) => void): this;
@@ -215,6 +135,7 @@ export class Socket extends Duplex {
   private remote: { hosts: string[]; port: number } | null = null;
   private messageWired = false;
   private unrefed = false;
+  private peeled = false;
   /** Outbound streams negotiated for the association (0 until it is up). */
   private outboundStreams = 0;
 
@@ -238,10 +159,7 @@ export class Socket extends Duplex {
           ? 0
           : validateInteger(options.ppid, 'options.ppid', 0, 0xffffffff),
     };
-    if (options.maxMessageSize !== undefined) {
-      validateInteger(options.maxMessageSize, 'options.maxMessageSize', 1, 2 ** 31);
-    }
-    if (options.noDelay !== undefined) validateBoolean(options.noDelay, 'options.noDelay');
+    validateHandleOptions(options);
     if (options.shutdownTimeout !== undefined) {
       validateInteger(options.shutdownTimeout, 'options.shutdownTimeout', 0, 2 ** 31 - 1);
     }
@@ -274,38 +192,7 @@ export class Socket extends Duplex {
     this.handle = handle;
     handle.onevent = (kind, value) => this.onNativeEvent(kind, value);
     if (this.unrefed) handle.unref();
-    const check = (rc: number, what: string) => {
-      if (rc < 0) throw systemError(rc, what);
-    };
-    check(handle.subscribeEvents(), 'setsockopt');
-    const o = this.options;
-    check(handle.setOption('SCTP_NODELAY', { value: o.noDelay === false ? 0 : 1 }), 'setsockopt');
-    if (o.maxMessageSize !== undefined) handle.setMaxMessageSize(o.maxMessageSize);
-    // The kernel caps SO_RCVBUF/SO_SNDBUF at net.core.rmem_max/wmem_max; a process with
-    // CAP_NET_ADMIN may exceed that (the *FORCE options), so that is tried first.
-    const setBuffer = (force: string, plain: string, value: number) => {
-      if (handle.setOption(force, { value }) === 0) return;
-      check(handle.setOption(plain, { value }), 'setsockopt');
-    };
-    if (o.receiveBufferSize !== undefined) {
-      setBuffer('SO_RCVBUFFORCE', 'SO_RCVBUF', o.receiveBufferSize);
-    }
-    if (o.sendBufferSize !== undefined) {
-      setBuffer('SO_SNDBUFFORCE', 'SO_SNDBUF', o.sendBufferSize);
-    }
-    const init = o as ConnectOptions;
-    if (o.streams || init.maxInitAttempts !== undefined || init.maxInitTimeout !== undefined) {
-      // Zero leaves a field at the kernel's default.
-      check(
-        handle.setOption('SCTP_INITMSG', {
-          outStreams: o.streams?.out ?? 0,
-          maxInStreams: o.streams?.in ?? 0,
-          maxAttempts: init.maxInitAttempts ?? 0,
-          maxInitTimeout: init.maxInitTimeout ?? 0,
-        }),
-        'setsockopt',
-      );
-    }
+    applyHandleOptions(handle, this.options);
   }
 
   /** @internal An accepted association: already up. */
@@ -313,6 +200,25 @@ export class Socket extends Duplex {
     this.established = true;
     this.readStatusOnce();
     this.startReading();
+  }
+
+  /** @internal An association peeled off a one-to-many endpoint: already up. */
+  peeledUp(assocId: number, outboundStreams: number): void {
+    this.peeled = true;
+    this.assocId = assocId;
+    this.acceptedUp();
+    this.outboundStreams ||= outboundStreams;
+  }
+
+  /** @internal A message the endpoint had read for the association before the peeloff. */
+  injectMessage(data: Buffer, info: MessageInfo): void {
+    (data as Received)[kInfo] = info;
+    this.push(data);
+  }
+
+  /** @internal A notification the endpoint had read for the association before the peeloff. */
+  injectNotification(n: Notification): void {
+    this.onNotification(n);
   }
 
   /** Opens the association. Usually called through `connect()`. */
@@ -329,24 +235,12 @@ export class Socket extends Duplex {
     if (options.connectTimeout !== undefined) {
       validateInteger(options.connectTimeout, 'options.connectTimeout', 1, 2 ** 31 - 1);
     }
-    if (options.maxInitAttempts !== undefined) {
-      validateInteger(options.maxInitAttempts, 'options.maxInitAttempts', 1, 65535);
-    }
-    if (options.maxInitTimeout !== undefined) {
-      validateInteger(options.maxInitTimeout, 'options.maxInitTimeout', 1, 65535);
-    }
+    validateHandleOptions(options);
     const signal =
       options.signal === undefined
         ? undefined
         : validateAbortSignal(options.signal, 'options.signal');
     if (connectListener !== undefined) validateFunction(connectListener, 'connectListener');
-    if (options.streams !== undefined) {
-      validateObject(options.streams, 'options.streams');
-      if (options.streams.out !== undefined)
-        validateInteger(options.streams.out, 'options.streams.out', 1, 65535);
-      if (options.streams.in !== undefined)
-        validateInteger(options.streams.in, 'options.streams.in', 1, 65535);
-    }
     if (this.handle || this.connecting || this.destroyed) {
       throw codedError(
         this.destroyed ? 'Socket is destroyed' : 'Socket is already connected or connecting',
@@ -477,36 +371,8 @@ export class Socket extends Duplex {
     return this.write(msg, callback);
   }
 
-  private resolveSendOptions(options: SendOptions): Pending['options'] {
-    const stream =
-      options.stream === undefined
-        ? this.defaults.stream
-        : validateInteger(options.stream, 'options.stream', 0, 65535);
-    if (this.outboundStreams > 0 && stream >= this.outboundStreams) {
-      throw outOfRange(
-        'options.stream',
-        `< ${this.outboundStreams} (the outbound streams negotiated for this association)`,
-        stream,
-      );
-    }
-    const ppid =
-      options.ppid === undefined
-        ? this.defaults.ppid
-        : validateInteger(options.ppid, 'options.ppid', 0, 0xffffffff);
-    const context =
-      options.context === undefined
-        ? 0
-        : validateInteger(options.context, 'options.context', 0, 0xffffffff);
-    const ttl =
-      options.ttl === undefined ? 0 : validateInteger(options.ttl, 'options.ttl', 0, 0xffffffff);
-    let flags = 0;
-    if (
-      options.unordered !== undefined &&
-      validateBoolean(options.unordered, 'options.unordered')
-    ) {
-      flags |= constants.SCTP_UNORDERED;
-    }
-    return { stream, ppid, context, ttl, flags };
+  private resolveSendOptions(options: SendOptions): ResolvedSend {
+    return resolveSendOptions(options, this.defaults, this.outboundStreams);
   }
 
   override _write(
@@ -570,8 +436,12 @@ export class Socket extends Duplex {
   override _final(callback: (err?: Error | null) => void): void {
     const finish = () => {
       if (!this.handle || this.shutdownComplete) return callback();
-      // Graceful SHUTDOWN: the kernel delivers what is queued, then runs the handshake.
-      const rc = this.handle.shutdown(constants.SHUT_WR);
+      // Graceful SHUTDOWN: the kernel delivers what is queued, then runs the handshake. A
+      // peeled-off socket keeps the one-to-many style, where shutdown() does nothing and an
+      // empty message with SCTP_EOF does it.
+      const rc = this.peeled
+        ? this.handle.send(Buffer.alloc(0), 0, 0, constants.SCTP_EOF, 0, 0, 0)
+        : this.handle.shutdown(constants.SHUT_WR);
       if (rc < 0 && rc !== -107 /* ENOTCONN */ && rc !== -32 /* EPIPE */) {
         return callback(systemError(rc, 'shutdown'));
       }
@@ -790,13 +660,7 @@ export class Socket extends Duplex {
   }
 
   private addressList(peer: boolean): AddressInfo[] {
-    if (!this.handle) return [];
-    const list = this.handle.addresses(peer, 0);
-    if (typeof list === 'number') {
-      if (list === -107 /* ENOTCONN */ || list === -22 /* EINVAL */) return [];
-      throw systemError(list, 'getsockopt');
-    }
-    return list.map(toAddressInfo);
+    return readAddresses(this.handle, peer, 0);
   }
 
   /** The first local address, as net.Socket#address() gives it. */
@@ -826,27 +690,7 @@ export class Socket extends Duplex {
 
   /** SCTP_STATUS: association state, windows, stream counts and the primary path. */
   status(): Status {
-    if (!this.handle) throw socketClosed();
-    const s = this.handle.getOption('SCTP_STATUS', { assocId: 0 });
-    if (typeof s === 'number') throw systemError(s, 'getsockopt');
-    return {
-      assocId: s.assocId as number,
-      state: SCTP_STATES[s.state as number] ?? `unknown(${s.state})`,
-      rwnd: s.rwnd as number,
-      unackedData: s.unackedData as number,
-      pendingData: s.pendingData as number,
-      inboundStreams: s.inboundStreams as number,
-      outboundStreams: s.outboundStreams as number,
-      fragmentationPoint: s.fragmentationPoint as number,
-      primary: {
-        address: toAddressInfo(s.primaryAddress as NativeAddress),
-        state: pathState(s.primaryState as number),
-        cwnd: s.primaryCwnd as number,
-        srtt: s.primarySrtt as number,
-        rto: s.primaryRto as number,
-        mtu: s.primaryMtu as number,
-      },
-    };
+    return readStatus(this.handle, 0);
   }
 
   setNoDelay(noDelay = true): this {
@@ -871,35 +715,12 @@ export class Socket extends Duplex {
    * input fields such as assocId or address. Advanced use; see docs.
    */
   getOption(name: string, input?: Record<string, unknown>): Record<string, unknown> {
-    if (!this.handle) throw socketClosed();
-    if (!native.optionNames.includes(name)) throw invalidOption(name);
-    const r = this.handle.getOption(name, input);
-    if (typeof r === 'number') throw systemError(r, 'getsockopt');
-    return r;
+    return getOption(this.handle, name, input);
   }
 
   setOption(name: string, value: Record<string, unknown>): void {
-    if (!this.handle) throw socketClosed();
-    if (!native.optionNames.includes(name)) throw invalidOption(name);
-    validateObject(value, 'value');
-    const rc = this.handle.setOption(name, value);
-    if (rc < 0) throw systemError(rc, 'setsockopt');
+    setOption(this.handle, name, value);
   }
-}
-
-function invalidOption(name: string): Error {
-  const err = new TypeError(
-    `Unknown socket option ${JSON.stringify(name)}; known: ${native.optionNames.join(', ')}`,
-  );
-  (err as Error & { code: string }).code = 'ERR_INVALID_ARG_VALUE';
-  return err;
-}
-
-function abortError(signal: AbortSignal): Error {
-  const err = new Error('The operation was aborted', { cause: signal.reason });
-  err.name = 'AbortError';
-  (err as Error & { code: string }).code = 'ABORT_ERR';
-  return err;
 }
 
 /** Opens a one-to-one association, like net.connect(). */

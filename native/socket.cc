@@ -121,6 +121,11 @@ Socket::Socket(const Napi::CallbackInfo& info)
       data_(kDefaultMaxMessageSize),
       notifications_(kMaxNotificationSize),
       async_context_(info.Env(), "SctpSocket") {
+  int type = 0;
+  socklen_t type_length = sizeof(type);
+  if (getsockopt(fd_, SOL_SOCKET, SO_TYPE, &type, &type_length) == 0) {
+    one_to_many_ = type == SOCK_SEQPACKET;
+  }
   addon_->live.insert(this);
   // An open socket is never collected: it is closed explicitly (close(), environment
   // teardown), and only then may its JS object go.
@@ -399,8 +404,9 @@ Napi::Value Socket::Bindx(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, 0);
 }
 
-// connectx(hosts: string[], port) -> [0 | -errno, assocId]. -EINPROGRESS starts polling
-// for the outcome, reported as a kEventConnect.
+// connectx(hosts: string[], port) -> [0 | -errno, assocId]. On a one-to-one socket
+// -EINPROGRESS starts polling for the outcome, reported as a kEventConnect; a one-to-many
+// socket reports it as an ASSOC_CHANGE notification (COMM_UP or CANT_STR_ASSOC) instead.
 Napi::Value Socket::Connectx(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   std::vector<std::string> hosts = StringArray(info[0]);
@@ -427,7 +433,7 @@ Napi::Value Socket::Connectx(const Napi::CallbackInfo& info) {
     err = rc < 0 ? errno : 0;
     param.assoc_id = rc > 0 ? rc : 0;
   }
-  if (err == EINPROGRESS) {
+  if (err == EINPROGRESS && !one_to_many_) {
     connecting_ = true;
     int rc = UpdatePoll();
     if (rc != 0) err = -rc;
@@ -442,7 +448,8 @@ Napi::Value Socket::Listen(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), ::listen(fd_, backlog) < 0 ? -errno : 0);
 }
 
-// send(data, stream, ppid, flags, context, ttl, assocId) -> bytes | -errno
+// send(data, stream, ppid, flags, context, ttl, assocId, toHost?, toPort?) -> bytes | -errno.
+// A destination address (one-to-many) sets up an association implicitly when none exists.
 Napi::Value Socket::Send(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (state_ != State::kOpen) return Errno(env, EBADF);
@@ -454,7 +461,15 @@ Napi::Value Socket::Send(const Napi::CallbackInfo& info) {
   s.context = info[4].As<Napi::Number>().Uint32Value();
   s.ttl_ms = info[5].As<Napi::Number>().Uint32Value();
   s.assoc_id = info[6].As<Napi::Number>().Int32Value();
-  ssize_t n = SendMessage(fd_, data.Data(), data.ByteLength(), s, nullptr, 0);
+  sockaddr_storage to;
+  socklen_t to_length = 0;
+  if (info.Length() > 8 && info[7].IsString()) {
+    uint16_t port = static_cast<uint16_t>(info[8].As<Napi::Number>().Uint32Value());
+    to_length = ToSockaddr(info[7].As<Napi::String>().Utf8Value(), port, family_, &to);
+    if (to_length == 0) return Errno(env, EAFNOSUPPORT);
+  }
+  ssize_t n = SendMessage(fd_, data.Data(), data.ByteLength(), s,
+                          to_length ? reinterpret_cast<sockaddr*>(&to) : nullptr, to_length);
   return Napi::Number::New(env, static_cast<double>(n));
 }
 
@@ -567,7 +582,8 @@ Napi::Value Socket::Peeloff(const Napi::CallbackInfo& info) {
   flags.p_arg.associd = assoc_id;
   flags.flags = SOCK_NONBLOCK | SOCK_CLOEXEC;
   socklen_t len = sizeof(flags);
-  if (getsockopt(fd_, IPPROTO_SCTP, SCTP_SOCKOPT_PEELOFF_FLAGS, &flags, &len) == 0) {
+  // The kernel returns the new fd (not 0) on success, and also stores it in the argument.
+  if (getsockopt(fd_, IPPROTO_SCTP, SCTP_SOCKOPT_PEELOFF_FLAGS, &flags, &len) >= 0) {
     return Napi::Number::New(env, flags.p_arg.sd);
   }
   if (errno != ENOPROTOOPT && errno != EINVAL) return Errno(env, errno);

@@ -65,6 +65,7 @@ class Socket : public Napi::ObjectWrap<Socket> {
   AddonData* addon_;
   int fd_;
   int family_;
+  bool one_to_many_ = false;  // SOCK_SEQPACKET: associations are set up and ended per message
   State state_ = State::kOpen;
   PollHandle poll_;
   int poll_events_ = 0;

@@ -1,0 +1,289 @@
+// What one-to-one sockets, one-to-many endpoints and their associations do the same way on a
+// native handle: socket options at open, per-message send options, SCTP_STATUS, address
+// lists, and the option table by name. Plain functions; the classes add policy and events.
+import { invalidArgValue, outOfRange, socketClosed, systemError } from './errors';
+import { constants, native, type NativeAddress, type NativeSocket } from './native';
+import { validateBoolean, validateInteger, validateObject } from './validate';
+
+export interface AddressInfo {
+  address: string;
+  family: 'IPv4' | 'IPv6';
+  port: number;
+}
+
+/** Per-message send options. PPID is in host byte order (converted to network order inside). */
+export interface SendOptions {
+  /** Stream id, 0 .. negotiated outbound streams - 1. Default: the socket's `stream` (0). */
+  stream?: number;
+  /** Payload protocol identifier (0 .. 2^32-1), host byte order. Default: the socket's `ppid` (0). */
+  ppid?: number;
+  /** Deliver without regard to order within the stream. */
+  unordered?: boolean;
+  /** Opaque 32-bit value returned in a send_failed notification if the message is not delivered. */
+  context?: number;
+  /** PR-SCTP timed reliability: give up on the message after this many milliseconds (0 = reliable). */
+  ttl?: number;
+}
+
+/** What came with a received message. */
+export interface MessageInfo {
+  stream: number;
+  /** Host byte order. */
+  ppid: number;
+  ssn: number;
+  tsn: number;
+  unordered: boolean;
+  context: number;
+  assocId: number;
+}
+
+export interface StreamCounts {
+  /** Outbound streams to ask for in INIT (SCTP_INITMSG sinit_num_ostreams). */
+  out?: number;
+  /** Maximum inbound streams to accept (sinit_max_instreams). */
+  in?: number;
+}
+
+/** Options applied to every socket when it is opened (and again after a peeloff). */
+export interface HandleOptions {
+  /**
+   * Disable Nagle-like bundling (SCTP_NODELAY). Default true: message-oriented traffic
+   * otherwise stalls on the kernel's 200 ms delayed SACK (see README, "Defaults").
+   */
+  noDelay?: boolean;
+  streams?: StreamCounts;
+  /** Largest message accepted when reassembling; larger ones raise an EMSGSIZE error. Default 64 MiB. */
+  maxMessageSize?: number;
+  /** Socket buffer sizes (SO_RCVBUF / SO_SNDBUF), bytes. */
+  receiveBufferSize?: number;
+  sendBufferSize?: number;
+  /** INIT transmissions before the kernel gives up with ETIMEDOUT (SCTP_INITMSG; kernel default 8). */
+  maxInitAttempts?: number;
+  /** Largest retransmission timeout for INIT, ms (SCTP_INITMSG; kernel default 60000). */
+  maxInitTimeout?: number;
+}
+
+export interface PathInfo {
+  address: AddressInfo;
+  state: string;
+  cwnd: number;
+  srtt: number;
+  rto: number;
+  mtu: number;
+}
+
+export interface Status {
+  assocId: number;
+  state: string;
+  rwnd: number;
+  unackedData: number;
+  pendingData: number;
+  inboundStreams: number;
+  outboundStreams: number;
+  fragmentationPoint: number;
+  primary: PathInfo;
+}
+
+/** Send options checked and resolved against the defaults: what native send() takes. */
+export interface ResolvedSend {
+  stream: number;
+  ppid: number;
+  flags: number;
+  context: number;
+  ttl: number;
+}
+
+const SCTP_STATES = [
+  'empty',
+  'closed',
+  'cookie_wait',
+  'cookie_echoed',
+  'established',
+  'shutdown_pending',
+  'shutdown_sent',
+  'shutdown_received',
+  'shutdown_ack_sent',
+];
+const PATH_STATES = ['inactive', 'potentially_failed', 'active', 'unconfirmed'];
+
+export function toAddressInfo(a: NativeAddress): AddressInfo {
+  return { address: a.address, family: a.family === 'IPv6' ? 'IPv6' : 'IPv4', port: a.port };
+}
+
+export function pathState(code: number): string {
+  return code === 0xffff ? 'unknown' : (PATH_STATES[code] ?? `unknown(${code})`);
+}
+
+export function validateHandleOptions(options: HandleOptions): void {
+  if (options.maxMessageSize !== undefined) {
+    validateInteger(options.maxMessageSize, 'options.maxMessageSize', 1, 2 ** 31);
+  }
+  if (options.noDelay !== undefined) validateBoolean(options.noDelay, 'options.noDelay');
+  for (const key of ['receiveBufferSize', 'sendBufferSize'] as const) {
+    if (options[key] !== undefined) validateInteger(options[key], `options.${key}`, 1, 2 ** 31 - 1);
+  }
+  if (options.streams !== undefined) {
+    validateObject(options.streams, 'options.streams');
+    if (options.streams.out !== undefined)
+      validateInteger(options.streams.out, 'options.streams.out', 1, 65535);
+    if (options.streams.in !== undefined)
+      validateInteger(options.streams.in, 'options.streams.in', 1, 65535);
+  }
+  if (options.maxInitAttempts !== undefined) {
+    validateInteger(options.maxInitAttempts, 'options.maxInitAttempts', 1, 65535);
+  }
+  if (options.maxInitTimeout !== undefined) {
+    validateInteger(options.maxInitTimeout, 'options.maxInitTimeout', 1, 65535);
+  }
+}
+
+/** Subscribes to every notification and applies the options; throws a system error. */
+export function applyHandleOptions(handle: NativeSocket, o: HandleOptions): void {
+  const check = (rc: number) => {
+    if (rc < 0) throw systemError(rc, 'setsockopt');
+  };
+  check(handle.subscribeEvents());
+  check(handle.setOption('SCTP_NODELAY', { value: o.noDelay === false ? 0 : 1 }));
+  if (o.maxMessageSize !== undefined) handle.setMaxMessageSize(o.maxMessageSize);
+  // The kernel caps SO_RCVBUF/SO_SNDBUF at net.core.rmem_max/wmem_max; a process with
+  // CAP_NET_ADMIN may exceed that (the *FORCE options), so that is tried first.
+  const setBuffer = (force: string, plain: string, value: number) => {
+    if (handle.setOption(force, { value }) === 0) return;
+    check(handle.setOption(plain, { value }));
+  };
+  if (o.receiveBufferSize !== undefined) {
+    setBuffer('SO_RCVBUFFORCE', 'SO_RCVBUF', o.receiveBufferSize);
+  }
+  if (o.sendBufferSize !== undefined) setBuffer('SO_SNDBUFFORCE', 'SO_SNDBUF', o.sendBufferSize);
+  if (o.streams || o.maxInitAttempts !== undefined || o.maxInitTimeout !== undefined) {
+    // Zero leaves a field at the kernel's default.
+    check(
+      handle.setOption('SCTP_INITMSG', {
+        outStreams: o.streams?.out ?? 0,
+        maxInStreams: o.streams?.in ?? 0,
+        maxAttempts: o.maxInitAttempts ?? 0,
+        maxInitTimeout: o.maxInitTimeout ?? 0,
+      }),
+    );
+  }
+}
+
+/**
+ * Checks per-message options and fills in the defaults. `outboundStreams` is the count
+ * negotiated for the association (0 while unknown).
+ */
+export function resolveSendOptions(
+  options: SendOptions,
+  defaults: { stream: number; ppid: number },
+  outboundStreams: number,
+): ResolvedSend {
+  validateObject(options, 'options');
+  const stream =
+    options.stream === undefined
+      ? defaults.stream
+      : validateInteger(options.stream, 'options.stream', 0, 65535);
+  if (outboundStreams > 0 && stream >= outboundStreams) {
+    throw outOfRange(
+      'options.stream',
+      `< ${outboundStreams} (the outbound streams negotiated for this association)`,
+      stream,
+    );
+  }
+  const ppid =
+    options.ppid === undefined
+      ? defaults.ppid
+      : validateInteger(options.ppid, 'options.ppid', 0, 0xffffffff);
+  const context =
+    options.context === undefined
+      ? 0
+      : validateInteger(options.context, 'options.context', 0, 0xffffffff);
+  const ttl =
+    options.ttl === undefined ? 0 : validateInteger(options.ttl, 'options.ttl', 0, 0xffffffff);
+  let flags = 0;
+  if (options.unordered !== undefined && validateBoolean(options.unordered, 'options.unordered')) {
+    flags |= constants.SCTP_UNORDERED;
+  }
+  return { stream, ppid, context, ttl, flags };
+}
+
+/** Local or peer addresses of an association (assocId 0 on one-to-one sockets). */
+export function readAddresses(
+  handle: NativeSocket | null,
+  peer: boolean,
+  assocId: number,
+): AddressInfo[] {
+  if (!handle) return [];
+  const list = handle.addresses(peer, assocId);
+  if (typeof list === 'number') {
+    if (list === -107 /* ENOTCONN */ || list === -22 /* EINVAL */) return [];
+    throw systemError(list, 'getsockopt');
+  }
+  return list.map(toAddressInfo);
+}
+
+/** SCTP_STATUS: association state, windows, stream counts and the primary path. */
+export function readStatus(handle: NativeSocket | null, assocId: number): Status {
+  if (!handle) throw socketClosed();
+  const s = handle.getOption('SCTP_STATUS', { assocId });
+  if (typeof s === 'number') throw systemError(s, 'getsockopt');
+  return {
+    assocId: s.assocId as number,
+    state: SCTP_STATES[s.state as number] ?? `unknown(${s.state})`,
+    rwnd: s.rwnd as number,
+    unackedData: s.unackedData as number,
+    pendingData: s.pendingData as number,
+    inboundStreams: s.inboundStreams as number,
+    outboundStreams: s.outboundStreams as number,
+    fragmentationPoint: s.fragmentationPoint as number,
+    primary: {
+      address: toAddressInfo(s.primaryAddress as NativeAddress),
+      state: pathState(s.primaryState as number),
+      cwnd: s.primaryCwnd as number,
+      srtt: s.primarySrtt as number,
+      rto: s.primaryRto as number,
+      mtu: s.primaryMtu as number,
+    },
+  };
+}
+
+function checkOptionName(name: unknown): string {
+  if (typeof name !== 'string' || !native.optionNames.includes(name)) {
+    throw invalidArgValue(
+      'name',
+      name,
+      `is not a known socket option; known: ${native.optionNames.join(', ')}`,
+    );
+  }
+  return name;
+}
+
+/**
+ * Reads a socket option by its name in the native table. `assocId` (one-to-many) is filled
+ * in unless the input names one.
+ */
+export function getOption(
+  handle: NativeSocket | null,
+  name: string,
+  input: Record<string, unknown> | undefined,
+  assocId?: number,
+): Record<string, unknown> {
+  if (!handle) throw socketClosed();
+  checkOptionName(name);
+  if (input !== undefined) validateObject(input, 'input');
+  const r = handle.getOption(name, assocId === undefined ? input : { assocId, ...input });
+  if (typeof r === 'number') throw systemError(r, 'getsockopt');
+  return r;
+}
+
+export function setOption(
+  handle: NativeSocket | null,
+  name: string,
+  value: Record<string, unknown>,
+  assocId?: number,
+): void {
+  if (!handle) throw socketClosed();
+  checkOptionName(name);
+  validateObject(value, 'value');
+  const rc = handle.setOption(name, assocId === undefined ? value : { assocId, ...value });
+  if (rc < 0) throw systemError(rc, 'setsockopt');
+}
