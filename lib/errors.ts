@@ -44,7 +44,13 @@ export function systemError(
   err.code = code;
   err.errno = errno;
   err.syscall = syscall;
-  if (where?.address !== undefined) err.address = where.address;
+  // A string as in Node's own errors; an array only for a multihomed address list.
+  if (where?.address !== undefined) {
+    err.address =
+      Array.isArray(where.address) && where.address.length === 1
+        ? where.address[0]!
+        : where.address;
+  }
   if (where?.port !== undefined) err.port = where.port;
   Error.captureStackTrace?.(err, systemError);
   return err;

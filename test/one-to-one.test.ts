@@ -296,7 +296,7 @@ describe('PR-SCTP', () => {
     // after a transmission (dropped by the full receiver, then expired) vanish silently, as
     // PR-SCTP allows. So: the reported ones carry the context and payload they were sent
     // with, none of them was delivered, and what was delivered came in order.
-    for (let last = -1; ; ) {
+    for (let last = -1; ;) {
       await new Promise((r) => setTimeout(r, 1000));
       const now = received.size + failed.size;
       if (now === last && failed.size > 0) break; // settled
@@ -383,7 +383,7 @@ describe('connection errors', () => {
     };
     expect(err.code).toBe('ECONNREFUSED');
     expect(err.syscall).toBe('connect');
-    expect(err.address).toEqual(['127.0.0.1']);
+    expect(err.address).toBe('127.0.0.1');
     expect(err.port).toBe(port);
     expect(err.message).toContain(`127.0.0.1:${port}`);
   });
