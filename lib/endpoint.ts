@@ -2,6 +2,7 @@
 // represented by an Association object. Messages name their association; a peeloff moves
 // one association to its own one-to-one Socket.
 import { EventEmitter } from 'node:events';
+import os from 'node:os';
 import { abortError, codedError, invalidArgType, socketClosed, systemError } from './errors';
 import {
   applyHandleOptions,
@@ -20,6 +21,7 @@ import {
   type StreamCounts,
 } from './handle';
 import { iterate } from './iterate';
+import { Paths } from './paths';
 import {
   constants,
   EventKind,
@@ -29,6 +31,7 @@ import {
   type NativeSocket,
 } from './native';
 import {
+  lostErrno,
   toNotification,
   type AssocChangeNotification,
   type Notification,
@@ -113,12 +116,11 @@ interface PendingConnect {
   started: number;
 }
 
-const EAGAIN = -11;
-const EINPROGRESS = -115;
+const { EAFNOSUPPORT, EAGAIN, ECONNREFUSED, EINPROGRESS, EMSGSIZE, ETIMEDOUT } = os.constants.errno;
 const DEFAULT_HIGH_WATER_MARK = 1024;
 const ITERATOR_HIGH_WATER_MARK = 64;
 
-export type AssociationState = 'up' | 'shutting_down' | 'closed' | 'peeled_off';
+export type AssociationState = 'up' | 'shutting_down' | 'aborting' | 'closed' | 'peeled_off';
 
 export interface Association {
   on(event: 'message', listener: (data: Buffer, info: EndpointMessageInfo) => void): this;
@@ -150,6 +152,11 @@ export class Association extends EventEmitter {
   aborted = false;
   /** @internal send() returned false: 'drain' is owed. */
   blocked = false;
+  /** Path management: per-path state, primary path, local addresses, heartbeats. */
+  readonly paths = new Paths(
+    () => this.endpoint.handleFor(this),
+    () => this.id,
+  );
 
   constructor(
     readonly endpoint: Endpoint,
@@ -199,8 +206,8 @@ export class Association extends EventEmitter {
 
   /**
    * Moves the association to its own one-to-one Socket (the endpoint's options re-applied,
-   * overridden by `options`). Messages already read for it and sends still queued move
-   * with it, in order.
+   * overridden by `options`). Messages the endpoint has read but not yet delivered, and
+   * sends still queued, move with it, in order; an iterator over this association ends.
    */
   peeloff(options: SocketOptions = {}): Socket {
     return this.endpoint.peelOff(this, options);
@@ -233,11 +240,18 @@ export class Endpoint extends EventEmitter {
   /** Peeled off while a read batch is being delivered: the rest of the batch follows them. */
   private readonly peeledInBatch = new Map<number, Socket>();
   private readonly pending = new Map<number, PendingConnect>();
+  /**
+   * Associations we aborted before they were ours (dropped, or a connect given up): what
+   * still arrives for them until their COMM_LOST/CANT_STR_ASSOC is not delivered.
+   */
+  private readonly refused = new Set<number>();
+  private inBatch = false;
   private queue: QueuedSend[] = [];
   private blocked = false;
   private pausedBy = 0;
   private userPaused = false;
   private reading = false;
+  private unrefed = false;
   private closing: { timer: NodeJS.Timeout | null; callbacks: (() => void)[] } | null = null;
 
   constructor(options: EndpointOptions = {}) {
@@ -275,7 +289,7 @@ export class Endpoint extends EventEmitter {
     // Every address unless told: an IPv6 socket also takes IPv4 (v4-mapped) unless IPv6 is off.
     let family = hosts && familyFor(hosts) === 4 ? constants.AF_INET : constants.AF_INET6;
     let fd = native.socket(family, constants.SOCK_SEQPACKET);
-    if (fd === -97 /* EAFNOSUPPORT */ && !hosts) {
+    if (fd === -EAFNOSUPPORT && !hosts) {
       family = constants.AF_INET;
       fd = native.socket(family, constants.SOCK_SEQPACKET);
     }
@@ -349,19 +363,23 @@ export class Endpoint extends EventEmitter {
           ),
         );
       }
-      // INITMSG is per socket: set it for this INIT only, then put the endpoint's back.
-      const streams = options.streams;
-      const initmsg = (s: StreamCounts | undefined) =>
-        handle.setOption('SCTP_INITMSG', {
-          outStreams: s?.out ?? 0,
-          maxInStreams: s?.in ?? 0,
-          maxAttempts: this.options.maxInitAttempts ?? 0,
-          maxInitTimeout: this.options.maxInitTimeout ?? 0,
-        });
-      if (streams) initmsg(streams);
+      // INITMSG is per socket: set it for this INIT only, then put the exact old values back
+      // (zero fields mean "unchanged" to the kernel, so the old ones must be read first).
+      let saved: Record<string, unknown> | null = null;
+      if (options.streams) {
+        try {
+          saved = getOption(handle, 'SCTP_INITMSG', undefined);
+          setOption(handle, 'SCTP_INITMSG', {
+            outStreams: options.streams.out ?? saved.outStreams,
+            maxInStreams: options.streams.in ?? saved.maxInStreams,
+          });
+        } catch (err) {
+          return reject(err);
+        }
+      }
       const [rc, assocId] = handle.connectx(hosts, port);
-      if (streams) initmsg(this.options.streams);
-      if (rc < 0 && rc !== EINPROGRESS) {
+      if (saved) handle.setOption('SCTP_INITMSG', saved);
+      if (rc < 0 && rc !== -EINPROGRESS) {
         return reject(systemError(rc, 'connect', { address: hosts, port }));
       }
       let timer: NodeJS.Timeout | null = null;
@@ -374,10 +392,7 @@ export class Endpoint extends EventEmitter {
       if (options.timeout !== undefined) {
         timer = setTimeout(
           () =>
-            this.failConnect(
-              assocId,
-              systemError(-110 /* ETIMEDOUT */, 'connect', { address: hosts, port }),
-            ),
+            this.failConnect(assocId, systemError(-ETIMEDOUT, 'connect', { address: hosts, port })),
           options.timeout,
         );
       }
@@ -391,6 +406,7 @@ export class Endpoint extends EventEmitter {
     if (!p) return;
     this.pending.delete(assocId);
     p.cleanup();
+    this.refused.add(assocId);
     this.handle?.send(Buffer.alloc(0), 0, 0, constants.SCTP_ABORT, 0, 0, assocId);
     p.reject(err);
   }
@@ -475,7 +491,7 @@ export class Endpoint extends EventEmitter {
       item.to?.host,
       item.to?.port,
     );
-    if (n === EAGAIN) return false;
+    if (n === -EAGAIN) return false;
     if (n >= 0) {
       if (item.callback) process.nextTick(item.callback, null);
     } else {
@@ -509,6 +525,7 @@ export class Endpoint extends EventEmitter {
       this.handle?.setWatchWritable(true);
       return;
     }
+    this.maybeClosed();
     if (this.blocked) {
       this.blocked = false;
       for (const a of this.associations.values()) {
@@ -544,15 +561,22 @@ export class Endpoint extends EventEmitter {
         : typeof reason === 'string'
           ? Buffer.from(reason)
           : reason;
-    // ABORT is immediate: what is still queued for it will not be sent.
-    const dropped = this.queue.filter((q) => q.assocId === a.id);
-    this.queue = this.queue.filter((q) => q.assocId !== a.id);
-    for (const q of dropped)
-      q.callback?.(codedError('Association was aborted', 'ERR_STREAM_DESTROYED'));
     a.aborted = true;
-    a.state = 'shutting_down';
+    a.state = 'aborting';
+    // ABORT is immediate: what is still queued for it will not be sent.
+    this.dropQueued(a.id, codedError('Association was aborted', 'ERR_STREAM_DESTROYED'));
     const rc = this.handle.send(data, 0, 0, constants.SCTP_ABORT, 0, 0, a.id);
     if (rc < 0) this.closeAssociation(a, null); // already gone in the kernel
+  }
+
+  /** Takes an association's queued sends out; their callbacks get `err` (EOFs go quietly). */
+  private dropQueued(assocId: number, err: Error): void {
+    if (!this.queue.some((q) => q.assocId === assocId)) return;
+    const dropped = this.queue.filter((q) => q.assocId === assocId);
+    this.queue = this.queue.filter((q) => q.assocId !== assocId);
+    for (const q of dropped) {
+      if (q.callback && !(q.send.flags & constants.SCTP_EOF)) process.nextTick(q.callback, err);
+    }
   }
 
   // ---------------------------------------------------------------------------------------
@@ -567,7 +591,7 @@ export class Endpoint extends EventEmitter {
       case EventKind.Error: {
         const rc = value as number;
         const err = systemError(rc, 'recvmsg');
-        if (rc === -90 /* EMSGSIZE */) {
+        if (rc === -EMSGSIZE) {
           err.message = `recvmsg EMSGSIZE: a received message exceeds maxMessageSize (${
             this.options.maxMessageSize ?? 64 * 1024 * 1024
           } bytes); it was discarded`;
@@ -581,13 +605,15 @@ export class Endpoint extends EventEmitter {
     // A listener that throws must not cost the rest of the batch: the first exception is
     // rethrown once all are delivered.
     let thrown: { error: unknown } | null = null;
-    for (let i = 0; i < batch.length; i += READ_STRIDE) {
+    this.inBatch = true;
+    for (let i = 0; i < batch.length && this.handle; i += READ_STRIDE) {
       try {
         this.deliver(batch, i);
       } catch (error) {
         thrown ??= { error };
       }
     }
+    this.inBatch = false;
     this.peeledInBatch.clear();
     if (thrown) throw thrown.error;
   }
@@ -599,6 +625,7 @@ export class Endpoint extends EventEmitter {
       return;
     }
     const assocId = batch[i + 7] as number;
+    if (this.refused.has(assocId)) return;
     const info: EndpointMessageInfo = {
       stream,
       ppid: batch[i + 2] as number,
@@ -623,6 +650,11 @@ export class Endpoint extends EventEmitter {
   private onNotification(n: Notification): void {
     const peeled = this.peeledInBatch.get(n.assocId);
     if (peeled) return peeled.injectNotification(n);
+    if (this.refused.has(n.assocId)) {
+      const gone = n.type === 'assoc_change' && n.state !== 'comm_up' && n.state !== 'restart';
+      if (gone) this.refused.delete(n.assocId);
+      return;
+    }
     if (n.type === 'assoc_change' && n.state === 'comm_up') this.onUp(n);
     const a = this.associations.get(n.assocId);
     this.emit('notification', n);
@@ -667,12 +699,14 @@ export class Endpoint extends EventEmitter {
     if (this.associations.has(n.assocId)) return;
     const p = this.pending.get(n.assocId);
     const max = this.options.maxAssociations;
-    if (!p && (this.closing || (max !== undefined && this.associations.size >= max))) {
+    const full = max !== undefined && this.associations.size + this.pending.size >= max;
+    if (!p && (this.closing || full)) {
       const dropped: DroppedAssociation = {
         assocId: n.assocId,
         remoteAddresses: readAddresses(this.handle, true, n.assocId),
       };
       const reason = this.closing ? 'endpoint closing' : 'association limit reached';
+      this.refused.add(n.assocId);
       this.handle?.send(Buffer.from(reason), 0, 0, constants.SCTP_ABORT, 0, 0, n.assocId);
       this.emit('drop', dropped);
       return;
@@ -694,19 +728,31 @@ export class Endpoint extends EventEmitter {
     p.cleanup();
     // On a one-to-many socket the kernel gives no errno here: sac_error is the ABORT's cause
     // code, 0 both for a plain refusal and for a timeout, and SO_ERROR is not set. A timeout
-    // cannot come before the first INIT retransmission timer (RTO.Initial) has run out, so
-    // a failure sooner than that was the peer's ABORT: a refusal.
-    const rto = this.handle?.getOption('SCTP_RTOINFO', { assocId: 0 });
-    const rtoInitial = typeof rto === 'object' ? (rto.initial as number) : 3000;
-    const errno =
-      Date.now() - p.started < rtoInitial ? -111 /* ECONNREFUSED */ : -110; /* ETIMEDOUT */
+    // comes only once every INIT retransmission timer has run out, so a failure well before
+    // that was the peer's ABORT: a refusal.
+    const refused = Date.now() - p.started < 0.9 * this.initGiveUpMs();
+    const errno = refused ? -ECONNREFUSED : -ETIMEDOUT;
     p.reject(systemError(errno, 'connect', { address: p.hosts, port: p.port }));
+  }
+
+  /** How long the kernel retransmits INIT before it gives up (the T1-init backoff). */
+  private initGiveUpMs(): number {
+    const rto = this.handle?.getOption('SCTP_RTOINFO', { assocId: 0 });
+    const init = this.handle?.getOption('SCTP_INITMSG');
+    if (typeof rto !== 'object' || typeof init !== 'object') return 0;
+    const cap = (init.maxInitTimeout as number) || (rto.max as number);
+    let total = 0;
+    for (let k = 0, t = rto.initial as number; k <= (init.maxAttempts as number); k++, t *= 2) {
+      total += Math.min(t, cap);
+    }
+    return total;
   }
 
   private closeAssociation(a: Association, err: Error | null): void {
     if (a.state === 'closed' || a.state === 'peeled_off') return;
     a.state = 'closed';
     this.associations.delete(a.id);
+    this.dropQueued(a.id, err ?? codedError(`Association ${a.id} is closed`, 'ERR_SOCKET_CLOSED'));
     a.emit('close', err ?? undefined);
     this.maybeClosed();
   }
@@ -743,14 +789,18 @@ export class Endpoint extends EventEmitter {
       (push, end) => {
         const onMessage = (data: Buffer, info: EndpointMessageInfo) => push({ data, info });
         const onClose = (err?: Error) => end(err);
+        const onPeeloff = () => end(); // the socket carries on from here
         source.on('message', onMessage);
         source.on('close', onClose);
-        if ((source === this && !this.handle) || (source as Association).state === 'closed') {
+        source.on('peeloff', onPeeloff);
+        const state = (source as Association).state;
+        if ((source === this && !this.handle) || state === 'closed' || state === 'peeled_off') {
           end();
         }
         return () => {
           source.off('message', onMessage);
           source.off('close', onClose);
+          source.off('peeloff', onPeeloff);
         };
       },
       {
@@ -809,7 +859,7 @@ export class Endpoint extends EventEmitter {
     }
     a.state = 'peeled_off';
     this.associations.delete(a.id);
-    this.peeledInBatch.set(a.id, socket);
+    if (this.inBatch) this.peeledInBatch.set(a.id, socket);
     a.emit('peeloff', socket);
     this.maybeClosed();
     return socket;
@@ -850,13 +900,20 @@ export class Endpoint extends EventEmitter {
     for (const id of [...this.pending.keys()]) this.failConnect(id, socketClosed());
     for (const a of this.associations.values()) this.shutdownAssociation(a);
     const timeout = this.options.shutdownTimeout ?? 30000;
-    this.closing.timer = setTimeout(() => this.destroy(), timeout);
+    this.closing.timer = setTimeout(
+      () =>
+        this.destroy(
+          codedError(`SCTP SHUTDOWN did not complete within ${timeout} ms; aborted`, 'ETIMEDOUT'),
+        ),
+      timeout,
+    );
+    if (this.unrefed) this.closing.timer.unref();
     this.maybeClosed();
     return this;
   }
 
-  /** Closes at once: every association is aborted. */
-  destroy(): this {
+  /** Closes at once: every association is aborted ('close' gets `err`, if given). */
+  destroy(err?: Error): this {
     const handle = this.handle;
     if (!handle) return this;
     this.handle = null;
@@ -867,11 +924,11 @@ export class Endpoint extends EventEmitter {
     handle.close();
     const queued = this.queue;
     this.queue = [];
-    for (const q of queued) q.callback?.(socketClosed());
+    for (const q of queued) if (q.callback) process.nextTick(q.callback, socketClosed());
     for (const a of [...this.associations.values()]) {
       a.state = 'closed';
       this.associations.delete(a.id);
-      a.emit('close');
+      a.emit('close', err);
     }
     const closing = this.closing;
     this.closing = null;
@@ -888,12 +945,16 @@ export class Endpoint extends EventEmitter {
   }
 
   ref(): this {
+    this.unrefed = false;
     this.handle?.ref();
+    this.closing?.timer?.ref();
     return this;
   }
 
   unref(): this {
+    this.unrefed = true;
     this.handle?.unref();
+    this.closing?.timer?.unref();
     return this;
   }
 
@@ -904,13 +965,12 @@ export class Endpoint extends EventEmitter {
 
 /** Why an association was lost: the peer's ABORT or a timeout. */
 function lostError(n: AssocChangeNotification, a: Association): Error {
-  // COMM_LOST carries the peer's ABORT chunk in sac_info when the peer aborted; after the
-  // retransmissions ran out it carries nothing (and sac_error is 0).
-  const aborted = n.info !== undefined && n.info.length > 0;
-  const err = systemError(aborted ? -104 /* ECONNRESET */ : -110 /* ETIMEDOUT */, 'recvmsg');
-  err.message = aborted
-    ? `association ${a.id} aborted by the peer (ECONNRESET)`
-    : `association ${a.id} lost: the peer stopped answering (ETIMEDOUT)`;
+  const errno = lostErrno(n);
+  const err = systemError(errno, 'recvmsg');
+  err.message =
+    errno === -104
+      ? `association ${a.id} aborted by the peer (ECONNRESET)`
+      : `association ${a.id} lost: the peer stopped answering (ETIMEDOUT)`;
   return Object.assign(err, { causeCode: n.error });
 }
 

@@ -21,6 +21,8 @@ export type {
   EndpointOptions,
   EndpointSendOptions,
 } from './endpoint';
+export { Paths } from './paths';
+export type { PathParameters, RetransmissionParameters } from './paths';
 export type * from './notifications';
 export type { SystemError } from './errors';
 import { native } from './native';

@@ -42,7 +42,12 @@ export async function* iterate<T>(
       if (head < buffer.length) {
         const item = buffer[head]!;
         buffer[head++] = undefined as T; // let it be collected
-        if (head === buffer.length) buffer.length = head = 0;
+        if (head === buffer.length) {
+          buffer.length = head = 0;
+        } else if (head > 1024 && head * 2 > buffer.length) {
+          buffer.splice(0, head); // a consumer that stays behind must not grow it forever
+          head = 0;
+        }
         if (paused && buffer.length - head <= highWaterMark / 2) {
           paused = false;
           flow.resume();

@@ -86,6 +86,13 @@ export interface NativeAddon {
     SCTP_FUTURE_ASSOC: number;
     SCTP_CURRENT_ASSOC: number;
     SCTP_ALL_ASSOC: number;
+    SPP_HB_ENABLE: number;
+    SPP_HB_DISABLE: number;
+    SPP_HB_DEMAND: number;
+    SPP_PMTUD_ENABLE: number;
+    SPP_PMTUD_DISABLE: number;
+    SPP_SACKDELAY_ENABLE: number;
+    SPP_SACKDELAY_DISABLE: number;
   };
 }
 

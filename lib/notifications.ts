@@ -271,3 +271,12 @@ export function toNotification(n: NativeNotification): Notification {
       };
   }
 }
+
+/**
+ * -errno for an association that was lost (COMM_LOST): it carries the peer's ABORT chunk in
+ * sac_info when the peer aborted (ECONNRESET), nothing when the retransmissions ran out
+ * (ETIMEDOUT). sac_error is no help: 0 in both cases unless the ABORT had a cause.
+ */
+export function lostErrno(n: AssocChangeNotification): number {
+  return n.info !== undefined && n.info.length > 0 ? -104 /* ECONNRESET */ : -110; /* ETIMEDOUT */
+}

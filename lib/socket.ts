@@ -2,7 +2,14 @@
 // 'data' chunk is one message, plus what SCTP has beyond TCP (streams, PPID, unordered
 // delivery, multihoming, notifications).
 import { Duplex } from 'node:stream';
-import { abortError, codedError, invalidArgType, systemError, type SystemError } from './errors';
+import {
+  abortError,
+  codedError,
+  invalidArgType,
+  socketClosed,
+  systemError,
+  type SystemError,
+} from './errors';
 import {
   applyHandleOptions,
   getOption,
@@ -26,8 +33,11 @@ import {
   type NativeNotification,
   NativeSocket,
 } from './native';
+import { Paths } from './paths';
 import {
+  lostErrno,
   toNotification,
+  type AssocChangeNotification,
   type Notification,
   type PeerAddrChangeNotification,
   type SendFailedNotification,
@@ -118,6 +128,11 @@ export interface Socket {
 export class Socket extends Duplex {
   /** The association id the kernel gave (informational on one-to-one sockets). */
   assocId = 0;
+  /** Path management: per-path state, primary path, local addresses, heartbeats. */
+  readonly paths = new Paths(
+    () => this.handle ?? throwClosed(),
+    () => 0,
+  );
   /** True while the association is being set up. */
   connecting = false;
 
@@ -570,19 +585,24 @@ export class Socket extends Duplex {
         if (n.state === 'shutdown_comp') this.onEnd();
         else if (n.state === 'comm_up' || n.state === 'restart') {
           this.outboundStreams = n.outboundStreams;
-        } else if (n.state === 'comm_lost' || n.state === 'cant_str_assoc') this.onLost();
+        } else if (n.state === 'comm_lost' || n.state === 'cant_str_assoc') this.onLost(n);
         break;
     }
   }
 
-  /** The association failed (peer ABORT, timeout): the error comes from SO_ERROR. */
-  private onLost(): void {
+  /**
+   * The association failed (peer ABORT, timeout). The errno is in SO_ERROR unless a read
+   * has already taken it; then the notification tells (see lostErrno).
+   */
+  private onLost(n?: AssocChangeNotification): void {
     if (this.destroyed) return;
     const so = this.handle?.getOption('SO_ERROR');
     const errno =
       typeof so === 'object' && (so.value as number) > 0
         ? -(so.value as number)
-        : -104; /* ECONNRESET */
+        : n
+          ? lostErrno(n)
+          : -104; /* ECONNRESET */
     const remote = this.remote;
     this.destroy(
       systemError(
@@ -727,4 +747,8 @@ export class Socket extends Duplex {
 export function connect(options: ConnectOptions, connectListener?: () => void): Socket {
   validateObject(options, 'options');
   return new Socket(options).connect(options, connectListener);
+}
+
+function throwClosed(): never {
+  throw socketClosed();
 }

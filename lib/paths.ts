@@ -1,0 +1,235 @@
+// Path management for one association: the state of each path to the peer, the primary
+// path (ours and the peer's), local addresses added and removed while it is up (ASCONF),
+// per-path heartbeat/retransmission/MTU parameters and the association's RTO bounds.
+// Socket and Association expose one of these as `.paths`.
+import { invalidArgValue, systemError } from './errors';
+import {
+  getOption,
+  pathState,
+  readAddresses,
+  setOption,
+  toAddressInfo,
+  type AddressInfo,
+  type PathInfo,
+} from './handle';
+import { constants, type NativeAddress, type NativeSocket } from './native';
+import { validateAddresses, validateBoolean, validateInteger, validateObject } from './validate';
+
+/** Per-path parameters (SCTP_PEER_ADDR_PARAMS). */
+export interface PathParameters {
+  /** Heartbeats on this path (or on every path when no address is given). */
+  heartbeat: boolean;
+  /** Milliseconds between heartbeats on an idle path (added to the path's RTO). */
+  heartbeatInterval: number;
+  /** Retransmissions before the path is considered unreachable (Path.Max.Retrans). */
+  maxRetransmissions: number;
+  /** Path MTU discovery on; when off, `mtu` is fixed. */
+  mtuDiscovery: boolean;
+  mtu: number;
+  /** Delayed SACK timeout, ms. */
+  sackDelay: number;
+}
+
+/** Association-wide retransmission parameters (SCTP_RTOINFO, SCTP_ASSOCINFO). */
+export interface RetransmissionParameters {
+  /** RTO.Initial, RTO.Min, RTO.Max in milliseconds. */
+  rtoInitial: number;
+  rtoMin: number;
+  rtoMax: number;
+  /** Association.Max.Retrans: retransmissions over all paths before the association is lost. */
+  maxRetransmissions: number;
+}
+
+export class Paths {
+  /** @internal */
+  constructor(
+    private readonly handle: () => NativeSocket,
+    private readonly assocId: () => number,
+  ) {}
+
+  /** Every path to the peer (one per peer address), with its state and congestion figures. */
+  list(): PathInfo[] {
+    return readAddresses(this.handle(), true, this.assocId()).map((a) => this.info(a));
+  }
+
+  /** One path, by the peer's address. */
+  get(address: string): PathInfo {
+    return this.info(this.peer(address));
+  }
+
+  /** The path the kernel sends new data on. */
+  primary(): PathInfo {
+    const p = getOption(this.handle(), 'SCTP_PRIMARY_ADDR', undefined, this.assocId());
+    return this.info(toAddressInfo(p.address as NativeAddress));
+  }
+
+  /** Makes the path to this peer address the primary one for our sending. */
+  setPrimary(address: string): void {
+    const peer = this.peer(address);
+    setOption(this.handle(), 'SCTP_PRIMARY_ADDR', { address: peer }, this.assocId());
+  }
+
+  /**
+   * Asks the peer to send to this local address of ours by preference (an ASCONF
+   * SET_PRIMARY: both ends need net.sctp.addip_enable=1).
+   */
+  setPeerPrimary(localAddress: string): void {
+    const local = this.local(localAddress);
+    setOption(this.handle(), 'SCTP_SET_PEER_PRIMARY_ADDR', { address: local }, this.assocId());
+  }
+
+  /**
+   * Binds more local addresses while associations are up; the kernel tells peers with
+   * ASCONF (net.sctp.addip_enable=1 on both ends, see docs/multihoming.md).
+   */
+  addLocal(address: string | string[]): void {
+    this.bindx(validateAddresses(address, 'address'), false);
+  }
+
+  /** Removes local addresses (ASCONF DELETE IP); the last one cannot be removed. */
+  removeLocal(address: string | string[]): void {
+    this.bindx(validateAddresses(address, 'address'), true);
+  }
+
+  /** Sends a HEARTBEAT on this path now (e.g. to confirm it after a repair). */
+  heartbeat(address: string): void {
+    setOption(
+      this.handle(),
+      'SCTP_PEER_ADDR_PARAMS',
+      { address: this.peer(address), flags: constants.SPP_HB_DEMAND },
+      this.assocId(),
+    );
+  }
+
+  /** The parameters of one path, or the association's defaults for new paths. */
+  parameters(address?: string): PathParameters {
+    const input = address === undefined ? {} : { address: this.peer(address) };
+    const p = getOption(this.handle(), 'SCTP_PEER_ADDR_PARAMS', input, this.assocId());
+    const flags = p.flags as number;
+    return {
+      heartbeat: (flags & constants.SPP_HB_ENABLE) !== 0,
+      heartbeatInterval: p.heartbeatInterval as number,
+      maxRetransmissions: p.pathMaxRetransmissions as number,
+      mtuDiscovery: (flags & constants.SPP_PMTUD_ENABLE) !== 0,
+      mtu: p.pathMtu as number,
+      sackDelay: p.sackDelay as number,
+    };
+  }
+
+  /** Changes parameters of one path (`address`) or of every path. Unset fields stay. */
+  configure(options: Partial<PathParameters> & { address?: string }): void {
+    validateObject(options, 'options');
+    const value: Record<string, unknown> = {};
+    if (options.address !== undefined) value.address = this.peer(options.address);
+    let flags = 0;
+    if (options.heartbeat !== undefined) {
+      validateBoolean(options.heartbeat, 'options.heartbeat');
+      flags |= options.heartbeat ? constants.SPP_HB_ENABLE : constants.SPP_HB_DISABLE;
+    }
+    if (options.heartbeatInterval !== undefined) {
+      value.heartbeatInterval = validateInteger(
+        options.heartbeatInterval,
+        'options.heartbeatInterval',
+        1,
+        2 ** 32 - 1,
+      );
+      flags |= constants.SPP_HB_ENABLE;
+    }
+    if (options.maxRetransmissions !== undefined) {
+      value.pathMaxRetransmissions = validateInteger(
+        options.maxRetransmissions,
+        'options.maxRetransmissions',
+        1,
+        65535,
+      );
+    }
+    if (options.mtuDiscovery !== undefined) {
+      validateBoolean(options.mtuDiscovery, 'options.mtuDiscovery');
+      flags |= options.mtuDiscovery ? constants.SPP_PMTUD_ENABLE : constants.SPP_PMTUD_DISABLE;
+    }
+    if (options.mtu !== undefined) {
+      value.pathMtu = validateInteger(options.mtu, 'options.mtu', 512, 65535);
+      flags |= constants.SPP_PMTUD_DISABLE; // a fixed MTU
+    }
+    if (options.sackDelay !== undefined) {
+      value.sackDelay = validateInteger(options.sackDelay, 'options.sackDelay', 1, 500);
+      flags |= constants.SPP_SACKDELAY_ENABLE;
+    }
+    value.flags = flags;
+    setOption(this.handle(), 'SCTP_PEER_ADDR_PARAMS', value, this.assocId());
+  }
+
+  retransmission(): RetransmissionParameters {
+    const rto = getOption(this.handle(), 'SCTP_RTOINFO', undefined, this.assocId());
+    const assoc = getOption(this.handle(), 'SCTP_ASSOCINFO', undefined, this.assocId());
+    return {
+      rtoInitial: rto.initial as number,
+      rtoMin: rto.min as number,
+      rtoMax: rto.max as number,
+      maxRetransmissions: assoc.maxRetransmissions as number,
+    };
+  }
+
+  /** Sets RTO bounds and Association.Max.Retrans; unset fields stay. */
+  setRetransmission(options: Partial<RetransmissionParameters>): void {
+    validateObject(options, 'options');
+    const ms = (key: 'rtoInitial' | 'rtoMin' | 'rtoMax') =>
+      options[key] === undefined
+        ? 0
+        : validateInteger(options[key], `options.${key}`, 1, 2 ** 32 - 1);
+    const rto = { initial: ms('rtoInitial'), min: ms('rtoMin'), max: ms('rtoMax') };
+    if (rto.initial || rto.min || rto.max) {
+      setOption(this.handle(), 'SCTP_RTOINFO', rto, this.assocId());
+    }
+    if (options.maxRetransmissions !== undefined) {
+      const max = validateInteger(
+        options.maxRetransmissions,
+        'options.maxRetransmissions',
+        1,
+        65535,
+      );
+      setOption(this.handle(), 'SCTP_ASSOCINFO', { maxRetransmissions: max }, this.assocId());
+    }
+  }
+
+  private info(address: AddressInfo): PathInfo {
+    const p = getOption(this.handle(), 'SCTP_GET_PEER_ADDR_INFO', { address }, this.assocId());
+    return {
+      address,
+      state: pathState(p.state as number),
+      cwnd: p.cwnd as number,
+      srtt: p.srtt as number,
+      rto: p.rto as number,
+      mtu: p.mtu as number,
+    };
+  }
+
+  /** The peer address (with the peer's port, which the kernel matches too). */
+  private peer(address: string): AddressInfo {
+    return this.find(readAddresses(this.handle(), true, this.assocId()), address, 'a peer');
+  }
+
+  private local(address: string): AddressInfo {
+    return this.find(readAddresses(this.handle(), false, this.assocId()), address, 'a local');
+  }
+
+  private find(list: AddressInfo[], address: string, what: string): AddressInfo {
+    const [host] = validateAddresses(address, 'address');
+    const found = list.find((a) => a.address === host);
+    if (!found) {
+      throw invalidArgValue(
+        'address',
+        address,
+        `is not ${what} address of this association (${list.map((a) => a.address).join(', ')})`,
+      );
+    }
+    return found;
+  }
+
+  private bindx(hosts: string[], remove: boolean): void {
+    const handle = this.handle();
+    const port = readAddresses(handle, false, 0)[0]?.port ?? 0;
+    const rc = handle.bindx(hosts, port, remove);
+    if (rc < 0) throw systemError(rc, 'setsockopt', { address: hosts, port });
+  }
+}
