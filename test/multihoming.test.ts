@@ -2,6 +2,7 @@
 // pairs on two separate subnets. A kernel-sctp peer runs in each namespace (the client side
 // is test/fixtures/path-scenario.ts, which cuts and impairs paths while traffic flows).
 import path from 'node:path';
+import { connect, createServer } from '../lib';
 import { createDualPath, FAST_FAILOVER, type DualPath } from './helpers/topology';
 import { JsonLines } from './helpers/net';
 
@@ -171,6 +172,147 @@ describe('dual-path network (namespaces, two veth pairs)', () => {
     expect(r.received).toBe(2000);
     expect(r.duplicatesOrGaps).toBe(0);
     expect(r.corrupt).toBe(0);
+    server.kill();
+  });
+});
+
+describe('the paths API on a loopback multihomed association', () => {
+  test('list, primary, per-path parameters, retransmission, heartbeat; bad input rejected', async () => {
+    const server = createServer((s) => s.resume());
+    await new Promise<void>((r) => server.listen({ host: ['127.0.0.1', '127.0.0.2'] }, r));
+    const socket = connect({
+      host: ['127.0.0.1', '127.0.0.2'],
+      port: server.address()!.port,
+      localAddress: ['127.0.0.3', '127.0.0.4'],
+    });
+    await new Promise((r) => socket.once('connect', r));
+    const paths = socket.paths;
+    expect(paths.list().map((p) => p.address.address)).toEqual(['127.0.0.1', '127.0.0.2']);
+    expect(paths.primary().address.address).toBe('127.0.0.1');
+    expect(paths.get('127.0.0.2')).toMatchObject({
+      address: { address: '127.0.0.2', family: 'IPv4' },
+      state: expect.stringMatching(/^(active|unconfirmed)$/),
+    });
+    paths.setPrimary('127.0.0.2');
+    expect(paths.primary().address.address).toBe('127.0.0.2');
+    expect(socket.status().primary.address.address).toBe('127.0.0.2');
+
+    paths.configure({ address: '127.0.0.1', heartbeatInterval: 2000, maxRetransmissions: 3 });
+    expect(paths.parameters('127.0.0.1')).toMatchObject({
+      heartbeat: true,
+      heartbeatInterval: 2000,
+      maxRetransmissions: 3,
+    });
+    expect(paths.parameters('127.0.0.2').heartbeatInterval).not.toBe(2000);
+    paths.configure({ address: '127.0.0.2', heartbeat: false });
+    expect(paths.parameters('127.0.0.2').heartbeat).toBe(false);
+    paths.heartbeat('127.0.0.1');
+
+    paths.setRetransmission({ rtoMin: 200, rtoMax: 2000, maxRetransmissions: 7 });
+    expect(paths.retransmission()).toMatchObject({
+      rtoMin: 200,
+      rtoMax: 2000,
+      maxRetransmissions: 7,
+    });
+
+    const code = (c: string) => expect.objectContaining({ code: c });
+    expect(() => paths.get('127.0.0.9')).toThrow(code('ERR_INVALID_ARG_VALUE'));
+    expect(() => paths.get('nonsense')).toThrow(code('ERR_INVALID_ARG_VALUE'));
+    expect(() => paths.configure({ mtu: 10 })).toThrow(code('ERR_OUT_OF_RANGE'));
+    expect(() => paths.configure({ heartbeat: 'yes' as never })).toThrow(
+      code('ERR_INVALID_ARG_TYPE'),
+    );
+    expect(() => paths.setPeerPrimary('127.0.0.1')).toThrow(code('ERR_INVALID_ARG_VALUE'));
+
+    await new Promise((r) => {
+      socket.on('close', r);
+      socket.resume();
+      socket.end();
+    });
+    expect(() => socket.paths.list()).toThrow(code('ERR_SOCKET_CLOSED'));
+    await new Promise((r) => server.close(r));
+  });
+});
+
+describe("the seed's failover recipe with sctpt", () => {
+  let topo: DualPath;
+  const processes: JsonLines[] = [];
+  const sctpt = path.join(__dirname, '..', 'cli', 'sctpt.js');
+
+  beforeAll(() => {
+    topo = createDualPath(`${tag}f`);
+    // The kernel defaults would take a minute to give up on a path; these take a second.
+    topo.sysctl({
+      'net.sctp.rto_initial': 300,
+      'net.sctp.rto_min': 100,
+      'net.sctp.rto_max': 1000,
+      'net.sctp.path_max_retrans': 2,
+      'net.sctp.hb_interval': 300,
+    });
+  });
+
+  afterAll(() => {
+    for (const p of processes) p.kill();
+    topo?.teardown();
+  });
+
+  test('ctraffic while path A is cut and restored: blocked and unblocked, nothing lost', async () => {
+    const inNs = (ns: string, args: string[]) => {
+      const p = new JsonLines('ip', ['netns', 'exec', ns, process.execPath, sctpt, ...args]);
+      processes.push(p);
+      return p;
+    };
+    const server = inNs(topo.server, [
+      'server',
+      '--addr',
+      topo.serverAddresses.join(','),
+      '--port',
+      '6000',
+      '--json',
+    ]);
+    expect(await server.next()).toMatchObject({ event: 'listening' });
+    const traffic = inNs(topo.client, [
+      'ctraffic',
+      '--addr',
+      topo.serverAddresses.join(','),
+      '--laddr',
+      topo.clientAddresses.join(','),
+      '--port',
+      '6000',
+      '--clients',
+      '2',
+      '--rate',
+      '400',
+      '--duration',
+      '8',
+      '--sndbuf',
+      '8192',
+      '--json',
+      '--log',
+      '4',
+      '--stats-file',
+      '/dev/null',
+    ]);
+    await new Promise((r) => setTimeout(r, 2500));
+    topo.cut('a');
+    await new Promise((r) => setTimeout(r, 3000));
+    topo.restore('a');
+    const events: Record<string, any>[] = [];
+    for (;;) {
+      const e = await traffic.next<Record<string, any>>(120000);
+      events.push(e);
+      if (e.event === 'summary') break;
+    }
+    const summary = events.at(-1)!;
+    console.log(
+      `sctpt failover: ${JSON.stringify({ ...summary, rtt: { ...summary.rtt, buckets: undefined } })}`,
+    );
+    expect(events.some((e) => e.event === 'blocked')).toBe(true);
+    expect(events.some((e) => e.event === 'unblocked')).toBe(true);
+    expect(summary.lost).toBe(0);
+    expect(summary.failedAssociations).toBe(0);
+    expect(summary.received).toBe(summary.sent);
+    expect(await traffic.exit()).toBe(0);
     server.kill();
   });
 });

@@ -211,6 +211,35 @@ describe('associations on one socket', () => {
   });
 });
 
+describe('per-connect settings and iterators', () => {
+  test('streams given to one connect() apply to that association only', async () => {
+    const client = endpoint({ streams: { out: 5, in: 5 } });
+    const a = await client.connect({ port: portOf(echoServer()), streams: { out: 3 } });
+    const b = await client.connect({ port: portOf(echoServer()) });
+    expect(a.outboundStreams).toBe(3);
+    expect(b.outboundStreams).toBe(5);
+  });
+
+  test("an association's iterator ends when it is peeled off; the socket carries on", async () => {
+    const server = echoServer();
+    const client = endpoint();
+    const a = await client.connect({ port: portOf(server) });
+    a.send('one');
+    const seen: string[] = [];
+    for await (const { data } of a.messages()) {
+      seen.push(data.toString());
+      const socket = a.peeloff(); // inside the loop: the iterator then ends
+      const echo = once(socket, 'message');
+      socket.write('two');
+      seen.push(((await echo)[0] as Buffer).toString());
+      sockets.push(socket);
+    }
+    expect(seen).toEqual(['one', 'two']);
+    expect(a.state).toBe('peeled_off');
+    expect(() => a.send('x')).toThrow(expect.objectContaining({ code: 'ERR_SOCKET_CLOSED' }));
+  });
+});
+
 describe('ending one association', () => {
   test('shutdown() and abort() of one association leave the others untouched', async () => {
     const server = echoServer();

@@ -1,0 +1,70 @@
+// Options every sctpt command shares, and opening a one-to-one client association.
+import { connect, type Socket } from '../lib';
+import type { OptionTable, ParsedOptions } from './args';
+import { Output } from './output';
+
+export const DEFAULT_PORT = 6000;
+
+export const commonOptions: OptionTable = {
+  log: {
+    type: 'number',
+    default: 5,
+    help: 'log level 0..7: 4 warning, 5 notice, 6 info (notifications), 7 debug',
+  },
+  json: { type: 'flag', help: 'print JSON lines instead of text' },
+};
+
+export const clientOptions: OptionTable = {
+  addr: { type: 'list', help: 'the server address(es), required' },
+  laddr: { type: 'list', help: 'local address(es) to bind (multihoming)' },
+  port: { type: 'number', default: DEFAULT_PORT, help: 'the server port' },
+  timeout: { type: 'number', default: 5000, help: 'connect timeout, ms' },
+  stream: { type: 'number', default: 0, help: 'stream to send on' },
+  ppid: { type: 'number', default: 0, help: 'payload protocol identifier' },
+  unordered: { type: 'flag', help: 'send unordered' },
+  sndbuf: { type: 'number', help: 'socket send buffer, bytes (SO_SNDBUF)' },
+};
+
+export function outputFor(o: ParsedOptions): Output {
+  return new Output(o.log as number, o.json === true);
+}
+
+/** Connects with the client options; rejects with the connect error. */
+export function openClient(o: ParsedOptions, streams?: number): Promise<Socket> {
+  const socket = connect({
+    host: o.addr as string[],
+    port: o.port as number,
+    ...(o.laddr ? { localAddress: o.laddr as string[] } : {}),
+    connectTimeout: o.timeout as number,
+    ...(o.sndbuf ? { sendBufferSize: o.sndbuf as number } : {}),
+    ...(streams ? { streams: { out: streams, in: streams } } : {}),
+  });
+  return new Promise((resolve, reject) => {
+    socket.once('connect', () => {
+      socket.off('error', reject);
+      resolve(socket);
+    });
+    socket.once('error', reject);
+  });
+}
+
+/** Prints notifications at info level, in a readable form. */
+export function logNotifications(
+  out: Output,
+  emitter: { on(event: 'notification', l: (n: { type: string }) => void): unknown },
+  who: string,
+): void {
+  emitter.on('notification', (n) => {
+    const { type, ...rest } = n as Record<string, unknown>;
+    const fields = Object.entries(rest)
+      .filter(([k, v]) => k !== 'flags' && v !== undefined && !Buffer.isBuffer(v))
+      .map(([k, v]) => `${k}=${typeof v === 'object' ? JSON.stringify(v) : v}`)
+      .join(' ');
+    out.event(
+      'info',
+      'notification',
+      { who, ...rest, type },
+      `${who}: notification ${type} ${fields}`,
+    );
+  });
+}

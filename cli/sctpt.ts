@@ -1,0 +1,63 @@
+#!/usr/bin/env node
+// sctpt: test multihomed SCTP from the command line (server, client, ctraffic, stats), on
+// the kernel's SCTP through kernel-sctp. Exit status: 0 success, 1 failure, 2 usage error.
+import {
+  describeOptions,
+  parseOptions,
+  UsageError,
+  type OptionTable,
+  type ParsedOptions,
+} from './args';
+import * as client from './client';
+import * as ctraffic from './ctraffic';
+import * as server from './server';
+import * as stats from './stats';
+
+interface Command {
+  options: OptionTable;
+  usage: string;
+  run(o: ParsedOptions, action?: string): Promise<number> | number;
+}
+
+const commands: Record<string, Command> = { server, client, ctraffic, stats };
+
+const overview = `usage: sctpt <command> [options]
+  server     multihomed echo server (one-to-one, or --one-to-many)
+  client     interactive client, or --size N for one message and its echo
+  ctraffic   traffic from N associations at a rate, RTT histogram, JSON summary
+  stats      the RTT histogram of the last ctraffic run: init|clear|show|json
+Options take "--name value" or "--name=value"; lists are "a,b".
+"sctpt <command> --help" shows a command's options and examples.`;
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === 'help') {
+    process.stdout.write(`${overview}\n`);
+    return name ? 0 : 2;
+  }
+  const command = commands[name];
+  if (!command) throw new UsageError(`unknown command "${name}"\n${overview}`);
+  if (rest.includes('--help')) {
+    process.stdout.write(`${command.usage}\n\nOptions:\n${describeOptions(command.options)}\n`);
+    return 0;
+  }
+  const action =
+    name === 'stats' && rest[0] && !rest[0].startsWith('--') ? rest.shift() : undefined;
+  return command.run(parseOptions(rest, command.options), action);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: Error & { code?: string }) => {
+    // Bad input (an address that is not one, a port out of range) is a usage error too.
+    if (err instanceof UsageError || /^ERR_(INVALID_ARG|OUT_OF_RANGE)/.test(err.code ?? '')) {
+      process.stderr.write(`sctpt: ${err.message}\n`);
+      process.exitCode = 2;
+    } else {
+      process.stderr.write(`sctpt: ${err.message}\n`);
+      process.exitCode = 1;
+    }
+  },
+);

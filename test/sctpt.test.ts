@@ -1,0 +1,256 @@
+// The sctpt command-line tool, run as users run it (a child process each), against the real
+// kernel: server and client (interactive through stdin, and --size), ctraffic and stats,
+// the one-to-many server, exit codes and errors, and interop with sctp_darn both ways.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { waitFor } from './helpers/net';
+
+const sctpt = path.join(__dirname, '..', 'cli', 'sctpt.js');
+const children: ChildProcess[] = [];
+afterEach(() => {
+  for (const c of children.splice(0)) if (c.exitCode === null) c.kill('SIGKILL');
+});
+
+interface Running {
+  child: ChildProcess;
+  stdout: () => string;
+  stderr: () => string;
+  /** The JSON lines printed so far (with --json). */
+  events: () => Record<string, any>[];
+  exit: () => Promise<number>;
+}
+
+function start(cmd: string, args: string[]): Running {
+  const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+  children.push(child);
+  let out = '';
+  let err = '';
+  child.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));
+  const exited = once(child, 'exit').then(([code]) => code as number);
+  return {
+    child,
+    stdout: () => out,
+    stderr: () => err,
+    events: () =>
+      out
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l)),
+    exit: () => exited,
+  };
+}
+
+const run = (args: string[]) => start(process.execPath, [sctpt, ...args]);
+const freePort = () => 20000 + Math.floor(Math.random() * 30000);
+
+async function server(extra: string[] = []): Promise<{ s: Running; port: number }> {
+  const port = freePort();
+  const s = run([
+    'server',
+    '--addr',
+    '127.0.0.1,127.0.0.2',
+    '--port',
+    String(port),
+    '--json',
+    ...extra,
+  ]);
+  await waitFor(() => s.events().some((e) => e.event === 'listening'), 30000, 'the server');
+  return { s, port };
+}
+
+test('server and client --size: one message and its echo; the server reports both ends', async () => {
+  const { s, port } = await server();
+  expect(s.events()[0]).toMatchObject({
+    event: 'listening',
+    addresses: [
+      { address: '127.0.0.1', port },
+      { address: '127.0.0.2', port },
+    ],
+  });
+  const c = run([
+    'client',
+    '--addr',
+    '127.0.0.1,127.0.0.2',
+    '--laddr',
+    '127.0.0.3,127.0.0.4',
+    '--port',
+    String(port),
+    '--size',
+    '1453',
+  ]);
+  expect(await c.exit()).toBe(0);
+  expect(c.stdout()).toContain('connected: local 127.0.0.3,127.0.0.4:');
+  expect(c.stdout()).toContain(`peer 127.0.0.1,127.0.0.2:${port}`);
+  expect(c.stdout()).toContain('echo: 1453 bytes, intact');
+  await waitFor(() => s.events().some((e) => e.event === 'closed'));
+  const accepted = s.events().find((e) => e.event === 'accepted')!;
+  expect(accepted.local.map((a: { address: string }) => a.address)).toEqual([
+    '127.0.0.1',
+    '127.0.0.2',
+  ]);
+  expect(accepted.peer.map((a: { address: string }) => a.address)).toEqual([
+    '127.0.0.3',
+    '127.0.0.4',
+  ]);
+  s.child.kill('SIGTERM');
+  expect(await s.exit()).toBe(0);
+});
+
+test('interactive client: typed lines come back; end of input ends with a SHUTDOWN', async () => {
+  const { s, port } = await server(['--log', '7']);
+  const c = run([
+    'client',
+    '--addr',
+    '127.0.0.1',
+    '--port',
+    String(port),
+    '--stream',
+    '3',
+    '--ppid',
+    '99',
+  ]);
+  await waitFor(() => c.stdout().includes('connected'), 30000, 'the client');
+  c.child.stdin!.write('hello\nkernel sctp\n');
+  await waitFor(() => c.stdout().includes('kernel sctp'), 30000, 'the echoes');
+  c.child.stdin!.end();
+  expect(await c.exit()).toBe(0);
+  expect(c.stdout().split('\n')).toEqual(
+    expect.arrayContaining(['hello', 'kernel sctp', 'closed']),
+  );
+  const messages = s.events().filter((e) => e.event === 'message');
+  expect(messages).toEqual([
+    { event: 'message', stream: 3, ppid: 99, bytes: 5 },
+    { event: 'message', stream: 3, ppid: 99, bytes: 11 },
+  ]);
+  await waitFor(() => s.events().some((e) => e.event === 'closed'));
+});
+
+test('ctraffic: every message echoed, RTT histogram in the JSON summary; stats shows and clears it', async () => {
+  const { port } = await server(['--one-to-many']);
+  const statsFile = path.join(mkdtempSync(path.join(tmpdir(), 'sctpt-')), 'stats.json');
+  const t = run([
+    'ctraffic',
+    '--addr',
+    '127.0.0.1,127.0.0.2',
+    '--port',
+    String(port),
+    '--clients',
+    '3',
+    '--rate',
+    '300',
+    '--duration',
+    '2',
+    '--streams',
+    '4',
+    '--json',
+    '--stats-file',
+    statsFile,
+  ]);
+  expect(await t.exit()).toBe(0);
+  const summary = t.events().find((e) => e.event === 'summary')!;
+  expect(summary).toMatchObject({
+    clients: 3,
+    rate: 300,
+    size: 1024,
+    lost: 0,
+    failedAssociations: 0,
+  });
+  expect(summary.sent).toBeGreaterThan(300);
+  expect(summary.received).toBe(summary.sent);
+  expect(summary.rtt.count).toBe(summary.received);
+  expect(summary.rtt.buckets.reduce((n: number, b: { count: number }) => n + b.count, 0)).toBe(
+    summary.received,
+  );
+
+  const show = spawnSync(process.execPath, [sctpt, 'stats', 'show', '--stats-file', statsFile], {
+    encoding: 'utf8',
+  });
+  expect(show.status).toBe(0);
+  expect(show.stdout).toContain(`${summary.received} samples`);
+  expect(show.stdout).toMatch(/<= [\d.]+ ms\s+\d+ #+/);
+  const json = spawnSync(process.execPath, [sctpt, 'stats', 'json', '--stats-file', statsFile], {
+    encoding: 'utf8',
+  });
+  expect(JSON.parse(json.stdout)).toMatchObject({ count: summary.received });
+  spawnSync(process.execPath, [sctpt, 'stats', 'clear', '--stats-file', statsFile]);
+  const cleared = spawnSync(process.execPath, [sctpt, 'stats', 'json', '--stats-file', statsFile], {
+    encoding: 'utf8',
+  });
+  expect(JSON.parse(cleared.stdout)).toMatchObject({ count: 0 });
+});
+
+test('exit codes and errors: usage 2, refused 1, port in use 1, bad address 2', async () => {
+  const usage = run(['client', '--port', 'x']);
+  expect(await usage.exit()).toBe(2);
+  expect(usage.stderr()).toContain('--port must be a number');
+  const refused = run(['client', '--addr', '127.0.0.1', '--port', '9', '--size', '10']);
+  expect(await refused.exit()).toBe(1);
+  expect(refused.stderr()).toContain('ECONNREFUSED');
+  const { port } = await server();
+  const busy = run(['server', '--addr', '127.0.0.1', '--port', String(port)]);
+  expect(await busy.exit()).toBe(1);
+  expect(busy.stderr()).toContain('EADDRINUSE');
+  const bad = run(['client', '--addr', 'not-an-address']);
+  expect(await bad.exit()).toBe(2);
+  expect(bad.stderr()).toContain('numeric IPv4 or IPv6');
+});
+
+describe('interop with sctp_darn', () => {
+  test('sctp_darn -s as the client of sctpt server: its lines arrive and are echoed', async () => {
+    const { s, port } = await server(['--log', '7']);
+    const darn = start('stdbuf', [
+      '-oL',
+      'sctp_darn',
+      '-H',
+      '127.0.0.1',
+      '-P',
+      String(freePort()),
+      '-h',
+      '127.0.0.1',
+      '-p',
+      String(port),
+      '-s',
+      '-t',
+    ]);
+    await waitFor(() => darn.stdout().includes('ready to send'), 30000, 'sctp_darn');
+    darn.child.stdin!.write('from darn\n');
+    await waitFor(() => s.events().some((e) => e.event === 'message'), 30000, 'the message');
+    // sctp_darn sends the line with its newline and a NUL.
+    expect(s.events().find((e) => e.event === 'message')).toMatchObject({
+      bytes: 'from darn'.length + 2,
+    });
+    darn.child.stdin!.end();
+    await darn.exit();
+  });
+
+  test('sctpt client to sctp_darn -l: every typed line arrives as typed', async () => {
+    const port = freePort();
+    const darn = start('stdbuf', [
+      '-oL',
+      'sctp_darn',
+      '-H',
+      '127.0.0.1',
+      '-P',
+      String(port),
+      '-l',
+      '-t',
+    ]);
+    await waitFor(() => darn.stdout().includes('sctp_darn listening'), 30000, 'sctp_darn');
+    const c = run(['client', '--addr', '127.0.0.1', '--port', String(port)]);
+    await waitFor(() => c.stdout().includes('connected'), 30000, 'the client');
+    c.child.stdin!.end('first line\nsecond\n');
+    expect(await c.exit()).toBe(0);
+    await waitFor(() => (darn.stdout().match(/DATA\(\d+\):/g) ?? []).length >= 2, 30000, 'DATA');
+    // sctp_darn prints the length and the text less its last byte (it expects a NUL there).
+    const lines = darn
+      .stdout()
+      .split('\n')
+      .filter((l) => l.startsWith('DATA('));
+    expect(lines[0]).toMatch(/^DATA\(10\):\s+first lin/);
+    expect(lines[1]).toMatch(/^DATA\(6\):\s+secon/);
+  });
+});
