@@ -328,11 +328,12 @@ export class Endpoint extends EventEmitter {
     return addresses.length === 0 ? null : { ...addresses[0]!, addresses };
   }
 
-  /** The live associations, by id. */
+  /** How many associations are up on this endpoint. */
   get associationCount(): number {
     return this.associations.size;
   }
 
+  /** The association with this id, if it is up on this endpoint. */
   association(id: number): Association | undefined {
     return this.associations.get(id);
   }
