@@ -2,11 +2,17 @@
 // one message and its echo is printed; end of input (^D) ends with a graceful SHUTDOWN.
 // --size N sends one message of N bytes and waits for its echo (path MTU experiments).
 import { createInterface } from 'node:readline';
-import type { Socket } from '../lib';
 import type { OptionTable, ParsedOptions } from './args';
 import { UsageError } from './args';
-import { clientOptions, commonOptions, logNotifications, openClient, outputFor } from './common';
-import { showAddresses, type Output } from './output';
+import {
+  clientOptions,
+  commonOptions,
+  logNotifications,
+  openClient,
+  outputFor,
+  watchPaths,
+} from './common';
+import { showAddresses } from './output';
 
 export const options: OptionTable = {
   ...clientOptions,
@@ -46,7 +52,7 @@ export async function run(o: ParsedOptions): Promise<number> {
     failed = true;
     out.error(err.message);
   });
-  const pathTimer = o.paths ? watchPaths(out, socket, o.paths as number) : null;
+  const pathTimer = o.paths ? watchPaths(out, [socket], o.paths as number) : null;
 
   if (o.size !== undefined) {
     const size = o.size as number;
@@ -92,24 +98,4 @@ export async function run(o: ParsedOptions): Promise<number> {
   await closed;
   out.event('notice', 'closed', { peer }, 'closed');
   return failed ? 1 : 0;
-}
-
-/** A path view: redrawn in place on a terminal, plain lines otherwise. */
-function watchPaths(out: Output, socket: Socket, everyMs: number): NodeJS.Timeout {
-  let drawn = 0;
-  return setInterval(() => {
-    if (socket.destroyed) return;
-    const primary = socket.paths.primary().address.address;
-    const paths = socket.paths
-      .list()
-      .map((p) => ({ ...p, address: p.address.address, primary: p.address.address === primary }));
-    if (out.json) return out.result('paths', { paths }, '');
-    const lines = paths.map(
-      (p) =>
-        `${p.primary ? '*' : ' '} ${p.address.padEnd(40)} ${p.state.padEnd(18)} cwnd ${String(p.cwnd).padStart(7)} srtt ${String(p.srtt).padStart(5)} ms rto ${String(p.rto).padStart(5)} ms mtu ${p.mtu}`,
-    );
-    if (process.stdout.isTTY && drawn) process.stdout.write(`\x1b[${drawn}A`);
-    process.stdout.write(`${lines.map((l) => `${l}\x1b[K`).join('\n')}\n`);
-    drawn = process.stdout.isTTY ? lines.length : 0;
-  }, everyMs);
 }

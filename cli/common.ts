@@ -68,3 +68,43 @@ export function logNotifications(
     );
   });
 }
+
+/**
+ * A live path view of some associations: every path's state, cwnd, srtt, rto, mtu, the
+ * primary one starred. Redrawn in place on a terminal, plain lines (or JSON) otherwise.
+ */
+export function watchPaths(out: Output, sockets: Socket[], everyMs: number): NodeJS.Timeout {
+  let drawn = 0;
+  const draw = () => {
+    const views = sockets
+      .filter((s) => !s.destroyed && !s.connecting)
+      .map((s, i) => ({ association: i, status: s.status(), paths: pathView(s) }));
+    if (out.json) return views.forEach((v) => out.result('paths', v, ''));
+    const lines = views.flatMap((v) => [
+      `association ${v.association}: ${v.status.state}, rwnd ${v.status.rwnd}, unacked ${v.status.unackedData}, pending ${v.status.pendingData}`,
+      ...v.paths.map(
+        (p) =>
+          `  ${p.primary ? '*' : ' '} ${p.address.padEnd(39)} ${p.state.padEnd(18)} cwnd ${String(p.cwnd).padStart(7)}  srtt ${String(p.srtt).padStart(5)} ms  rto ${String(p.rto).padStart(5)} ms  mtu ${p.mtu}`,
+      ),
+    ]);
+    const tty = process.stdout.isTTY === true;
+    if (tty && drawn) process.stdout.write(`\x1b[${drawn}A`);
+    process.stdout.write(`${lines.map((l) => (tty ? `${l}\x1b[K` : l)).join('\n')}\n`);
+    drawn = tty ? lines.length : 0;
+  };
+  draw();
+  return setInterval(draw, everyMs);
+}
+
+export function pathView(socket: Socket) {
+  const primary = socket.paths.primary().address.address;
+  return socket.paths.list().map((p) => ({
+    address: p.address.address,
+    state: p.state,
+    cwnd: p.cwnd,
+    srtt: p.srtt,
+    rto: p.rto,
+    mtu: p.mtu,
+    primary: p.address.address === primary,
+  }));
+}

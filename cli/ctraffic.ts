@@ -6,7 +6,14 @@ import { performance } from 'node:perf_hooks';
 import type { Socket } from '../lib';
 import type { OptionTable, ParsedOptions } from './args';
 import { UsageError } from './args';
-import { clientOptions, commonOptions, logNotifications, openClient, outputFor } from './common';
+import {
+  clientOptions,
+  commonOptions,
+  logNotifications,
+  openClient,
+  outputFor,
+  watchPaths,
+} from './common';
 import { bars, emptyHistogram, record, summary, type Histogram } from './histogram';
 import { saveStats, statsFileOption } from './stats';
 
@@ -17,6 +24,7 @@ export const options: OptionTable = {
   duration: { type: 'number', default: 10, help: 'seconds of traffic' },
   size: { type: 'number', default: 1024, help: 'message size, bytes (at least 16)' },
   streams: { type: 'number', default: 1, help: 'spread the messages over this many streams' },
+  paths: { type: 'number', help: 'show every path of every association each N ms' },
   ...statsFileOption,
   ...commonOptions,
 };
@@ -80,6 +88,14 @@ export async function run(o: ParsedOptions): Promise<number> {
     );
   };
 
+  const pathTimer = o.paths
+    ? watchPaths(
+        out,
+        clients.map((c) => c.socket),
+        o.paths as number,
+      )
+    : null;
+
   // Sending: every 10 ms, the messages due by now, round robin over the associations.
   const rate = o.rate as number;
   const started = performance.now();
@@ -118,6 +134,7 @@ export async function run(o: ParsedOptions): Promise<number> {
       }
     }, 10);
   });
+  if (pathTimer) clearInterval(pathTimer);
   // The last echoes: wait until every association has all of its, or 5 s.
   const drainEnd = performance.now() + 5000;
   while (
@@ -147,18 +164,24 @@ export async function run(o: ParsedOptions): Promise<number> {
   };
   const lost = totals.sent - totals.received;
   const rtt = summary(histogram);
-  saveStats(o['stats-file'] as string, histogram);
+  const blockedSummary = {
+    ...blocked,
+    maxMs: Math.round(blocked.maxMs),
+    totalMs: Math.round(blocked.totalMs),
+  };
+  saveStats(o['stats-file'] as string, histogram, {
+    ...totals,
+    lost,
+    failedAssociations: failures,
+    blocked: blockedSummary,
+  });
   out.result(
     'summary',
     {
       ...totals,
       lost,
       failedAssociations: failures,
-      blocked: {
-        ...blocked,
-        maxMs: Math.round(blocked.maxMs),
-        totalMs: Math.round(blocked.totalMs),
-      },
+      blocked: blockedSummary,
       rtt,
     },
     [

@@ -12,6 +12,8 @@ import * as client from './client';
 import * as ctraffic from './ctraffic';
 import * as server from './server';
 import * as stats from './stats';
+import * as status from './status';
+import * as throughput from './throughput';
 
 interface Command {
   options: OptionTable;
@@ -19,13 +21,15 @@ interface Command {
   run(o: ParsedOptions, action?: string): Promise<number> | number;
 }
 
-const commands: Record<string, Command> = { server, client, ctraffic, stats };
+const commands: Record<string, Command> = { server, client, ctraffic, stats, status, throughput };
 
 const overview = `usage: sctpt <command> [options]
   server     multihomed echo server (one-to-one, or --one-to-many)
   client     interactive client, or --size N for one message and its echo
   ctraffic   traffic from N associations at a rate, RTT histogram, JSON summary
   stats      the RTT histogram of the last ctraffic run: init|clear|show|json
+  status     an association's state and every path (--watch for a live view)
+  throughput bulk rate against "server --sink", kernel defaults vs tuned
 Options take "--name value" or "--name=value"; lists are "a,b".
 "sctpt <command> --help" shows a command's options and examples.`;
 

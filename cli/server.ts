@@ -8,10 +8,11 @@ export const options: OptionTable = {
   addr: { type: 'list', help: 'local address(es) to listen on (default: all)' },
   port: { type: 'number', default: DEFAULT_PORT, help: 'port' },
   'one-to-many': { type: 'flag', help: 'one SOCK_SEQPACKET endpoint for every association' },
+  sink: { type: 'flag', help: 'count what arrives instead of echoing it (for throughput)' },
   ...commonOptions,
 };
 
-export const usage = `sctpt server [--addr a,b] [--port P] [--one-to-many] [--log N] [--json]
+export const usage = `sctpt server [--addr a,b] [--port P] [--one-to-many] [--sink] [--log N] [--json]
 Echoes every message. Prints each association's addresses when it comes up and when it ends.
 Examples:
   sctpt server --addr 192.168.1.1,192.168.4.1
@@ -82,20 +83,28 @@ export function run(o: ParsedOptions): Promise<number> {
           `accepted: local ${showAddresses(local)} peer ${showAddresses(peer)}`,
         );
         logNotifications(out, socket, 'association');
+        let bytes = 0;
         socket.on('message', (data, info) => {
+          bytes += data.length;
           out.event(
             'debug',
             'message',
             { stream: info.stream, ppid: info.ppid, bytes: data.length },
             `${data.length} bytes on stream ${info.stream}`,
           );
-          socket.send(data, { stream: info.stream, ppid: info.ppid, unordered: info.unordered });
+          if (!o.sink)
+            socket.send(data, { stream: info.stream, ppid: info.ppid, unordered: info.unordered });
         });
         socket.on('error', (err) =>
           out.event('warning', 'warning', { message: err.message }, `warning: ${err.message}`),
         );
         socket.on('close', () =>
-          out.event('notice', 'closed', { peer }, `closed: peer ${showAddresses(peer)}`),
+          out.event(
+            'notice',
+            'closed',
+            { peer, bytes },
+            `closed: peer ${showAddresses(peer)}, ${bytes} bytes received`,
+          ),
         );
       });
       server.on('error', reject);

@@ -20,18 +20,30 @@ export const options: OptionTable = { ...statsFileOption, ...commonOptions };
 
 export const usage = `sctpt stats init|clear|show|json [--stats-file F]
 The round-trip histogram of the last ctraffic run(s): init/clear empties it, show prints
-text bars, json prints it as JSON.`;
+text bars, json prints the run's summary (sent, received, lost, blocked) with it as JSON.`;
 
-export function saveStats(file: string, h: Histogram): void {
-  writeFileSync(file, `${JSON.stringify(h)}\n`);
+interface Saved {
+  histogram: Histogram;
+  /** The figures of the run that produced it (sent, received, lost, ...). */
+  run: Record<string, unknown> | null;
 }
 
-function loadStats(file: string): Histogram {
+export function saveStats(
+  file: string,
+  histogram: Histogram,
+  run: Record<string, unknown> | null = null,
+): void {
+  writeFileSync(file, `${JSON.stringify({ histogram, run } satisfies Saved)}\n`);
+}
+
+function loadStats(file: string): Saved {
   try {
-    return JSON.parse(readFileSync(file, 'utf8')) as Histogram;
+    const saved = JSON.parse(readFileSync(file, 'utf8')) as Saved;
+    if (Array.isArray(saved.histogram?.counts)) return saved;
   } catch {
-    return emptyHistogram();
+    /* none yet, or not ours */
   }
+  return { histogram: emptyHistogram(), run: null };
 }
 
 export function run(o: ParsedOptions, action: string | undefined): number {
@@ -43,7 +55,7 @@ export function run(o: ParsedOptions, action: string | undefined): number {
       saveStats(file, emptyHistogram());
       return 0;
     case 'show': {
-      const h = loadStats(file);
+      const h = loadStats(file).histogram;
       const s = summary(h);
       out.result(
         'stats',
@@ -52,9 +64,11 @@ export function run(o: ParsedOptions, action: string | undefined): number {
       );
       return 0;
     }
-    case 'json':
-      process.stdout.write(`${JSON.stringify(summary(loadStats(file)))}\n`);
+    case 'json': {
+      const saved = loadStats(file);
+      process.stdout.write(`${JSON.stringify({ ...saved.run, rtt: summary(saved.histogram) })}\n`);
       return 0;
+    }
     default:
       throw new UsageError(`stats needs init, clear, show or json`);
   }

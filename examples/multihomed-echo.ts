@@ -3,7 +3,7 @@
 // addresses. Both ends print the other's address list, then exchange a few messages on
 // different streams, and close with a graceful SHUTDOWN.
 //
-//   npm run demo              (or: scripts/sctp-run node dist/examples/multihomed-echo.js)
+//   scripts/sctp-run node dist/examples/multihomed-echo.js
 import { connect, createServer } from '../lib';
 
 const server = createServer((socket) => {

@@ -1,9 +1,39 @@
-// The README's quick-start demo runs and does what it says.
+// The README's quick-start demo (scripts/sctpt-demo) and the multihomed example run and do
+// what they say.
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 
-test('the multihomed demo exchanges its messages and shuts down cleanly', () => {
-  const demo = path.join(__dirname, '..', 'examples', 'multihomed-echo.js');
+const root = path.join(__dirname, '..', '..');
+
+test('the sctpt demo: multihomed server, ctraffic with the path view, the JSON summary', () => {
+  const r = spawnSync('bash', [path.join(root, 'scripts', 'sctpt-demo')], {
+    encoding: 'utf8',
+    timeout: 120000,
+  });
+  expect(r.stderr).toBe('');
+  expect(r.status).toBe(0);
+  expect(r.stdout).toMatch(/^server: listening on 127\.0\.0\.1,127\.0\.0\.2:\d+$/m);
+  // The path view: both associations, both paths each, the primary starred.
+  expect(r.stdout).toMatch(/association 1: established/);
+  expect(r.stdout).toMatch(/^ {2}\* 127\.0\.0\.1 +active/m);
+  expect(r.stdout).toMatch(/^ {4}127\.0\.0\.2 +(active|unconfirmed)/m);
+  const json = JSON.parse(r.stdout.split('\n').find((l) => l.startsWith('{"clients"'))!);
+  expect(json).toMatchObject({ clients: 2, rate: 200, lost: 0, failedAssociations: 0 });
+  expect(json.sent).toBeGreaterThan(700);
+  expect(json.received).toBe(json.sent);
+  expect(json.rtt.count).toBe(json.sent);
+  expect(
+    r.stdout.match(
+      /accepted: local 127\.0\.0\.1,127\.0\.0\.2:\d+ peer 127\.0\.0\.3,127\.0\.0\.4:\d+/g,
+    ),
+  ).toHaveLength(2);
+  expect(
+    r.stdout.match(/closed: peer 127\.0\.0\.3,127\.0\.0\.4:\d+, \d+ bytes received/g),
+  ).toHaveLength(2);
+});
+
+test('the multihomed example exchanges its messages and shuts down cleanly', () => {
+  const demo = path.join(root, 'dist', 'examples', 'multihomed-echo.js');
   const r = spawnSync(process.execPath, [demo], { encoding: 'utf8', timeout: 60000 });
   expect(r.stderr).toBe('');
   expect(r.status).toBe(0);

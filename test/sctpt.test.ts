@@ -175,12 +175,55 @@ test('ctraffic: every message echoed, RTT histogram in the JSON summary; stats s
   const json = spawnSync(process.execPath, [sctpt, 'stats', 'json', '--stats-file', statsFile], {
     encoding: 'utf8',
   });
-  expect(JSON.parse(json.stdout)).toMatchObject({ count: summary.received });
+  expect(JSON.parse(json.stdout)).toMatchObject({
+    sent: summary.sent,
+    received: summary.received,
+    lost: 0,
+    rtt: { count: summary.received },
+  });
   spawnSync(process.execPath, [sctpt, 'stats', 'clear', '--stats-file', statsFile]);
   const cleared = spawnSync(process.execPath, [sctpt, 'stats', 'json', '--stats-file', statsFile], {
     encoding: 'utf8',
   });
-  expect(JSON.parse(cleared.stdout)).toMatchObject({ count: 0 });
+  expect(JSON.parse(cleared.stdout)).toMatchObject({ rtt: { count: 0 } });
+});
+
+test('status shows the association and both paths; throughput reports defaults and tuned', async () => {
+  const { s, port } = await server(['--sink']);
+  const st = run(['status', '--addr', '127.0.0.1,127.0.0.2', '--port', String(port), '--json']);
+  expect(await st.exit()).toBe(0);
+  const view = st.events().find((e) => e.event === 'paths')!;
+  expect(view.status).toMatchObject({ state: 'established' });
+  expect(view.paths.map((p: { address: string }) => p.address)).toEqual(['127.0.0.1', '127.0.0.2']);
+  expect(view.paths.filter((p: { primary: boolean }) => p.primary)).toHaveLength(1);
+
+  const t = run([
+    'throughput',
+    '--addr',
+    '127.0.0.1',
+    '--port',
+    String(port),
+    '--duration',
+    '1',
+    '--json',
+  ]);
+  expect(await t.exit()).toBe(0);
+  const { results } = t.events().find((e) => e.event === 'throughput')!;
+  console.log(
+    `sctpt throughput (1 KiB messages, 1 s each, emulated VM): ${JSON.stringify(results)}`,
+  );
+  expect(results.map((r: { setting: string }) => r.setting)).toEqual(['kernel defaults', 'tuned']);
+  for (const r of results) {
+    expect(r.bytes).toBeGreaterThan(0);
+    expect(r.mbitPerS).toBeGreaterThan(0);
+  }
+  // The sink counted exactly what was sent (both associations, then closed).
+  await waitFor(() => s.events().filter((e) => e.event === 'closed').length === 3);
+  const received = s
+    .events()
+    .filter((e) => e.event === 'closed')
+    .map((e) => e.bytes as number);
+  expect(received.slice(1)).toEqual(results.map((r: { bytes: number }) => r.bytes));
 });
 
 test('exit codes and errors: usage 2, refused 1, port in use 1, bad address 2', async () => {
