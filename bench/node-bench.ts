@@ -1,0 +1,207 @@
+// The Node side of the benchmarks: kernel-sctp, or Node's net over TCP with a 4-byte length
+// prefix per message (what users would otherwise write). The server runs in a child process
+// (as the C program's does), the client here; one JSON line with the result.
+//   node node-bench.js <sctp|tcp> rate <messages> <size> [defaults|kernel-defaults|tuned]
+//   node node-bench.js <sctp|tcp> pingpong <round trips> <size>
+//   node node-bench.js <sctp|tcp> setup <associations>
+import { fork } from 'node:child_process';
+import { once } from 'node:events';
+import net from 'node:net';
+import { performance } from 'node:perf_hooks';
+import { connect, createServer, type Socket, type SocketOptions } from '../lib';
+
+type Impl = 'sctp' | 'tcp';
+const [impl, mode, countText, sizeText, settingText] = process.argv.slice(2) as [
+  Impl,
+  string,
+  string,
+  string?,
+  string?,
+];
+const count = Number(countText);
+const size = Number(sizeText ?? 1);
+const setting = settingText ?? 'defaults';
+
+/** Library defaults, the kernel's own defaults (Nagle-like bundling on), or tuned. */
+const SETTINGS: Record<string, SocketOptions> = {
+  defaults: {},
+  'kernel-defaults': { noDelay: false },
+  tuned: { noDelay: true, sendBufferSize: 4 << 20, receiveBufferSize: 4 << 20 },
+};
+
+/** A message stream over TCP: each message is a 4-byte length and the bytes. */
+function tcpMessages(socket: net.Socket, onMessage: (m: Buffer) => void): void {
+  let pending: Buffer = Buffer.alloc(0);
+  socket.on('data', (chunk: Buffer) => {
+    pending = pending.length ? Buffer.concat([pending, chunk]) : chunk;
+    while (pending.length >= 4) {
+      const n = pending.readUInt32BE(0);
+      if (pending.length < 4 + n) break;
+      onMessage(pending.subarray(4, 4 + n));
+      pending = pending.subarray(4 + n);
+    }
+  });
+}
+
+function frame(m: Buffer): Buffer {
+  const head = Buffer.alloc(4);
+  head.writeUInt32BE(m.length, 0);
+  return Buffer.concat([head, m]);
+}
+
+// ---------------------------------------------------------------------------------------
+// Server (child process): rate -> count, then "d"; pingpong -> echo; setup -> accept.
+
+function serve(): void {
+  const options = SETTINGS[setting]!;
+  const onConnection = (send: (m: Buffer) => void, received: () => void) => {
+    let got = 0;
+    return (m: Buffer) => {
+      if (mode === 'pingpong') return send(m);
+      if (++got === count) send(Buffer.from('d'));
+      received();
+    };
+  };
+  if (impl === 'sctp') {
+    const server = createServer(options, (socket: Socket) => {
+      socket.on('error', () => {});
+      socket.on(
+        'data',
+        onConnection(
+          (m) => socket.send(m),
+          () => {},
+        ),
+      );
+    });
+    server.listen({ host: '127.0.0.1', port: 0 }, () => process.send!(server.address()!.port));
+  } else {
+    const server = net.createServer((socket) => {
+      socket.setNoDelay(true);
+      socket.on('error', () => {});
+      tcpMessages(
+        socket,
+        onConnection(
+          (m) => socket.write(frame(m)),
+          () => {},
+        ),
+      );
+    });
+    server.listen(0, '127.0.0.1', () => process.send!((server.address() as net.AddressInfo).port));
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Client
+
+interface Conn {
+  send(m: Buffer): boolean;
+  onMessage(l: (m: Buffer) => void): void;
+  drained(): Promise<unknown>;
+  close(): Promise<unknown>;
+}
+
+async function open(port: number): Promise<Conn> {
+  if (impl === 'sctp') {
+    const s = connect({ host: '127.0.0.1', port, ...SETTINGS[setting] });
+    await once(s, 'connect');
+    return {
+      send: (m) => s.send(m), // the fast path: straight to the kernel unless it is full
+      onMessage: (l) => s.on('data', l),
+      drained: () => once(s, 'drain'),
+      close: () => {
+        const done = once(s, 'close');
+        s.resume();
+        s.end();
+        return done;
+      },
+    };
+  }
+  const s = net.connect(port, '127.0.0.1');
+  s.setNoDelay(true);
+  await once(s, 'connect');
+  const listeners: ((m: Buffer) => void)[] = [];
+  tcpMessages(s, (m) => listeners.forEach((l) => l(m)));
+  return {
+    send: (m) => s.write(frame(m)),
+    onMessage: (l) => listeners.push(l),
+    drained: () => once(s, 'drain'),
+    close: () => {
+      const done = once(s, 'close');
+      s.end();
+      return done;
+    },
+  };
+}
+
+async function client(port: number): Promise<Record<string, unknown>> {
+  const base = { impl: impl === 'sctp' ? 'kernel-sctp' : 'node-tcp', mode, setting };
+  if (mode === 'setup') {
+    const started = performance.now();
+    for (let i = 0; i < count; i++) await (await open(port)).close();
+    const seconds = (performance.now() - started) / 1000;
+    return { ...base, associations: count, seconds, perSecond: count / seconds };
+  }
+  const conn = await open(port);
+  const payload = Buffer.alloc(size, 0x61);
+  let result: Record<string, unknown>;
+  if (mode === 'rate') {
+    const done = new Promise<void>((resolve) => conn.onMessage(() => resolve()));
+    const started = performance.now();
+    for (let i = 0; i < count; i++) {
+      if (!conn.send(payload)) await conn.drained();
+    }
+    await done;
+    const seconds = (performance.now() - started) / 1000;
+    result = {
+      ...base,
+      messages: count,
+      size,
+      seconds,
+      perSecond: count / seconds,
+      mbitPerS: (count * size * 8) / seconds / 1e6,
+    };
+  } else {
+    const rtt: number[] = [];
+    let reply: (() => void) | null = null;
+    conn.onMessage(() => reply?.());
+    const started = performance.now();
+    for (let i = 0; i < count; i++) {
+      const t = performance.now();
+      const echoed = new Promise<void>((resolve) => (reply = resolve));
+      conn.send(payload);
+      await echoed;
+      rtt.push(performance.now() - t);
+    }
+    const seconds = (performance.now() - started) / 1000;
+    rtt.sort((a, b) => a - b);
+    result = {
+      ...base,
+      roundTrips: count,
+      size,
+      seconds,
+      p50Ms: rtt[Math.floor(count / 2)],
+      p99Ms: rtt[Math.floor(count * 0.99)],
+    };
+  }
+  await conn.close();
+  return result;
+}
+
+if (process.env.KSCTP_BENCH_ROLE === 'server') {
+  serve();
+} else {
+  const child = fork(__filename, process.argv.slice(2), {
+    env: { ...process.env, KSCTP_BENCH_ROLE: 'server' },
+  });
+  once(child, 'message')
+    .then(async ([port]) => {
+      const r = await client(port as number);
+      process.stdout.write(`${JSON.stringify(r)}\n`);
+      child.kill();
+    })
+    .catch((err) => {
+      process.stderr.write(`${err.stack}\n`);
+      child.kill();
+      process.exit(1);
+    });
+}

@@ -1,0 +1,186 @@
+// The benchmark suite: each scenario measured for kernel-sctp, the C program on the same
+// kernel API, and Node's net over TCP, in one run, side by side; ratios are what count
+// (under emulation absolute times mean little). Prints a markdown table and writes JSON.
+//   npm run bench            (scripts/sctp-run node dist/bench/run.js [--quick])
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+const root = path.join(__dirname, '..', '..');
+const quick = process.argv.includes('--quick');
+const scale = (n: number) => (quick ? Math.max(10, Math.round(n / 10)) : n);
+const cBinary = path.join(root, 'dist', 'bench', 'sctp-bench');
+const nodeBench = path.join(__dirname, 'node-bench.js');
+
+type Result = Record<string, any>;
+
+function runJson(cmd: string, args: string[]): Result {
+  const out = execFileSync(cmd, args, { encoding: 'utf8', timeout: 600000 });
+  return JSON.parse(out.trim().split('\n').pop()!);
+}
+const c = (...args: (string | number)[]) => runJson(cBinary, args.map(String));
+const node = (...args: (string | number)[]) =>
+  runJson(process.execPath, [nodeBench, ...args.map(String)]);
+
+function buildC(): void {
+  mkdirSync(path.dirname(cBinary), { recursive: true });
+  execFileSync('cc', ['-O2', '-o', cBinary, path.join(root, 'bench', 'sctp-bench.c')]);
+}
+
+interface Row {
+  scenario: string;
+  metric: string;
+  higherIsBetter: boolean;
+  results: Record<string, number | string>;
+}
+
+function main(): void {
+  buildC();
+  const rows: Row[] = [];
+  const add = (
+    scenario: string,
+    metric: string,
+    higherIsBetter: boolean,
+    results: Record<string, number | string>,
+  ) => {
+    rows.push({ scenario, metric, higherIsBetter, results });
+    process.stderr.write(`${scenario}: ${JSON.stringify(results)}\n`);
+  };
+
+  // 1. Message rate: 100-byte messages, pipelined, one association.
+  const n1 = scale(20000);
+  add(`1. message rate, 100 B x ${n1}`, 'messages/s', true, {
+    'kernel-sctp': node('sctp', 'rate', n1, 100).perSecond,
+    C: c('rate', n1, 100, 1).perSecond,
+    'node TCP': node('tcp', 'rate', n1, 100).perSecond,
+  });
+  // 2. Round trip: ping-pong, 100-byte messages.
+  const n2 = scale(2000);
+  const pp = {
+    ours: node('sctp', 'pingpong', n2, 100),
+    c: c('pingpong', n2, 100),
+    tcp: node('tcp', 'pingpong', n2, 100),
+  };
+  add(`2. round trip p50, 100 B x ${n2}`, 'ms', false, {
+    'kernel-sctp': pp.ours.p50Ms,
+    C: pp.c.p50Ms,
+    'node TCP': pp.tcp.p50Ms,
+  });
+  add(`2. round trip p99, 100 B x ${n2}`, 'ms', false, {
+    'kernel-sctp': pp.ours.p99Ms,
+    C: pp.c.p99Ms,
+    'node TCP': pp.tcp.p99Ms,
+  });
+  // 3. Bulk: 64 KiB messages.
+  const n3 = scale(1000);
+  add(`3. bulk, 64 KiB x ${n3}`, 'Mbit/s', true, {
+    'kernel-sctp': node('sctp', 'rate', n3, 65536, 'tuned').mbitPerS,
+    C: c('rate', n3, 65536, 1).mbitPerS,
+    'node TCP': node('tcp', 'rate', n3, 65536).mbitPerS,
+    'iperf3 --sctp': iperf3(),
+  });
+  // 5. Setup rate: associations opened and closed one after another.
+  const n5 = scale(300);
+  add(`5. setup rate, ${n5} associations`, 'associations/s', true, {
+    'kernel-sctp': node('sctp', 'setup', n5).perSecond,
+    C: c('setup', n5).perSecond,
+    'node TCP': node('tcp', 'setup', n5).perSecond,
+  });
+  // 6. Defaults vs tuned: scenario 1 with the library's defaults, the kernel's, and tuned.
+  const n6 = scale(2000);
+  add(`6. message rate by settings, 100 B x ${n6}`, 'messages/s', true, {
+    'kernel-sctp defaults': node('sctp', 'rate', n6, 100, 'defaults').perSecond,
+    'kernel-sctp kernel defaults (no NODELAY)': node('sctp', 'rate', n6, 100, 'kernel-defaults')
+      .perSecond,
+    'kernel-sctp tuned': node('sctp', 'rate', n6, 100, 'tuned').perSecond,
+    'C NODELAY': c('rate', n6, 100, 1).perSecond,
+    'C no NODELAY': c('rate', n6, 100, 0).perSecond,
+  });
+
+  const settings = {
+    kernel: os.release(),
+    node: process.version,
+    cpus: os.cpus().length,
+    // scripts/sctp-run's VM boots with rdinit=/init; a native host does not.
+    mode: readFileSync('/proc/cmdline', 'utf8').includes('rdinit=/init') ? 'vm (tcg)' : 'native',
+    quick,
+    notes: [
+      'kernel-sctp and node TCP: client and server in two Node processes; C: two processes (fork).',
+      'kernel-sctp defaults: SCTP_NODELAY on; tuned adds 4 MiB socket buffers.',
+      'user-space SCTP (werift-sctp, sctp over UDP): not measured yet.',
+    ],
+  };
+  const table = renderTable(rows);
+  process.stdout.write(`${table}\n`);
+  const outDir = path.join(root, 'bench', 'results');
+  mkdirSync(outDir, { recursive: true });
+  writeFileSync(
+    path.join(outDir, 'latest.json'),
+    `${JSON.stringify({ settings, rows: withRatios(rows) }, null, 2)}\n`,
+  );
+  writeFileSync(path.join(outDir, 'latest.md'), `${table}\n`);
+}
+
+function iperf3(): number | string {
+  const has = spawnSync('sh', ['-c', 'command -v iperf3'], { encoding: 'utf8' }).status === 0;
+  if (!has) return 'not installed';
+  const server = spawnSync(
+    'sh',
+    [
+      '-c',
+      'iperf3 -s -1 -p 5299 >/dev/null 2>&1 & sleep 1; iperf3 --sctp -c 127.0.0.1 -p 5299 -t 3 -l 65536 -J',
+    ],
+    {
+      encoding: 'utf8',
+      timeout: 60000,
+    },
+  );
+  try {
+    return JSON.parse(server.stdout).end.sum_received.bits_per_second / 1e6;
+  } catch {
+    return 'failed';
+  }
+}
+
+function withRatios(rows: Row[]) {
+  return rows.map((row) => {
+    const ours = Object.entries(row.results).find(([k]) => k.startsWith('kernel-sctp'))?.[1];
+    const ratios: Record<string, number> = {};
+    if (typeof ours === 'number') {
+      for (const [k, v] of Object.entries(row.results)) {
+        if (typeof v !== 'number' || k.startsWith('kernel-sctp')) continue;
+        // "x as good as": >1 means kernel-sctp is better.
+        ratios[`kernel-sctp vs ${k}`] = row.higherIsBetter ? ours / v : v / ours;
+      }
+    }
+    return { ...row, ratios };
+  });
+}
+
+function renderTable(rows: Row[]): string {
+  const lines = [
+    '| scenario | metric | results | kernel-sctp vs others |',
+    '| --- | --- | --- | --- |',
+  ];
+  for (const row of withRatios(rows)) {
+    const results = Object.entries(row.results)
+      .map(([k, v]) => `${k}: ${typeof v === 'number' ? format(v) : v}`)
+      .join('<br>');
+    const ratios = Object.entries(row.ratios)
+      .map(([k, v]) => `${k.replace('kernel-sctp vs ', 'vs ')}: ${v.toFixed(2)}x`)
+      .join('<br>');
+    lines.push(
+      `| ${row.scenario} | ${row.metric}${row.higherIsBetter ? '' : ' (lower is better)'} | ${results} | ${ratios} |`,
+    );
+  }
+  lines.push(
+    '',
+    'Ratios: how many times as good as the comparator (above 1: kernel-sctp is better).',
+  );
+  return lines.join('\n');
+}
+
+const format = (v: number) => (v >= 100 ? Math.round(v).toString() : v.toFixed(3));
+
+main();

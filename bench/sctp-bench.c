@@ -1,0 +1,132 @@
+// The C comparator: the kernel's SCTP API used directly (blocking sockets, send/recv), the
+// practical limit for kernel-sctp. Forks a server, runs the client, prints one JSON line.
+//   sctp-bench rate <messages> <size> <nodelay 0|1>     pipelined messages, one association
+//   sctp-bench pingpong <round trips> <size>             one message out, its echo back
+//   sctp-bench setup <associations>                      connect + close, one after another
+// Build: cc -O2 -o sctp-bench sctp-bench.c   (no libsctp needed)
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <linux/sctp.h>
+
+static double now(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return t.tv_sec + t.tv_nsec / 1e9;
+}
+
+static void die(const char *what) {
+  perror(what);
+  exit(1);
+}
+
+static int open_socket(int nodelay) {
+  int fd = socket(AF_INET, SOCK_STREAM, IPPROTO_SCTP);
+  if (fd < 0) die("socket");
+  setsockopt(fd, IPPROTO_SCTP, SCTP_NODELAY, &nodelay, sizeof(nodelay));
+  return fd;
+}
+
+static int cmp(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return x < y ? -1 : x > y;
+}
+
+int main(int argc, char **argv) {
+  if (argc < 3) {
+    fprintf(stderr, "usage: sctp-bench rate|pingpong|setup ...\n");
+    return 2;
+  }
+  const char *mode = argv[1];
+  long count = atol(argv[2]);
+  int size = argc > 3 ? atoi(argv[3]) : 1;
+  int nodelay = argc > 4 ? atoi(argv[4]) : 1;
+  char *buf = calloc(1, size > 65536 ? size : 65536);
+
+  struct sockaddr_in addr = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  int lfd = open_socket(nodelay);
+  if (bind(lfd, (struct sockaddr *)&addr, sizeof(addr)) < 0) die("bind");
+  if (listen(lfd, 128) < 0) die("listen");
+  socklen_t len = sizeof(addr);
+  getsockname(lfd, (struct sockaddr *)&addr, &len);
+
+  pid_t server = fork();
+  if (server == 0) {
+    // Server: rate -> count messages then answer "done"; pingpong -> echo; setup -> accept.
+    for (long served = 0; strcmp(mode, "setup") != 0 ? served < 1 : served < count; served++) {
+      int fd = accept(lfd, NULL, NULL);
+      if (fd < 0) die("accept");
+      if (strcmp(mode, "rate") == 0) {
+        for (long got = 0; got < count;) {
+          ssize_t n = recv(fd, buf, 65536, 0);
+          if (n <= 0) die("recv");
+          got++;
+        }
+        send(fd, "d", 1, 0);
+      } else if (strcmp(mode, "pingpong") == 0) {
+        for (long i = 0; i < count; i++) {
+          ssize_t n = recv(fd, buf, 65536, 0);
+          if (n <= 0) die("recv");
+          send(fd, buf, n, 0);
+        }
+      }
+      char c;
+      recv(fd, &c, 1, 0);  // until the client closes
+      close(fd);
+    }
+    _exit(0);
+  }
+  close(lfd);
+
+  double started = now(), elapsed;
+  if (strcmp(mode, "setup") == 0) {
+    for (long i = 0; i < count; i++) {
+      int fd = open_socket(nodelay);
+      if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) die("connect");
+      close(fd);
+    }
+    elapsed = now() - started;
+    printf("{\"impl\":\"c\",\"mode\":\"setup\",\"associations\":%ld,\"seconds\":%.6f,\"perSecond\":%.1f}\n",
+           count, elapsed, count / elapsed);
+  } else {
+    int fd = open_socket(nodelay);
+    if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) die("connect");
+    started = now();
+    if (strcmp(mode, "rate") == 0) {
+      for (long i = 0; i < count; i++) {
+        if (send(fd, buf, size, 0) != size) die("send");
+      }
+      if (recv(fd, buf, 1, 0) != 1) die("recv done");
+      elapsed = now() - started;
+      printf("{\"impl\":\"c\",\"mode\":\"rate\",\"messages\":%ld,\"size\":%d,\"noDelay\":%s,"
+             "\"seconds\":%.6f,\"perSecond\":%.1f,\"mbitPerS\":%.2f}\n",
+             count, size, nodelay ? "true" : "false", elapsed, count / elapsed,
+             count * (double)size * 8 / elapsed / 1e6);
+    } else {
+      double *rtt = calloc(count, sizeof(double));
+      for (long i = 0; i < count; i++) {
+        double t = now();
+        if (send(fd, buf, size, 0) != size) die("send");
+        if (recv(fd, buf, 65536, 0) <= 0) die("recv");
+        rtt[i] = (now() - t) * 1000;
+      }
+      elapsed = now() - started;
+      qsort(rtt, count, sizeof(double), cmp);
+      printf("{\"impl\":\"c\",\"mode\":\"pingpong\",\"roundTrips\":%ld,\"size\":%d,\"seconds\":%.6f,"
+             "\"p50Ms\":%.4f,\"p99Ms\":%.4f}\n",
+             count, size, elapsed, rtt[count / 2], rtt[(long)(count * 0.99)]);
+    }
+    close(fd);
+  }
+  int status;
+  waitpid(server, &status, 0);
+  return 0;
+}
