@@ -6,6 +6,7 @@
 // Build: cc -O2 -o sctp-bench sctp-bench.c   (no libsctp needed)
 #include <arpa/inet.h>
 #include <errno.h>
+#include <linux/sctp.h>
 #include <netinet/in.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -15,7 +16,6 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-#include <linux/sctp.h>
 
 static double now(void) {
   struct timespec t;
@@ -94,8 +94,10 @@ int main(int argc, char **argv) {
       close(fd);
     }
     elapsed = now() - started;
-    printf("{\"impl\":\"c\",\"mode\":\"setup\",\"associations\":%ld,\"seconds\":%.6f,\"perSecond\":%.1f}\n",
-           count, elapsed, count / elapsed);
+    printf(
+        "{\"impl\":\"c\",\"mode\":\"setup\",\"associations\":%ld,\"seconds\":%.6f,\"perSecond\":%."
+        "1f}\n",
+        count, elapsed, count / elapsed);
   } else {
     int fd = open_socket(nodelay);
     if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) die("connect");
@@ -106,10 +108,11 @@ int main(int argc, char **argv) {
       }
       if (recv(fd, buf, 1, 0) != 1) die("recv done");
       elapsed = now() - started;
-      printf("{\"impl\":\"c\",\"mode\":\"rate\",\"messages\":%ld,\"size\":%d,\"noDelay\":%s,"
-             "\"seconds\":%.6f,\"perSecond\":%.1f,\"mbitPerS\":%.2f}\n",
-             count, size, nodelay ? "true" : "false", elapsed, count / elapsed,
-             count * (double)size * 8 / elapsed / 1e6);
+      printf(
+          "{\"impl\":\"c\",\"mode\":\"rate\",\"messages\":%ld,\"size\":%d,\"noDelay\":%s,"
+          "\"seconds\":%.6f,\"perSecond\":%.1f,\"mbitPerS\":%.2f}\n",
+          count, size, nodelay ? "true" : "false", elapsed, count / elapsed,
+          count * (double)size * 8 / elapsed / 1e6);
     } else {
       double *rtt = calloc(count, sizeof(double));
       for (long i = 0; i < count; i++) {
@@ -120,9 +123,10 @@ int main(int argc, char **argv) {
       }
       elapsed = now() - started;
       qsort(rtt, count, sizeof(double), cmp);
-      printf("{\"impl\":\"c\",\"mode\":\"pingpong\",\"roundTrips\":%ld,\"size\":%d,\"seconds\":%.6f,"
-             "\"p50Ms\":%.4f,\"p99Ms\":%.4f}\n",
-             count, size, elapsed, rtt[count / 2], rtt[(long)(count * 0.99)]);
+      printf(
+          "{\"impl\":\"c\",\"mode\":\"pingpong\",\"roundTrips\":%ld,\"size\":%d,\"seconds\":%.6f,"
+          "\"p50Ms\":%.4f,\"p99Ms\":%.4f}\n",
+          count, size, elapsed, rtt[count / 2], rtt[(long)(count * 0.99)]);
     }
     close(fd);
   }
