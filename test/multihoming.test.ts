@@ -133,7 +133,8 @@ describe('dual-path network (namespaces, two veth pairs)', () => {
     expect(r.primaryAfter).toBe('198.51.100.1');
     expect(r.ours.txB).toBeGreaterThan(150); // our data now leaves on B
     expect(r.ours.rxA).toBeGreaterThan(150); // the peer still sends to 192.0.2.2
-    expect(r.ours.rxB).toBeLessThan(20);
+    // (our B address does receive the SACKs for the data sent on B, unless the peer
+    // bundles them with its echoes on A: timing decides, so rxB is not checked here)
     expect(r.peers.rxB).toBeGreaterThan(150); // and now to 198.51.100.2
     expect(r.peers.rxA).toBeLessThan(20);
     server.kill();
