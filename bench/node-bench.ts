@@ -188,6 +188,8 @@ async function client(port: number): Promise<Record<string, unknown>> {
 }
 
 if (process.env.KSCTP_BENCH_ROLE === 'server') {
+  // Exits when told (not killed), so that a --cpu-prof of the server gets written.
+  process.on('message', (m) => m === 'exit' && process.exit(0));
   serve();
 } else {
   const child = fork(__filename, process.argv.slice(2), {
@@ -197,7 +199,7 @@ if (process.env.KSCTP_BENCH_ROLE === 'server') {
     .then(async ([port]) => {
       const r = await client(port as number);
       process.stdout.write(`${JSON.stringify(r)}\n`);
-      child.kill();
+      child.send('exit');
     })
     .catch((err) => {
       process.stderr.write(`${err.stack}\n`);
