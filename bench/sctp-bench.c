@@ -3,6 +3,8 @@
 //   sctp-bench rate <messages> <size> <nodelay 0|1>     pipelined messages, one association
 //   sctp-bench pingpong <round trips> <size>             one message out, its echo back
 //   sctp-bench setup <associations>                      connect + close, one after another
+//   sctp-bench rate-nb <messages> <size> <nodelay>       rate, but a non-blocking sender that
+//                                                        waits in epoll on EAGAIN (as Node does)
 // Build: cc -O2 -o sctp-bench sctp-bench.c   (no libsctp needed)
 #include <arpa/inet.h>
 #include <errno.h>
@@ -12,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -64,7 +67,7 @@ int main(int argc, char **argv) {
     for (long served = 0; strcmp(mode, "setup") != 0 ? served < 1 : served < count; served++) {
       int fd = accept(lfd, NULL, NULL);
       if (fd < 0) die("accept");
-      if (strcmp(mode, "rate") == 0) {
+      if (strncmp(mode, "rate", 4) == 0) {
         for (long got = 0; got < count;) {
           ssize_t n = recv(fd, buf, 65536, 0);
           if (n <= 0) die("recv");
@@ -102,16 +105,28 @@ int main(int argc, char **argv) {
     int fd = open_socket(nodelay);
     if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) die("connect");
     started = now();
-    if (strcmp(mode, "rate") == 0) {
+    if (strncmp(mode, "rate", 4) == 0) {
+      int nonblocking = strcmp(mode, "rate-nb") == 0;
+      long waits = 0;
+      int ep = epoll_create1(0);
+      struct epoll_event ev = {.events = EPOLLOUT, .data.fd = fd};
+      if (nonblocking) epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
       for (long i = 0; i < count; i++) {
-        if (send(fd, buf, size, 0) != size) die("send");
+        int flags = nonblocking ? MSG_DONTWAIT : 0;
+        ssize_t n;
+        while ((n = send(fd, buf, size, flags)) < 0 && errno == EAGAIN) {
+          waits++;
+          epoll_wait(ep, &ev, 1, -1);  // as libuv does: wait until the socket is writable
+        }
+        if (n != size) die("send");
       }
       if (recv(fd, buf, 1, 0) != 1) die("recv done");
+      if (nonblocking) fprintf(stderr, "rate-nb: %ld waits for EPOLLOUT\n", waits);
       elapsed = now() - started;
       printf(
-          "{\"impl\":\"c\",\"mode\":\"rate\",\"messages\":%ld,\"size\":%d,\"noDelay\":%s,"
+          "{\"impl\":\"c\",\"mode\":\"%s\",\"messages\":%ld,\"size\":%d,\"noDelay\":%s,"
           "\"seconds\":%.6f,\"perSecond\":%.1f,\"mbitPerS\":%.2f}\n",
-          count, size, nodelay ? "true" : "false", elapsed, count / elapsed,
+          mode, count, size, nodelay ? "true" : "false", elapsed, count / elapsed,
           count * (double)size * 8 / elapsed / 1e6);
     } else {
       double *rtt = calloc(count, sizeof(double));
