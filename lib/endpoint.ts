@@ -6,9 +6,12 @@ import os from 'node:os';
 import { abortError, codedError, invalidArgType, socketClosed, systemError } from './errors';
 import {
   applyHandleOptions,
+  forEachEntry,
   getOption,
+  messageInfoAt,
   readAddresses,
   readStatus,
+  resolveDefaults,
   resolveSendOptions,
   setOption,
   validateHandleOptions,
@@ -22,14 +25,7 @@ import {
 } from './handle';
 import { iterate } from './iterate';
 import { Paths } from './paths';
-import {
-  constants,
-  EventKind,
-  native,
-  READ_STRIDE,
-  type NativeNotification,
-  type NativeSocket,
-} from './native';
+import { constants, EventKind, native, type NativeNotification, type NativeSocket } from './native';
 import {
   lostErrno,
   toNotification,
@@ -262,16 +258,7 @@ export class Endpoint extends EventEmitter {
     const hosts =
       options.host === undefined ? null : validateAddresses(options.host, 'options.host');
     const port = options.port === undefined ? 0 : validatePort(options.port, 'options.port');
-    this.defaults = {
-      stream:
-        options.stream === undefined
-          ? 0
-          : validateInteger(options.stream, 'options.stream', 0, 65535),
-      ppid:
-        options.ppid === undefined
-          ? 0
-          : validateInteger(options.ppid, 'options.ppid', 0, 0xffffffff),
-    };
+    this.defaults = resolveDefaults(options);
     this.highWaterMark =
       options.highWaterMark === undefined
         ? DEFAULT_HIGH_WATER_MARK
@@ -603,47 +590,31 @@ export class Endpoint extends EventEmitter {
   }
 
   private onBatch(batch: unknown[]): void {
-    // A listener that throws must not cost the rest of the batch: the first exception is
-    // rethrown once all are delivered.
-    let thrown: { error: unknown } | null = null;
     this.inBatch = true;
-    for (let i = 0; i < batch.length && this.handle; i += READ_STRIDE) {
-      try {
-        this.deliver(batch, i);
-      } catch (error) {
-        thrown ??= { error };
-      }
+    try {
+      forEachEntry(
+        batch,
+        () => this.handle !== null,
+        (i) => this.deliver(batch, i),
+      );
+    } finally {
+      this.inBatch = false;
+      this.peeledInBatch.clear();
     }
-    this.inBatch = false;
-    this.peeledInBatch.clear();
-    if (thrown) throw thrown.error;
   }
 
   private deliver(batch: unknown[], i: number): void {
-    const stream = batch[i + 1] as number;
-    if (stream === -1) {
+    if (batch[i + 1] === -1) {
       this.onNotification(toNotification(batch[i] as NativeNotification));
       return;
     }
+    const data = batch[i] as Buffer;
     const assocId = batch[i + 7] as number;
     if (this.refused.has(assocId)) return;
-    const info: EndpointMessageInfo = {
-      stream,
-      ppid: batch[i + 2] as number,
-      ssn: batch[i + 3] as number,
-      tsn: batch[i + 4] as number,
-      unordered: ((batch[i + 5] as number) & constants.SCTP_UNORDERED) !== 0,
-      context: batch[i + 6] as number,
-      assocId,
-      association: this.associations.get(assocId),
-    };
-    const data = batch[i] as Buffer;
     const peeled = this.peeledInBatch.get(assocId);
-    if (peeled) {
-      const plain: Partial<EndpointMessageInfo> = { ...info };
-      delete plain.association;
-      return peeled.injectMessage(data, plain as MessageInfo);
-    }
+    if (peeled) return peeled.injectMessage(data, messageInfoAt(batch, i));
+    const info = messageInfoAt(batch, i) as EndpointMessageInfo;
+    info.association = this.associations.get(assocId);
     this.emit('message', data, info);
     info.association?.emit('message', data, info);
   }

@@ -2,7 +2,7 @@
 // native handle: socket options at open, per-message send options, SCTP_STATUS, address
 // lists, and the option table by name. Plain functions; the classes add policy and events.
 import { invalidArgValue, outOfRange, socketClosed, systemError } from './errors';
-import { constants, native, type NativeAddress, type NativeSocket } from './native';
+import { constants, native, READ_STRIDE, type NativeAddress, type NativeSocket } from './native';
 import { validateBoolean, validateInteger, validateObject } from './validate';
 
 export interface AddressInfo {
@@ -135,6 +135,55 @@ export function validateHandleOptions(options: HandleOptions): void {
   if (options.maxInitTimeout !== undefined) {
     validateInteger(options.maxInitTimeout, 'options.maxInitTimeout', 1, 65535);
   }
+}
+
+/** The default stream and PPID for send(), checked. */
+export function resolveDefaults(options: { stream?: number; ppid?: number }): {
+  stream: number;
+  ppid: number;
+} {
+  return {
+    stream:
+      options.stream === undefined
+        ? 0
+        : validateInteger(options.stream, 'options.stream', 0, 65535),
+    ppid:
+      options.ppid === undefined ? 0 : validateInteger(options.ppid, 'options.ppid', 0, 0xffffffff),
+  };
+}
+
+/**
+ * Visits each entry of a native read batch (READ_STRIDE slots each) while `alive()`. A
+ * listener that throws must not cost the rest of the batch (a later COMM_LOST or
+ * SHUTDOWN_COMP included): the first exception is rethrown once all are delivered.
+ */
+export function forEachEntry(
+  batch: unknown[],
+  alive: () => boolean,
+  visit: (i: number) => void,
+): void {
+  let thrown: { error: unknown } | null = null;
+  for (let i = 0; i < batch.length && alive(); i += READ_STRIDE) {
+    try {
+      visit(i);
+    } catch (error) {
+      thrown ??= { error };
+    }
+  }
+  if (thrown) throw thrown.error;
+}
+
+/** The info of a message entry: [payload, stream, ppid, ssn, tsn, flags, context, assocId]. */
+export function messageInfoAt(batch: unknown[], i: number): MessageInfo {
+  return {
+    stream: batch[i + 1] as number,
+    ppid: batch[i + 2] as number,
+    ssn: batch[i + 3] as number,
+    tsn: batch[i + 4] as number,
+    unordered: ((batch[i + 5] as number) & constants.SCTP_UNORDERED) !== 0,
+    context: batch[i + 6] as number,
+    assocId: batch[i + 7] as number,
+  };
 }
 
 /** Subscribes to every notification and applies the options; throws a system error. */

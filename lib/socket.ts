@@ -12,9 +12,12 @@ import {
 } from './errors';
 import {
   applyHandleOptions,
+  forEachEntry,
   getOption,
+  messageInfoAt,
   readAddresses,
   readStatus,
+  resolveDefaults,
   resolveSendOptions,
   setOption,
   validateHandleOptions,
@@ -25,14 +28,7 @@ import {
   type SendOptions,
   type Status,
 } from './handle';
-import {
-  constants,
-  EventKind,
-  native,
-  READ_STRIDE,
-  type NativeNotification,
-  NativeSocket,
-} from './native';
+import { constants, EventKind, native, type NativeNotification, NativeSocket } from './native';
 import { Paths } from './paths';
 import {
   lostErrno,
@@ -164,16 +160,7 @@ export class Socket extends Duplex {
     });
     validateObject(options, 'options');
     this.options = { ...options };
-    this.defaults = {
-      stream:
-        options.stream === undefined
-          ? 0
-          : validateInteger(options.stream, 'options.stream', 0, 65535),
-      ppid:
-        options.ppid === undefined
-          ? 0
-          : validateInteger(options.ppid, 'options.ppid', 0, 0xffffffff),
-    };
+    this.defaults = resolveDefaults(options);
     validateHandleOptions(options);
     if (options.shutdownTimeout !== undefined) {
       validateInteger(options.shutdownTimeout, 'options.shutdownTimeout', 0, 2 ** 31 - 1);
@@ -530,37 +517,21 @@ export class Socket extends Duplex {
   }
 
   private onBatch(batch: unknown[]): void {
-    // A listener that throws must not cost the rest of the batch (a later COMM_LOST or
-    // SHUTDOWN_COMP included): the first exception is rethrown once all are delivered.
-    let thrown: { error: unknown } | null = null;
-    for (let i = 0; i < batch.length; i += READ_STRIDE) {
-      if (this.destroyed) break;
-      try {
-        this.deliver(batch, i);
-      } catch (error) {
-        thrown ??= { error };
-      }
-    }
-    if (thrown) throw thrown.error;
+    forEachEntry(
+      batch,
+      () => !this.destroyed,
+      (i) => this.deliver(batch, i),
+    );
   }
 
   /** One entry of a read batch: a message pushed to the readable side, or a notification. */
   private deliver(batch: unknown[], i: number): void {
-    const stream = batch[i + 1] as number;
-    if (stream === -1) {
+    if (batch[i + 1] === -1) {
       this.onNotification(toNotification(batch[i] as NativeNotification));
       return;
     }
     const data = batch[i] as Received;
-    data[kInfo] = {
-      stream,
-      ppid: batch[i + 2] as number,
-      ssn: batch[i + 3] as number,
-      tsn: batch[i + 4] as number,
-      unordered: ((batch[i + 5] as number) & constants.SCTP_UNORDERED) !== 0,
-      context: batch[i + 6] as number,
-      assocId: batch[i + 7] as number,
-    };
+    data[kInfo] = messageInfoAt(batch, i);
     if (!this.push(data) && !this.readingPaused) {
       // The reader is behind: stop taking messages from the kernel (its receive window
       // then closes and the peer slows down). _read() resumes.
