@@ -4,7 +4,11 @@
 //   node node-bench.js <sctp|tcp> rate <messages> <size> [defaults|kernel-defaults|tuned]
 //   node node-bench.js <sctp|tcp> pingpong <round trips> <size>
 //   node node-bench.js <sctp|tcp> setup <associations>
-import { fork } from 'node:child_process';
+// For investigations: KSCTP_BENCH_X='{"server":{"options":{..},"paths":{..},"rto":{..}},
+// "client":{..}}' adds socket options, path parameters (paths.configure) and RTO settings
+// per side; KSCTP_BENCH_SERVER_NETNS runs the server in that network namespace and
+// KSCTP_BENCH_HOST is then its address (the kernel's SCTP counters are per namespace).
+import { fork, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
@@ -28,6 +32,16 @@ const SETTINGS: Record<string, SocketOptions> = {
   'kernel-defaults': { noDelay: false },
   tuned: { noDelay: true, sendBufferSize: 4 << 20, receiveBufferSize: 4 << 20 },
 };
+
+/** Experiments: KSCTP_BENCH_X='{"options":{...},"paths":{...},"rto":{...}}' per side. */
+const EXPERIMENT =
+  JSON.parse(process.env.KSCTP_BENCH_X ?? '{}')[
+    process.env.KSCTP_BENCH_ROLE === 'server' ? 'server' : 'client'
+  ] ?? {};
+function experiment(s: Socket): void {
+  if (EXPERIMENT.paths) s.paths.configure(EXPERIMENT.paths);
+  if (EXPERIMENT.rto) s.paths.setRetransmission(EXPERIMENT.rto);
+}
 
 /** A message stream over TCP: each message is a 4-byte length and the bytes. */
 function tcpMessages(socket: net.Socket, onMessage: (m: Buffer) => void): void {
@@ -53,7 +67,7 @@ function frame(m: Buffer): Buffer {
 // Server (child process): rate -> count, then "d"; pingpong -> echo; setup -> accept.
 
 function serve(): void {
-  const options = SETTINGS[setting]!;
+  const options = { ...SETTINGS[setting]!, ...EXPERIMENT.options };
   const onConnection = (send: (m: Buffer) => void, received: () => void) => {
     let got = 0;
     return (m: Buffer) => {
@@ -65,6 +79,7 @@ function serve(): void {
   if (impl === 'sctp') {
     const server = createServer(options, (socket: Socket) => {
       socket.on('error', () => {});
+      experiment(socket);
       socket.on(
         'data',
         onConnection(
@@ -73,7 +88,9 @@ function serve(): void {
         ),
       );
     });
-    server.listen({ host: '127.0.0.1', port: 0 }, () => process.send!(server.address()!.port));
+    server.listen({ host: process.env.KSCTP_BENCH_HOST ?? '127.0.0.1', port: 0 }, () =>
+      process.send!(server.address()!.port),
+    );
   } else {
     const server = net.createServer((socket) => {
       socket.setNoDelay(true);
@@ -102,8 +119,14 @@ interface Conn {
 
 async function open(port: number): Promise<Conn> {
   if (impl === 'sctp') {
-    const s = connect({ host: '127.0.0.1', port, ...SETTINGS[setting] });
+    const s = connect({
+      host: process.env.KSCTP_BENCH_HOST ?? '127.0.0.1',
+      port,
+      ...SETTINGS[setting],
+      ...EXPERIMENT.options,
+    });
     await once(s, 'connect');
+    experiment(s);
     return {
       send: (m) => s.send(m), // the fast path: straight to the kernel unless it is full
       onMessage: (l) => s.on('data', l),
@@ -192,9 +215,18 @@ if (process.env.KSCTP_BENCH_ROLE === 'server') {
   process.on('message', (m) => m === 'exit' && process.exit(0));
   serve();
 } else {
-  const child = fork(__filename, process.argv.slice(2), {
-    env: { ...process.env, KSCTP_BENCH_ROLE: 'server' },
-  });
+  const env = { ...process.env, KSCTP_BENCH_ROLE: 'server' };
+  const netns = process.env.KSCTP_BENCH_SERVER_NETNS;
+  const child = netns
+    ? spawn(
+        'ip',
+        ['netns', 'exec', netns, process.execPath, __filename, ...process.argv.slice(2)],
+        {
+          env,
+          stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
+        },
+      )
+    : fork(__filename, process.argv.slice(2), { env });
   once(child, 'message')
     .then(async ([port]) => {
       const r = await client(port as number);

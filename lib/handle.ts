@@ -61,6 +61,14 @@ export interface HandleOptions {
   maxInitAttempts?: number;
   /** Largest retransmission timeout for INIT, ms (SCTP_INITMSG; kernel default 60000). */
   maxInitTimeout?: number;
+  /**
+   * Deliver `sender_dry` notifications (SCTP_SENDER_DRY_EVENT): one each time everything
+   * sent has been acknowledged. Default false: on a fast path that is after nearly every
+   * SACK, and a sender that writes without reading in between would fill its own receive
+   * buffer with them, after which the kernel drops incoming SACKs and the association
+   * stalls until the retransmission timer fires.
+   */
+  senderDry?: boolean;
 }
 
 export interface PathInfo {
@@ -119,6 +127,7 @@ export function validateHandleOptions(options: HandleOptions): void {
     validateInteger(options.maxMessageSize, 'options.maxMessageSize', 1, 2 ** 31);
   }
   if (options.noDelay !== undefined) validateBoolean(options.noDelay, 'options.noDelay');
+  if (options.senderDry !== undefined) validateBoolean(options.senderDry, 'options.senderDry');
   for (const key of ['receiveBufferSize', 'sendBufferSize'] as const) {
     if (options[key] !== undefined) validateInteger(options[key], `options.${key}`, 1, 2 ** 31 - 1);
   }
@@ -192,6 +201,16 @@ export function applyHandleOptions(handle: NativeSocket, o: HandleOptions): void
     if (rc < 0) throw systemError(rc, 'setsockopt');
   };
   check(handle.subscribeEvents());
+  if (o.senderDry) {
+    const { SCTP_FUTURE_ASSOC, SCTP_SENDER_DRY_EVENT } = constants;
+    check(
+      handle.setOption('SCTP_EVENT', {
+        assocId: SCTP_FUTURE_ASSOC,
+        type: SCTP_SENDER_DRY_EVENT,
+        on: 1,
+      }),
+    );
+  }
   check(handle.setOption('SCTP_NODELAY', { value: o.noDelay === false ? 0 : 1 }));
   if (o.maxMessageSize !== undefined) handle.setMaxMessageSize(o.maxMessageSize);
   // The kernel caps SO_RCVBUF/SO_SNDBUF at net.core.rmem_max/wmem_max; a process with

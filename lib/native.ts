@@ -84,6 +84,7 @@ export interface NativeAddon {
     SCTP_SENDALL: number;
     SCTP_EOF: number;
     SCTP_FUTURE_ASSOC: number;
+    SCTP_SENDER_DRY_EVENT: number;
     SCTP_CURRENT_ASSOC: number;
     SCTP_ALL_ASSOC: number;
     SPP_HB_ENABLE: number;

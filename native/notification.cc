@@ -110,11 +110,15 @@ static const NotificationType kTypes[] = {
      {"send_failed_event", sizeof(sctp_send_failed_event), KSCTP_FIELDS(kSendFailedEvent)}},
 };
 
+// Every notification but SENDER_DRY, which comes each time the send queue empties (after
+// nearly every SACK on a fast path): a sender busy writing would fill its own receive buffer
+// with them, and the kernel then drops the incoming SACKs, stalling the association until
+// the retransmission timer fires. It is opt-in (the senderDry option).
 const uint16_t kSubscribedEvents[] = {
     SCTP_ASSOC_CHANGE,         SCTP_PEER_ADDR_CHANGE,       SCTP_REMOTE_ERROR,
     SCTP_SHUTDOWN_EVENT,       SCTP_PARTIAL_DELIVERY_EVENT, SCTP_ADAPTATION_INDICATION,
-    SCTP_AUTHENTICATION_EVENT, SCTP_SENDER_DRY_EVENT,       SCTP_STREAM_RESET_EVENT,
-    SCTP_ASSOC_RESET_EVENT,    SCTP_STREAM_CHANGE_EVENT,    SCTP_SEND_FAILED_EVENT,
+    SCTP_AUTHENTICATION_EVENT, SCTP_STREAM_RESET_EVENT,     SCTP_ASSOC_RESET_EVENT,
+    SCTP_STREAM_CHANGE_EVENT,  SCTP_SEND_FAILED_EVENT,
 };
 const size_t kSubscribedEventCount = sizeof(kSubscribedEvents) / sizeof(kSubscribedEvents[0]);
 

@@ -604,8 +604,8 @@ Napi::Value Socket::Shutdown(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), ::shutdown(fd_, how) < 0 ? -errno : 0);
 }
 
-// Turns on SCTP_RCVINFO and every notification. SCTP_EVENT (Linux 5.0+) per type; older
-// kernels take SCTP_EVENTS, whose structure grew over time, so the size is probed.
+// Turns on SCTP_RCVINFO and the notifications in kSubscribedEvents. SCTP_EVENT (Linux 5.0+) per
+// type; older kernels take SCTP_EVENTS, whose structure grew over time, so the size is probed.
 Napi::Value Socket::SubscribeEvents(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int on = 1;
@@ -629,7 +629,8 @@ Napi::Value Socket::SubscribeEvents(const Napi::CallbackInfo& info) {
   if (per_event) return Napi::Number::New(env, 0);
   sctp_event_subscribe all;
   std::memset(&all, 1, sizeof(all));
-  all.sctp_data_io_event = 0;  // SCTP_RCVINFO replaces it
+  all.sctp_data_io_event = 0;     // SCTP_RCVINFO replaces it
+  all.sctp_sender_dry_event = 0;  // opt-in, see kSubscribedEvents
   for (size_t size = sizeof(all); size >= 10; size--) {
     if (setsockopt(fd_, IPPROTO_SCTP, SCTP_EVENTS, &all, static_cast<socklen_t>(size)) == 0) {
       return Napi::Number::New(env, 0);
