@@ -54,7 +54,12 @@ export interface HandleOptions {
   streams?: StreamCounts;
   /** Largest message accepted when reassembling; larger ones raise an EMSGSIZE error. Default 64 MiB. */
   maxMessageSize?: number;
-  /** Socket buffer sizes (SO_RCVBUF / SO_SNDBUF), bytes. */
+  /**
+   * Socket buffer sizes (SO_RCVBUF / SO_SNDBUF), bytes. An explicit size is forced past
+   * net.core.rmem_max/wmem_max where the process may (CAP_NET_ADMIN). By default the
+   * receive buffer is asked for DEFAULT_RECEIVE_BUFFER, which the kernel caps at
+   * net.core.rmem_max (see there); the send buffer keeps the kernel's default.
+   */
   receiveBufferSize?: number;
   sendBufferSize?: number;
   /** INIT transmissions before the kernel gives up with ETIMEDOUT (SCTP_INITMSG; kernel default 8). */
@@ -196,6 +201,18 @@ export function messageInfoAt(batch: unknown[], i: number): MessageInfo {
 }
 
 /** Subscribes to every notification and applies the options; throws a system error. */
+/**
+ * The receive buffer asked for when none is given. The kernel advertises half the buffer as
+ * the receive window, counted in payload bytes, while each queued small message costs far
+ * more than its payload in buffer memory: with the default buffer (net.core.rmem_default)
+ * a receiver a few hundred 100-byte messages behind overflows before the window closes,
+ * the kernel drops whole packets, and the association stalls for a retransmission timeout
+ * (1 s by default). Asking for more (without forcing: the kernel grants at most twice
+ * net.core.rmem_max, 416 KiB on a default Debian) absorbs that. It is a limit, not memory
+ * taken up front.
+ */
+export const DEFAULT_RECEIVE_BUFFER = 1 << 20;
+
 export function applyHandleOptions(handle: NativeSocket, o: HandleOptions): void {
   const check = (rc: number) => {
     if (rc < 0) throw systemError(rc, 'setsockopt');
@@ -221,6 +238,8 @@ export function applyHandleOptions(handle: NativeSocket, o: HandleOptions): void
   };
   if (o.receiveBufferSize !== undefined) {
     setBuffer('SO_RCVBUFFORCE', 'SO_RCVBUF', o.receiveBufferSize);
+  } else {
+    check(handle.setOption('SO_RCVBUF', { value: DEFAULT_RECEIVE_BUFFER }));
   }
   if (o.sendBufferSize !== undefined) setBuffer('SO_SNDBUFFORCE', 'SO_SNDBUF', o.sendBufferSize);
   if (o.streams || o.maxInitAttempts !== undefined || o.maxInitTimeout !== undefined) {
