@@ -4,15 +4,19 @@
 //   node node-bench.js <sctp|tcp> rate <messages> <size> [defaults|kernel-defaults|tuned]
 //   node node-bench.js <sctp|tcp> pingpong <round trips> <size>
 //   node node-bench.js <sctp|tcp> setup <associations>
+//   node node-bench.js <sctp|tcp> many <associations> <size>   one server endpoint (sctp: a
+//        one-to-many Endpoint; tcp: a net.Server) with that many associations/connections:
+//        memory per association, then PER_ASSOCIATION echoed messages on each, all at once
 // For investigations: KSCTP_BENCH_X='{"server":{"options":{..},"paths":{..},"rto":{..}},
 // "client":{..}}' adds socket options, path parameters (paths.configure) and RTO settings
 // per side; KSCTP_BENCH_SERVER_NETNS runs the server in that network namespace and
 // KSCTP_BENCH_HOST is then its address (the kernel's SCTP counters are per namespace).
-import { fork, spawn } from 'node:child_process';
+import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { connect, createServer, type Socket, type SocketOptions } from '../lib';
+import { connect, createEndpoint, createServer, type Socket, type SocketOptions } from '../lib';
 
 type Impl = 'sctp' | 'tcp';
 const [impl, mode, countText, sizeText, settingText] = process.argv.slice(2) as [
@@ -25,6 +29,8 @@ const [impl, mode, countText, sizeText, settingText] = process.argv.slice(2) as 
 const count = Number(countText);
 const size = Number(sizeText ?? 1);
 const setting = settingText ?? 'defaults';
+/** Scenario "many": messages each association sends (and gets echoed). */
+const PER_ASSOCIATION = 20;
 
 /** Library defaults, the kernel's own defaults (Nagle-like bundling on), or tuned. */
 const SETTINGS: Record<string, SocketOptions> = {
@@ -64,20 +70,38 @@ function frame(m: Buffer): Buffer {
 }
 
 // ---------------------------------------------------------------------------------------
-// Server (child process): rate -> count, then "d"; pingpong -> echo; setup -> accept.
+// Server (child process): rate -> count, then "d"; pingpong and many -> echo; setup ->
+// accept. Answers "memory" with its memory use after a full GC and its association count.
 
 function serve(): void {
   const options = { ...SETTINGS[setting]!, ...EXPERIMENT.options };
+  let associations = 0;
+  process.on('message', (m) => {
+    if (m !== 'memory') return;
+    global.gc!();
+    process.send!({ ...process.memoryUsage(), associations });
+  });
   const onConnection = (send: (m: Buffer) => void, received: () => void) => {
     let got = 0;
     return (m: Buffer) => {
-      if (mode === 'pingpong') return send(m);
+      if (mode === 'pingpong' || mode === 'many') return send(m);
       if (++got === count) send(Buffer.from('d'));
       received();
     };
   };
-  if (impl === 'sctp') {
+  const listening = (port: number) => process.send!(port);
+  if (impl === 'sctp' && mode === 'many') {
+    const endpoint = createEndpoint({ host: '127.0.0.1', ...options }).listen(1024);
+    endpoint.on('association', (association) => {
+      associations++;
+      association.on('close', () => associations--);
+    });
+    endpoint.on('message', (data, info) => info.association!.send(data));
+    listening(endpoint.address()!.port);
+  } else if (impl === 'sctp') {
     const server = createServer(options, (socket: Socket) => {
+      associations++;
+      socket.on('close', () => associations--);
       socket.on('error', () => {});
       experiment(socket);
       socket.on(
@@ -88,11 +112,14 @@ function serve(): void {
         ),
       );
     });
-    server.listen({ host: process.env.KSCTP_BENCH_HOST ?? '127.0.0.1', port: 0 }, () =>
-      process.send!(server.address()!.port),
+    server.listen(
+      { host: process.env.KSCTP_BENCH_HOST ?? '127.0.0.1', port: 0, backlog: 1024 },
+      () => listening(server.address()!.port),
     );
   } else {
     const server = net.createServer((socket) => {
+      associations++;
+      socket.on('close', () => associations--);
       socket.setNoDelay(true);
       socket.on('error', () => {});
       tcpMessages(
@@ -103,7 +130,9 @@ function serve(): void {
         ),
       );
     });
-    server.listen(0, '127.0.0.1', () => process.send!((server.address() as net.AddressInfo).port));
+    server.listen(0, '127.0.0.1', 1024, () =>
+      listening((server.address() as net.AddressInfo).port),
+    );
   }
 }
 
@@ -156,8 +185,74 @@ async function open(port: number): Promise<Conn> {
   };
 }
 
+/** The server's memory use (after a GC) and association count, asked over IPC. */
+async function serverMemory(): Promise<NodeJS.MemoryUsage & { associations: number }> {
+  const reply = once(serverProcess, 'message');
+  serverProcess.send('memory');
+  return (await reply)[0];
+}
+
+/** Kernel slab memory (both ends' association and socket state live there), bytes. */
+function kernelSlab(): number {
+  const line = readFileSync('/proc/meminfo', 'utf8').match(/^Slab:\s+(\d+) kB/m);
+  return line ? Number(line[1]) * 1024 : NaN;
+}
+
+/** Runs `task` for each index, `width` at a time. */
+async function inGroups<T>(
+  n: number,
+  width: number,
+  task: (i: number) => Promise<T>,
+): Promise<T[]> {
+  const out: T[] = [];
+  for (let i = 0; i < n; i += width) {
+    out.push(
+      ...(await Promise.all(Array.from({ length: Math.min(width, n - i) }, (_, j) => task(i + j)))),
+    );
+  }
+  return out;
+}
+
+async function many(port: number, base: Record<string, unknown>): Promise<Record<string, unknown>> {
+  const before = await serverMemory();
+  const slabBefore = kernelSlab();
+  const started = performance.now();
+  const conns = await inGroups(count, 50, () => open(port));
+  while ((await serverMemory()).associations < count) await new Promise((r) => setTimeout(r, 100));
+  const setupSeconds = (performance.now() - started) / 1000;
+  await new Promise((r) => setTimeout(r, 1000)); // let the kernel settle (SACKs, timers)
+  const after = await serverMemory();
+  const slabAfter = kernelSlab();
+
+  const payload = Buffer.alloc(size, 0x61);
+  const total = count * PER_ASSOCIATION;
+  let echoed = 0;
+  const allEchoed = new Promise<void>((resolve) => {
+    for (const c of conns) c.onMessage(() => ++echoed === total && resolve());
+  });
+  const sendStarted = performance.now();
+  for (let k = 0; k < PER_ASSOCIATION; k++) for (const c of conns) c.send(payload);
+  await allEchoed;
+  const seconds = (performance.now() - sendStarted) / 1000;
+  await inGroups(count, 100, (i) => conns[i]!.close());
+  return {
+    ...base,
+    associations: count,
+    size,
+    messagesPerAssociation: PER_ASSOCIATION,
+    setupSeconds,
+    seconds,
+    perSecond: total / seconds,
+    serverRssPerAssociation: (after.rss - before.rss) / count,
+    serverHeapPerAssociation: (after.heapUsed - before.heapUsed) / count,
+    serverExternalPerAssociation: (after.external - before.external) / count,
+    kernelSlabPerAssociation: (slabAfter - slabBefore) / count,
+  };
+}
+
 async function client(port: number): Promise<Record<string, unknown>> {
   const base = { impl: impl === 'sctp' ? 'kernel-sctp' : 'node-tcp', mode, setting };
+  if (mode === 'many') return many(port, base);
   if (mode === 'setup') {
     const started = performance.now();
     for (let i = 0; i < count; i++) await (await open(port)).close();
@@ -210,6 +305,7 @@ async function client(port: number): Promise<Record<string, unknown>> {
   return result;
 }
 
+let serverProcess: ChildProcess;
 if (process.env.KSCTP_BENCH_ROLE === 'server') {
   // Exits when told (not killed), so that a --cpu-prof of the server gets written.
   process.on('message', (m) => m === 'exit' && process.exit(0));
@@ -220,13 +316,25 @@ if (process.env.KSCTP_BENCH_ROLE === 'server') {
   const child = netns
     ? spawn(
         'ip',
-        ['netns', 'exec', netns, process.execPath, __filename, ...process.argv.slice(2)],
+        [
+          'netns',
+          'exec',
+          netns,
+          process.execPath,
+          '--expose-gc',
+          __filename,
+          ...process.argv.slice(2),
+        ],
         {
           env,
           stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
         },
       )
-    : fork(__filename, process.argv.slice(2), { env });
+    : fork(__filename, process.argv.slice(2), {
+        env,
+        execArgv: [...process.execArgv, '--expose-gc'],
+      });
+  serverProcess = child;
   once(child, 'message')
     .then(async ([port]) => {
       const r = await client(port as number);

@@ -12,6 +12,7 @@ const quick = process.argv.includes('--quick');
 const scale = (n: number) => (quick ? Math.max(10, Math.round(n / 10)) : n);
 const cBinary = path.join(root, 'dist', 'bench', 'sctp-bench');
 const nodeBench = path.join(__dirname, 'node-bench.js');
+const userspaceBench = path.join(__dirname, 'userspace-bench.js');
 
 type Result = Record<string, any>;
 
@@ -22,6 +23,14 @@ function runJson(cmd: string, args: string[]): Result {
 const c = (...args: (string | number)[]) => runJson(cBinary, args.map(String));
 const node = (...args: (string | number)[]) =>
   runJson(process.execPath, [nodeBench, ...args.map(String)]);
+/** A user-space SCTP library over UDP; a failure is reported, not fatal. */
+function userspace(...args: (string | number)[]): Result {
+  try {
+    return runJson(process.execPath, [userspaceBench, ...args.map(String)]);
+  } catch (err) {
+    return { perSecond: `failed: ${(err as Error).message.split('\n')[0]}` };
+  }
+}
 
 function buildC(): void {
   mkdirSync(path.dirname(cBinary), { recursive: true });
@@ -50,10 +59,14 @@ function main(): void {
 
   // 1. Message rate: 100-byte messages, pipelined, one association.
   const n1 = scale(20000);
-  add(`1. message rate, 100 B x ${n1}`, 'messages/s', true, {
+  // The user-space libraries get a quarter of the count: they are far slower (a rate is a rate).
+  const nUser = Math.round(n1 / 4);
+  add(`1. message rate, 100 B x ${n1} (user-space SCTP: x ${nUser})`, 'messages/s', true, {
     'kernel-sctp': node('sctp', 'rate', n1, 100).perSecond,
     C: c('rate', n1, 100, 1).perSecond,
     'node TCP': node('tcp', 'rate', n1, 100).perSecond,
+    'werift-sctp (user space, UDP)': userspace('werift', 'rate', nUser, 100).perSecond,
+    'sctp (user space, UDP)': userspace('sctp-js', 'rate', nUser, 100).perSecond,
   });
   // 2. Round trip: ping-pong, 100-byte messages.
   const n2 = scale(2000);
@@ -80,6 +93,23 @@ function main(): void {
     'node TCP': node('tcp', 'rate', n3, 65536).mbitPerS,
     'iperf3 --sctp': iperf3(),
   });
+  // 4. Many associations on one one-to-many endpoint (TCP: one server, as many connections).
+  const n4 = scale(1000);
+  const many = { ours: node('sctp', 'many', n4, 100), tcp: node('tcp', 'many', n4, 100) };
+  add(`4. many associations: ${n4} x 20 echoed 100 B messages`, 'messages/s', true, {
+    'kernel-sctp': many.ours.perSecond,
+    'node TCP': many.tcp.perSecond,
+  });
+  for (const [key, label] of [
+    ['serverRssPerAssociation', 'server RSS'],
+    ['serverHeapPerAssociation', 'server JS heap'],
+    ['kernelSlabPerAssociation', 'kernel slab, both ends'],
+  ]) {
+    add(`4. memory per idle association: ${label}`, 'bytes', false, {
+      'kernel-sctp': Math.round(many.ours[key!]),
+      'node TCP': Math.round(many.tcp[key!]),
+    });
+  }
   // 5. Setup rate: associations opened and closed one after another.
   const n5 = scale(300);
   add(`5. setup rate, ${n5} associations`, 'associations/s', true, {
@@ -108,7 +138,8 @@ function main(): void {
     notes: [
       'kernel-sctp and node TCP: client and server in two Node processes; C: two processes (fork).',
       'kernel-sctp defaults: SCTP_NODELAY on; tuned adds 4 MiB socket buffers.',
-      'user-space SCTP (werift-sctp, sctp over UDP): not measured yet.',
+      'user-space SCTP: werift-sctp 0.0.11 and sctp 1.0.0 (npm), each over UDP on 127.0.0.1, two processes.',
+      'scenario 4: kernel-sctp is one one-to-many endpoint (server) and one-to-one client sockets; memory is measured after a GC with all associations idle, minus before.',
     ],
   };
   const table = renderTable(rows);

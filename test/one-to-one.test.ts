@@ -267,6 +267,65 @@ describe('backpressure', () => {
   });
 });
 
+describe('defaults that keep small messages flowing', () => {
+  test('sender_dry notifications are opt-in: only a socket with senderDry gets them', async () => {
+    const h = await startServer('127.0.0.1', {}, false);
+    try {
+      const types = (s: Socket) => {
+        const seen: string[] = [];
+        s.on('notification', (n: Notification) => seen.push(n.type));
+        return seen;
+      };
+      const withDry = connect({ host: '127.0.0.1', port: h.port, senderDry: true });
+      const plain = connect({ host: '127.0.0.1', port: h.port });
+      const seen = { withDry: types(withDry), plain: types(plain) };
+      await Promise.all([connected(withDry), connected(plain)]);
+      await waitFor(() => h.accepted.length === 2);
+      let received = 0;
+      for (const s of h.accepted) s.on('message', () => received++);
+      // A burst without reading in between, as a fast sender does.
+      for (let i = 0; i < 500; i++) {
+        withDry.send(Buffer.alloc(100));
+        plain.send(Buffer.alloc(100));
+      }
+      await waitFor(() => received === 1000);
+      // Everything acknowledged (the kernel's delayed SACK is 200 ms): dry by now.
+      await waitFor(() => withDry.status().unackedData === 0 && plain.status().unackedData === 0);
+      await new Promise((r) => setTimeout(r, 100));
+      expect(seen.withDry).toContain('sender_dry');
+      expect(seen.plain).not.toContain('sender_dry');
+      expect(seen.plain).toContain('assoc_change'); // the other notifications still come
+      await Promise.all([endAndWait(withDry), endAndWait(plain)]);
+    } finally {
+      await closeServer(h.server);
+    }
+  });
+
+  test('the receive buffer asked for by default is the most the kernel grants without privilege', async () => {
+    const h = await startServer('127.0.0.1');
+    try {
+      const sysctl = (name: string) =>
+        Number(execFileSync('cat', [`/proc/sys/net/core/${name}`], { encoding: 'utf8' }));
+      // The kernel doubles what it grants (bookkeeping overhead) and caps the request at
+      // rmem_max; the library asks for 1 MiB.
+      const expected = Math.min(1 << 20, sysctl('rmem_max')) * 2;
+      const client = connect({ host: '127.0.0.1', port: h.port });
+      await connected(client);
+      await waitFor(() => h.accepted.length === 1);
+      expect(client.getOption('SO_RCVBUF').value).toBe(expected);
+      expect(h.accepted[0]!.getOption('SO_RCVBUF').value).toBe(expected); // inherited
+      expect(expected).toBeGreaterThan(sysctl('rmem_default'));
+      // An explicit size still wins.
+      const small = connect({ host: '127.0.0.1', port: h.port, receiveBufferSize: 65536 });
+      await connected(small);
+      expect(small.getOption('SO_RCVBUF').value).toBe(131072);
+      await Promise.all([endAndWait(client), endAndWait(small)]);
+    } finally {
+      await closeServer(h.server);
+    }
+  });
+});
+
 describe('PR-SCTP', () => {
   test('messages whose ttl expires behind a closed window come back as sendFailed with their context and payload', async () => {
     const h = await startServer('127.0.0.1', { receiveBufferSize: 32768 }, false);
