@@ -1,6 +1,9 @@
 // The C comparator: the kernel's SCTP API used directly (blocking sockets, send/recv), the
 // practical limit for kernel-sctp. Forks a server, runs the client, prints one JSON line.
-//   sctp-bench rate <messages> <size> <nodelay 0|1>     pipelined messages, one association
+//   sctp-bench rate <messages> <size> <nodelay 0|1> [buffer bytes]
+//                                                        pipelined messages, one association;
+//                                                        buffer: SO_SNDBUF and SO_RCVBUF on
+//                                                        both ends (forced where allowed)
 //   sctp-bench pingpong <round trips> <size>             one message out, its echo back
 //   sctp-bench setup <associations>                      connect + close, one after another
 //   sctp-bench rate-nb <messages> <size> <nodelay>       rate, but a non-blocking sender that
@@ -31,10 +34,21 @@ static void die(const char *what) {
   exit(1);
 }
 
+static int buffer_size;  // 0: the kernel's defaults
+
+static void set_buffer(int fd, int force, int plain) {
+  if (setsockopt(fd, SOL_SOCKET, force, &buffer_size, sizeof(buffer_size)) < 0)
+    setsockopt(fd, SOL_SOCKET, plain, &buffer_size, sizeof(buffer_size));
+}
+
 static int open_socket(int nodelay) {
   int fd = socket(AF_INET, SOCK_STREAM, IPPROTO_SCTP);
   if (fd < 0) die("socket");
   setsockopt(fd, IPPROTO_SCTP, SCTP_NODELAY, &nodelay, sizeof(nodelay));
+  if (buffer_size > 0) {
+    set_buffer(fd, SO_SNDBUFFORCE, SO_SNDBUF);
+    set_buffer(fd, SO_RCVBUFFORCE, SO_RCVBUF);
+  }
   return fd;
 }
 
@@ -52,6 +66,7 @@ int main(int argc, char **argv) {
   long count = atol(argv[2]);
   int size = argc > 3 ? atoi(argv[3]) : 1;
   int nodelay = argc > 4 ? atoi(argv[4]) : 1;
+  buffer_size = argc > 5 ? atoi(argv[5]) : 0;
   char *buf = calloc(1, size > 65536 ? size : 65536);
 
   struct sockaddr_in addr = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
@@ -125,8 +140,8 @@ int main(int argc, char **argv) {
       elapsed = now() - started;
       printf(
           "{\"impl\":\"c\",\"mode\":\"%s\",\"messages\":%ld,\"size\":%d,\"noDelay\":%s,"
-          "\"seconds\":%.6f,\"perSecond\":%.1f,\"mbitPerS\":%.2f}\n",
-          mode, count, size, nodelay ? "true" : "false", elapsed, count / elapsed,
+          "\"buffer\":%d,\"seconds\":%.6f,\"perSecond\":%.1f,\"mbitPerS\":%.2f}\n",
+          mode, count, size, nodelay ? "true" : "false", buffer_size, elapsed, count / elapsed,
           count * (double)size * 8 / elapsed / 1e6);
     } else {
       double *rtt = calloc(count, sizeof(double));
