@@ -2,6 +2,7 @@
 // (multihomed) and hands out a Socket per association.
 import { EventEmitter } from 'node:events';
 import { codedError, systemError } from './errors';
+import { applyHandleOptions } from './handle';
 import { constants, EventKind, native, type NativeSocket } from './native';
 import { Socket, type AddressInfo, type SocketOptions } from './socket';
 import {
@@ -107,17 +108,10 @@ export class Server extends EventEmitter {
       if (fd < 0) throw systemError(fd, 'socket');
       const handle = new native.Socket(fd, this.family);
       this.handle = handle;
-      let rc = handle.subscribeEvents();
-      if (rc < 0) throw systemError(rc, 'setsockopt');
-      const streams = this.options.streams;
-      if (streams) {
-        rc = handle.setOption('SCTP_INITMSG', {
-          outStreams: streams.out ?? 0,
-          maxInStreams: streams.in ?? 0,
-        });
-        if (rc < 0) throw systemError(rc, 'setsockopt');
-      }
-      rc = handle.bindx(hosts, port, false);
+      // On the listening socket, not only the accepted ones: the kernel sets an incoming
+      // association up (window from the receive buffer, streams, NODELAY) from this socket.
+      applyHandleOptions(handle, this.options);
+      let rc = handle.bindx(hosts, port, false);
       if (rc < 0) throw systemError(rc, 'bind', { address: hosts, port });
       rc = handle.listen(backlog);
       if (rc < 0) throw systemError(rc, 'listen', { address: hosts, port });

@@ -313,7 +313,10 @@ describe('defaults that keep small messages flowing', () => {
       await connected(client);
       await waitFor(() => h.accepted.length === 1);
       expect(client.getOption('SO_RCVBUF').value).toBe(expected);
-      expect(h.accepted[0]!.getOption('SO_RCVBUF').value).toBe(expected); // inherited
+      expect(h.accepted[0]!.getOption('SO_RCVBUF').value).toBe(expected);
+      // The server's window comes from its listening socket's buffer when the association
+      // is set up (half of it): what the client sees as the peer's window before any data.
+      expect(client.status().rwnd).toBe(expected / 2);
       expect(expected).toBeGreaterThan(sysctl('rmem_default'));
       // An explicit size still wins.
       const small = connect({ host: '127.0.0.1', port: h.port, receiveBufferSize: 65536 });
