@@ -7,6 +7,8 @@
 //   node node-bench.js <sctp|tcp> many <associations> <size>   one server endpoint (sctp: a
 //        one-to-many Endpoint; tcp: a net.Server) with that many associations/connections:
 //        memory per association, then PER_ASSOCIATION echoed messages on each, all at once
+//   node node-bench.js c-endpoint many <associations> <size>   the same kernel-sctp clients
+//        against the C program's one-to-many echo server (sctp-bench echo-endpoint)
 // For investigations: KSCTP_BENCH_X='{"server":{"options":{..},"paths":{..},"rto":{..}},
 // "client":{..}}' adds socket options, path parameters (paths.configure) and RTO settings
 // per side; KSCTP_BENCH_SERVER_NETNS runs the server in that network namespace and
@@ -14,11 +16,12 @@
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { connect, createEndpoint, createServer, type Socket, type SocketOptions } from '../lib';
 
-type Impl = 'sctp' | 'tcp';
+type Impl = 'sctp' | 'tcp' | 'c-endpoint';
 const [impl, mode, countText, sizeText, settingText] = process.argv.slice(2) as [
   Impl,
   string,
@@ -147,7 +150,7 @@ interface Conn {
 }
 
 async function open(port: number): Promise<Conn> {
-  if (impl === 'sctp') {
+  if (impl !== 'tcp') {
     const s = connect({
       host: process.env.KSCTP_BENCH_HOST ?? '127.0.0.1',
       port,
@@ -214,15 +217,21 @@ async function inGroups<T>(
 }
 
 async function many(port: number, base: Record<string, unknown>): Promise<Record<string, unknown>> {
-  const before = await serverMemory();
+  // The C server is not asked (no IPC): its clients' connects are what is waited for.
+  const cServer = impl === 'c-endpoint';
+  const before = cServer ? null : await serverMemory();
   const slabBefore = kernelSlab();
   const started = performance.now();
   const conns = await inGroups(count, 50, () => open(port));
-  while ((await serverMemory()).associations < count) await new Promise((r) => setTimeout(r, 100));
+  while (!cServer && (await serverMemory()).associations < count) {
+    await new Promise((r) => setTimeout(r, 100));
+  }
   const setupSeconds = (performance.now() - started) / 1000;
   await new Promise((r) => setTimeout(r, 1000)); // let the kernel settle (SACKs, timers)
-  const after = await serverMemory();
+  const after = cServer ? null : await serverMemory();
   const slabAfter = kernelSlab();
+  const perAssociation = (key: 'rss' | 'heapUsed' | 'external') =>
+    before && after ? (after[key] - before[key]) / count : undefined;
 
   const payload = Buffer.alloc(size, 0x61);
   const total = count * PER_ASSOCIATION;
@@ -243,15 +252,20 @@ async function many(port: number, base: Record<string, unknown>): Promise<Record
     setupSeconds,
     seconds,
     perSecond: total / seconds,
-    serverRssPerAssociation: (after.rss - before.rss) / count,
-    serverHeapPerAssociation: (after.heapUsed - before.heapUsed) / count,
-    serverExternalPerAssociation: (after.external - before.external) / count,
+    serverRssPerAssociation: perAssociation('rss'),
+    serverHeapPerAssociation: perAssociation('heapUsed'),
+    serverExternalPerAssociation: perAssociation('external'),
     kernelSlabPerAssociation: (slabAfter - slabBefore) / count,
   };
 }
 
 async function client(port: number): Promise<Record<string, unknown>> {
-  const base = { impl: impl === 'sctp' ? 'kernel-sctp' : 'node-tcp', mode, setting };
+  const names: Record<Impl, string> = {
+    sctp: 'kernel-sctp',
+    tcp: 'node-tcp',
+    'c-endpoint': 'kernel-sctp clients, C endpoint',
+  };
+  const base = { impl: names[impl], mode, setting };
   if (mode === 'many') return many(port, base);
   if (mode === 'setup') {
     const started = performance.now();
@@ -306,7 +320,23 @@ async function client(port: number): Promise<Record<string, unknown>> {
 }
 
 let serverProcess: ChildProcess;
-if (process.env.KSCTP_BENCH_ROLE === 'server') {
+if (impl === 'c-endpoint') {
+  // The C program's one-to-many echo server, built next to this file by run.ts.
+  const server = spawn(path.join(__dirname, 'sctp-bench'), ['echo-endpoint', '0'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  once(server.stdout!, 'data')
+    .then(async ([line]) => {
+      const r = await client(Number(String(line).trim()));
+      process.stdout.write(`${JSON.stringify(r)}\n`);
+      server.kill();
+    })
+    .catch((err) => {
+      process.stderr.write(`${err.stack}\n`);
+      server.kill();
+      process.exit(1);
+    });
+} else if (process.env.KSCTP_BENCH_ROLE === 'server') {
   // Exits when told (not killed), so that a --cpu-prof of the server gets written.
   process.on('message', (m) => m === 'exit' && process.exit(0));
   serve();

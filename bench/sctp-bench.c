@@ -8,6 +8,9 @@
 //   sctp-bench setup <associations>                      connect + close, one after another
 //   sctp-bench rate-nb <messages> <size> <nodelay>       rate, but a non-blocking sender that
 //                                                        waits in epoll on EAGAIN (as Node does)
+//   sctp-bench echo-endpoint <buffer bytes>              a one-to-many echo server on 127.0.0.1:
+//                                                        prints its port, echoes every message
+//                                                        on its association until killed
 // Build: cc -O2 -o sctp-bench sctp-bench.c   (no libsctp needed)
 #include <arpa/inet.h>
 #include <errno.h>
@@ -57,7 +60,61 @@ static int cmp(const void *a, const void *b) {
   return x < y ? -1 : x > y;
 }
 
+// One SOCK_SEQPACKET socket, blocking: recvmsg with SCTP_RCVINFO, sendmsg back with
+// SCTP_SNDINFO naming the same association, stream and PPID.
+static void echo_endpoint(void) {
+  int fd = socket(AF_INET, SOCK_SEQPACKET, IPPROTO_SCTP);
+  if (fd < 0) die("socket");
+  int on = 1;
+  setsockopt(fd, IPPROTO_SCTP, SCTP_NODELAY, &on, sizeof(on));
+  setsockopt(fd, IPPROTO_SCTP, SCTP_RECVRCVINFO, &on, sizeof(on));
+  if (buffer_size > 0) {
+    set_buffer(fd, SO_SNDBUFFORCE, SO_SNDBUF);
+    set_buffer(fd, SO_RCVBUFFORCE, SO_RCVBUF);
+  }
+  struct sockaddr_in addr = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  socklen_t len = sizeof(addr);
+  if (bind(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) die("bind");
+  if (listen(fd, 1024) < 0) die("listen");
+  getsockname(fd, (struct sockaddr *)&addr, &len);
+  printf("%d\n", ntohs(addr.sin_port));
+  fflush(stdout);
+  static char data[65536];
+  char control[CMSG_SPACE(sizeof(struct sctp_sndinfo)) + CMSG_SPACE(sizeof(struct sctp_rcvinfo))];
+  for (;;) {
+    struct iovec iov = {data, sizeof(data)};
+    struct msghdr msg = {.msg_iov = &iov,
+                         .msg_iovlen = 1,
+                         .msg_control = control,
+                         .msg_controllen = sizeof(control)};
+    ssize_t n = recvmsg(fd, &msg, 0);
+    if (n < 0) die("recvmsg");
+    struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+    if (!c || c->cmsg_type != SCTP_RCVINFO) continue;  // notifications are off: not expected
+    struct sctp_rcvinfo rcv;
+    memcpy(&rcv, CMSG_DATA(c), sizeof(rcv));
+    struct sctp_sndinfo snd = {
+        .snd_sid = rcv.rcv_sid, .snd_ppid = rcv.rcv_ppid, .snd_assoc_id = rcv.rcv_assoc_id};
+    iov.iov_len = n;
+    msg = (struct msghdr){.msg_iov = &iov,
+                          .msg_iovlen = 1,
+                          .msg_control = control,
+                          .msg_controllen = CMSG_SPACE(sizeof(snd))};
+    c = CMSG_FIRSTHDR(&msg);
+    c->cmsg_level = IPPROTO_SCTP;
+    c->cmsg_type = SCTP_SNDINFO;
+    c->cmsg_len = CMSG_LEN(sizeof(snd));
+    memcpy(CMSG_DATA(c), &snd, sizeof(snd));
+    if (sendmsg(fd, &msg, 0) < 0 && errno != EPIPE) die("sendmsg");
+  }
+}
+
 int main(int argc, char **argv) {
+  if (argc >= 2 && strcmp(argv[1], "echo-endpoint") == 0) {
+    buffer_size = argc > 2 ? atoi(argv[2]) : 0;
+    echo_endpoint();
+    return 0;
+  }
   if (argc < 3) {
     fprintf(stderr, "usage: sctp-bench rate|pingpong|setup ...\n");
     return 2;
