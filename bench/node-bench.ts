@@ -13,6 +13,9 @@
 // "client":{..}}' adds socket options, path parameters (paths.configure) and RTO settings
 // per side; KSCTP_BENCH_SERVER_NETNS runs the server in that network namespace and
 // KSCTP_BENCH_HOST is then its address (the kernel's SCTP counters are per namespace).
+// Halves, to pair with the C program's (SCTP_BENCH_SERVE / SCTP_BENCH_PORT there):
+// KSCTP_BENCH_ROLE=server runs only the server (it prints its port), KSCTP_BENCH_PORT=<port>
+// only the client.
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
@@ -92,7 +95,8 @@ function serve(): void {
       received();
     };
   };
-  const listening = (port: number) => process.send!(port);
+  const listening = (port: number) =>
+    process.send ? process.send(port) : process.stdout.write(`${port}\n`);
   if (impl === 'sctp' && mode === 'many') {
     const endpoint = createEndpoint({ host: '127.0.0.1', ...options }).listen(1024);
     endpoint.on('association', (association) => {
@@ -339,41 +343,45 @@ if (impl === 'c-endpoint') {
 } else if (process.env.KSCTP_BENCH_ROLE === 'server') {
   // Exits when told (not killed), so that a --cpu-prof of the server gets written.
   process.on('message', (m) => m === 'exit' && process.exit(0));
+  process.on('SIGTERM', () => process.exit(0)); // standalone: killed when done
   serve();
 } else {
   const env = { ...process.env, KSCTP_BENCH_ROLE: 'server' };
+  const port = process.env.KSCTP_BENCH_PORT;
   const netns = process.env.KSCTP_BENCH_SERVER_NETNS;
-  const child = netns
-    ? spawn(
-        'ip',
-        [
-          'netns',
-          'exec',
-          netns,
-          process.execPath,
-          '--expose-gc',
-          __filename,
-          ...process.argv.slice(2),
-        ],
-        {
+  const child = port
+    ? null
+    : netns
+      ? spawn(
+          'ip',
+          [
+            'netns',
+            'exec',
+            netns,
+            process.execPath,
+            '--expose-gc',
+            __filename,
+            ...process.argv.slice(2),
+          ],
+          {
+            env,
+            stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
+          },
+        )
+      : fork(__filename, process.argv.slice(2), {
           env,
-          stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
-        },
-      )
-    : fork(__filename, process.argv.slice(2), {
-        env,
-        execArgv: [...process.execArgv, '--expose-gc'],
-      });
-  serverProcess = child;
-  once(child, 'message')
-    .then(async ([port]) => {
-      const r = await client(port as number);
+          execArgv: [...process.execArgv, '--expose-gc'],
+        });
+  if (child) serverProcess = child;
+  (child ? once(child, 'message') : Promise.resolve([Number(port)]))
+    .then(async ([serverPort]) => {
+      const r = await client(serverPort as number);
       process.stdout.write(`${JSON.stringify(r)}\n`);
-      child.send('exit');
+      child?.send('exit');
     })
     .catch((err) => {
       process.stderr.write(`${err.stack}\n`);
-      child.kill();
+      child?.kill();
       process.exit(1);
     });
 }

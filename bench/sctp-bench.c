@@ -11,7 +11,10 @@
 //   sctp-bench echo-endpoint <buffer bytes>              a one-to-many echo server on 127.0.0.1:
 //                                                        prints its port, echoes every message
 //                                                        on its association until killed
-// Build: cc -O2 -o sctp-bench sctp-bench.c   (no libsctp needed)
+// Halves, to pair with another implementation: SCTP_BENCH_SERVE=1 runs only the server (it
+// prints its port first), SCTP_BENCH_PORT=<port> only the client, against that port (on
+// SCTP_BENCH_HOST, default 127.0.0.1). Build: cc -O2 -o sctp-bench sctp-bench.c   (no libsctp
+// needed)
 #include <arpa/inet.h>
 #include <errno.h>
 #include <linux/sctp.h>
@@ -127,13 +130,26 @@ int main(int argc, char **argv) {
   char *buf = calloc(1, size > 65536 ? size : 65536);
 
   struct sockaddr_in addr = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-  int lfd = open_socket(nodelay);
-  if (bind(lfd, (struct sockaddr *)&addr, sizeof(addr)) < 0) die("bind");
-  if (listen(lfd, 128) < 0) die("listen");
-  socklen_t len = sizeof(addr);
-  getsockname(lfd, (struct sockaddr *)&addr, &len);
+  const char *peer_port = getenv("SCTP_BENCH_PORT");
+  int serve_only = getenv("SCTP_BENCH_SERVE") != NULL;
+  int lfd = -1;
+  if (peer_port) {
+    addr.sin_port = htons(atoi(peer_port));
+    const char *host = getenv("SCTP_BENCH_HOST");  // default 127.0.0.1
+    if (host) inet_pton(AF_INET, host, &addr.sin_addr);
+  } else {
+    lfd = open_socket(nodelay);
+    if (bind(lfd, (struct sockaddr *)&addr, sizeof(addr)) < 0) die("bind");
+    if (listen(lfd, 128) < 0) die("listen");
+    socklen_t len = sizeof(addr);
+    getsockname(lfd, (struct sockaddr *)&addr, &len);
+    if (serve_only) {
+      printf("%d\n", ntohs(addr.sin_port));
+      fflush(stdout);
+    }
+  }
 
-  pid_t server = fork();
+  pid_t server = peer_port ? -1 : serve_only ? 0 : fork();
   if (server == 0) {
     // Server: rate -> count messages then answer "done"; pingpong -> echo; setup -> accept.
     for (long served = 0; strcmp(mode, "setup") != 0 ? served < 1 : served < count; served++) {
@@ -159,7 +175,7 @@ int main(int argc, char **argv) {
     }
     _exit(0);
   }
-  close(lfd);
+  if (lfd >= 0) close(lfd);
 
   double started = now(), elapsed;
   if (strcmp(mode, "setup") == 0) {
@@ -218,6 +234,6 @@ int main(int argc, char **argv) {
     close(fd);
   }
   int status;
-  waitpid(server, &status, 0);
+  if (server > 0) waitpid(server, &status, 0);
   return 0;
 }
