@@ -6,7 +6,9 @@ import os from 'node:os';
 import { abortError, codedError, invalidArgType, socketClosed, systemError } from './errors';
 import {
   applyHandleOptions,
+  assocIdAt,
   forEachEntry,
+  isNotificationAt,
   getOption,
   messageInfoAt,
   readAddresses,
@@ -228,6 +230,8 @@ export interface Endpoint {
 /** A one-to-many SCTP socket. Create it with `createEndpoint()`. */
 export class Endpoint extends EventEmitter {
   private handle: NativeSocket | null;
+  /** The handle's receive info for the read batch being delivered (see INFO_STRIDE). */
+  private readInfo: Uint32Array;
   private readonly family: number;
   private readonly options: EndpointOptions;
   private readonly defaults: { stream: number; ppid: number };
@@ -284,6 +288,7 @@ export class Endpoint extends EventEmitter {
     this.family = family;
     const handle = new native.Socket(fd, family);
     this.handle = handle;
+    this.readInfo = handle.readInfo();
     try {
       applyHandleOptions(handle, options);
       if (options.autoClose) {
@@ -595,7 +600,7 @@ export class Endpoint extends EventEmitter {
       forEachEntry(
         batch,
         () => this.handle !== null,
-        (i) => this.deliver(batch, i),
+        (k) => this.deliver(batch, k),
       );
     } finally {
       this.inBatch = false;
@@ -603,17 +608,17 @@ export class Endpoint extends EventEmitter {
     }
   }
 
-  private deliver(batch: unknown[], i: number): void {
-    if (batch[i + 1] === -1) {
-      this.onNotification(toNotification(batch[i] as NativeNotification));
+  private deliver(batch: unknown[], k: number): void {
+    if (isNotificationAt(this.readInfo, k)) {
+      this.onNotification(toNotification(batch[k] as NativeNotification));
       return;
     }
-    const data = batch[i] as Buffer;
-    const assocId = batch[i + 7] as number;
+    const data = batch[k] as Buffer;
+    const assocId = assocIdAt(this.readInfo, k);
     if (this.refused.has(assocId)) return;
     const peeled = this.peeledInBatch.get(assocId);
-    if (peeled) return peeled.injectMessage(data, messageInfoAt(batch, i));
-    const info = messageInfoAt(batch, i) as EndpointMessageInfo;
+    if (peeled) return peeled.injectMessage(data, messageInfoAt(this.readInfo, k));
+    const info = messageInfoAt(this.readInfo, k) as EndpointMessageInfo;
     info.association = this.associations.get(assocId);
     this.emit('message', data, info);
     info.association?.emit('message', data, info);

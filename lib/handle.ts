@@ -2,7 +2,14 @@
 // native handle: socket options at open, per-message send options, SCTP_STATUS, address
 // lists, and the option table by name. Plain functions; the classes add policy and events.
 import { invalidArgValue, outOfRange, socketClosed, systemError } from './errors';
-import { constants, native, READ_STRIDE, type NativeAddress, type NativeSocket } from './native';
+import {
+  constants,
+  INFO_NOTIFICATION,
+  INFO_STRIDE,
+  native,
+  type NativeAddress,
+  type NativeSocket,
+} from './native';
 import { validateBoolean, validateInteger, validateObject } from './validate';
 
 export interface AddressInfo {
@@ -167,19 +174,19 @@ export function resolveDefaults(options: { stream?: number; ppid?: number }): {
 }
 
 /**
- * Visits each entry of a native read batch (READ_STRIDE slots each) while `alive()`. A
- * listener that throws must not cost the rest of the batch (a later COMM_LOST or
- * SHUTDOWN_COMP included): the first exception is rethrown once all are delivered.
+ * Visits each entry of a native read batch while `alive()`. A listener that throws must not
+ * cost the rest of the batch (a later COMM_LOST or SHUTDOWN_COMP included): the first
+ * exception is rethrown once all are delivered.
  */
 export function forEachEntry(
   batch: unknown[],
   alive: () => boolean,
-  visit: (i: number) => void,
+  visit: (k: number) => void,
 ): void {
   let thrown: { error: unknown } | null = null;
-  for (let i = 0; i < batch.length && alive(); i += READ_STRIDE) {
+  for (let k = 0; k < batch.length && alive(); k++) {
     try {
-      visit(i);
+      visit(k);
     } catch (error) {
       thrown ??= { error };
     }
@@ -187,16 +194,27 @@ export function forEachEntry(
   if (thrown) throw thrown.error;
 }
 
-/** The info of a message entry: [payload, stream, ppid, ssn, tsn, flags, context, assocId]. */
-export function messageInfoAt(batch: unknown[], i: number): MessageInfo {
+/** True when entry k of a read batch is a notification (see INFO_STRIDE). */
+export function isNotificationAt(info: Uint32Array, k: number): boolean {
+  return info[k * INFO_STRIDE] === INFO_NOTIFICATION;
+}
+
+/** The association id of entry k of a read batch. */
+export function assocIdAt(info: Uint32Array, k: number): number {
+  return info[k * INFO_STRIDE + 6]! | 0; // sctp_assoc_t is signed
+}
+
+/** The info of message entry k: [stream, ppid, ssn, tsn, flags, context, assocId]. */
+export function messageInfoAt(info: Uint32Array, k: number): MessageInfo {
+  const at = k * INFO_STRIDE;
   return {
-    stream: batch[i + 1] as number,
-    ppid: batch[i + 2] as number,
-    ssn: batch[i + 3] as number,
-    tsn: batch[i + 4] as number,
-    unordered: ((batch[i + 5] as number) & constants.SCTP_UNORDERED) !== 0,
-    context: batch[i + 6] as number,
-    assocId: batch[i + 7] as number,
+    stream: info[at]!,
+    ppid: info[at + 1]!,
+    ssn: info[at + 2]!,
+    tsn: info[at + 3]!,
+    unordered: (info[at + 4]! & constants.SCTP_UNORDERED) !== 0,
+    context: info[at + 5]!,
+    assocId: info[at + 6]! | 0,
   };
 }
 

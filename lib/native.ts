@@ -27,8 +27,14 @@ export const enum EventKind {
   End = 5,
 }
 
-/** Slots per message in a Read batch: [payload, stream, ppid, ssn, tsn, flags, context, assocId]. */
-export const READ_STRIDE = 8;
+/**
+ * A Read event's value is an array of payloads (a Buffer per message, the parsed object per
+ * notification); entry k's receive info is in the socket's readInfo() at [k * INFO_STRIDE]:
+ * [stream, ppid, ssn, tsn, flags, context, assocId], stream INFO_NOTIFICATION for a
+ * notification. Valid only while the event is being handled: the next read reuses it.
+ */
+export const INFO_STRIDE = 7;
+export const INFO_NOTIFICATION = 0xffffffff;
 
 export declare class NativeSocket {
   constructor(fd: number, family: number);
@@ -58,6 +64,7 @@ export declare class NativeSocket {
   shutdown(how: number): number;
   subscribeEvents(): number;
   setMaxMessageSize(bytes: number): void;
+  readInfo(): Uint32Array;
   ref(): void;
   unref(): void;
   close(): void;

@@ -14,6 +14,7 @@ import {
   applyHandleOptions,
   forEachEntry,
   getOption,
+  isNotificationAt,
   messageInfoAt,
   readAddresses,
   readStatus,
@@ -133,6 +134,8 @@ export class Socket extends Duplex {
   connecting = false;
 
   private handle: NativeSocket | null = null;
+  /** The handle's receive info for the read batch being delivered (see INFO_STRIDE). */
+  private readInfo: Uint32Array = new Uint32Array(0);
   private family = constants.AF_INET;
   private readonly defaults: { stream: number; ppid: number };
   private readonly options: SocketOptions;
@@ -192,6 +195,7 @@ export class Socket extends Duplex {
     this.family = family;
     const handle = new native.Socket(fd, family);
     this.handle = handle;
+    this.readInfo = handle.readInfo();
     handle.onevent = (kind, value) => this.onNativeEvent(kind, value);
     if (this.unrefed) handle.unref();
     applyHandleOptions(handle, this.options);
@@ -520,18 +524,18 @@ export class Socket extends Duplex {
     forEachEntry(
       batch,
       () => !this.destroyed,
-      (i) => this.deliver(batch, i),
+      (k) => this.deliver(batch, k),
     );
   }
 
   /** One entry of a read batch: a message pushed to the readable side, or a notification. */
-  private deliver(batch: unknown[], i: number): void {
-    if (batch[i + 1] === -1) {
-      this.onNotification(toNotification(batch[i] as NativeNotification));
+  private deliver(batch: unknown[], k: number): void {
+    if (isNotificationAt(this.readInfo, k)) {
+      this.onNotification(toNotification(batch[k] as NativeNotification));
       return;
     }
-    const data = batch[i] as Received;
-    data[kInfo] = messageInfoAt(batch, i);
+    const data = batch[k] as Received;
+    data[kInfo] = messageInfoAt(this.readInfo, k);
     if (!this.push(data) && !this.readingPaused) {
       // The reader is behind: stop taking messages from the kernel (its receive window
       // then closes and the peer slows down). _read() resumes.

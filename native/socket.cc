@@ -15,10 +15,13 @@
 
 namespace ksctp {
 
-// Slots per message in a kEventRead batch:
-//   [payload, stream, ppid, ssn, tsn, flags, context, assocId]
-// payload is a Buffer for data; for a notification it is the parsed object and stream is -1.
-static constexpr int kReadStride = 8;
+// A kEventRead batch is an array of payloads: a Buffer per message, the parsed object per
+// notification. Entry k's receive info is in the socket's readInfo() Uint32Array at
+// [k * kInfoStride ...]: [stream, ppid, ssn, tsn, flags, context, assocId], stream being
+// kInfoNotification for a notification. Numbers in a typed array, not array elements,
+// because setting seven elements per message was most of the batch's native cost.
+static constexpr int kInfoStride = 7;
+static constexpr uint32_t kInfoNotification = 0xffffffff;
 // recvmsg calls per wake-up before yielding to the loop (libuv reads 32 times).
 static constexpr int kReadBudget = 64;
 static constexpr int kAcceptBudget = 64;
@@ -108,6 +111,7 @@ Napi::Function Socket::Define(Napi::Env env) {
                          InstanceMethod<&Socket::Ref>("ref"),
                          InstanceMethod<&Socket::Unref>("unref"),
                          InstanceMethod<&Socket::Close>("close"),
+                         InstanceMethod<&Socket::ReadInfo>("readInfo"),
                          InstanceAccessor<&Socket::GetFd>("fd"),
                      });
 }
@@ -126,6 +130,11 @@ Socket::Socket(const Napi::CallbackInfo& info)
   if (getsockopt(fd_, SOL_SOCKET, SO_TYPE, &type, &type_length) == 0) {
     one_to_many_ = type == SOCK_SEQPACKET;
   }
+  Napi::Env env = info.Env();
+  Napi::ArrayBuffer info_buffer =
+      Napi::ArrayBuffer::New(env, kReadBudget * kInfoStride * sizeof(uint32_t));
+  read_info_ = Napi::Persistent(
+      Napi::Uint32Array::New(env, kReadBudget * kInfoStride, info_buffer, 0));
   addon_->live.insert(this);
   // An open socket is never collected: it is closed explicitly (close(), environment
   // teardown), and only then may its JS object go.
@@ -297,22 +306,24 @@ void Socket::OnReadable() {
   Napi::Env env = Env();
   std::vector<uint8_t>& buffer = addon_->receive_buffer;
   Napi::Array batch;
-  uint32_t slot = 0;
+  uint32_t slot = 0;  // entries in the batch
   int error = 0;
   bool ended = false;
+  uint32_t* infos = read_info_.Value().Data();
 
   auto push = [&](napi_value payload, const Received& r, bool is_notification) {
     if (batch.IsEmpty()) batch = Napi::Array::New(env);
     const sctp_rcvinfo& i = r.info;
     bool info = r.has_info && !is_notification;
+    uint32_t* out = infos + slot * kInfoStride;
+    out[0] = is_notification ? kInfoNotification : info ? i.rcv_sid : 0;
+    out[1] = info ? i.rcv_ppid : 0;
+    out[2] = info ? i.rcv_ssn : 0;
+    out[3] = info ? i.rcv_tsn : 0;
+    out[4] = info ? i.rcv_flags : 0;
+    out[5] = info ? i.rcv_context : 0;
+    out[6] = r.has_info ? static_cast<uint32_t>(i.rcv_assoc_id) : 0;
     batch.Set(slot++, payload);
-    batch.Set(slot++, is_notification ? -1 : info ? i.rcv_sid : 0);
-    batch.Set(slot++, info ? i.rcv_ppid : 0);
-    batch.Set(slot++, info ? i.rcv_ssn : 0);
-    batch.Set(slot++, info ? i.rcv_tsn : 0);
-    batch.Set(slot++, info ? i.rcv_flags : 0);
-    batch.Set(slot++, info ? i.rcv_context : 0);
-    batch.Set(slot++, r.has_info ? i.rcv_assoc_id : 0);
   };
 
   for (int i = 0; i < kReadBudget; i++) {
@@ -661,6 +672,9 @@ Napi::Value Socket::Close(const Napi::CallbackInfo& info) {
   CloseQuietly();
   return info.Env().Undefined();
 }
+
+// readInfo() -> the Uint32Array that read batches describe their entries in (see above).
+Napi::Value Socket::ReadInfo(const Napi::CallbackInfo& info) { return read_info_.Value(); }
 
 Napi::Value Socket::GetFd(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), fd_);

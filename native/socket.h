@@ -12,7 +12,7 @@ namespace ksctp {
 
 // Event kinds passed to the JavaScript `onevent(kind, value)` callback.
 enum EventKind {
-  kEventRead = 0,      // value: flat array, kReadStride slots per message (see socket.cc)
+  kEventRead = 0,      // value: array of payloads, their info in readInfo() (see socket.cc)
   kEventError = 1,     // value: -errno (a failed read, or EMSGSIZE for an oversized message)
   kEventWritable = 2,  // the socket accepts writes again after EAGAIN
   kEventConnect = 3,   // value: 0 or -errno, the outcome of a non-blocking connect
@@ -50,6 +50,7 @@ class Socket : public Napi::ObjectWrap<Socket> {
   Napi::Value Unref(const Napi::CallbackInfo& info);
   Napi::Value Close(const Napi::CallbackInfo& info);
   Napi::Value GetFd(const Napi::CallbackInfo& info);
+  Napi::Value ReadInfo(const Napi::CallbackInfo& info);
 
   // Poll bookkeeping: the poll runs while reading, accepting, connecting or waiting for
   // writable. poll_events_ is what libuv currently watches (-1: unknown, resynchronise).
@@ -78,6 +79,7 @@ class Socket : public Napi::ObjectWrap<Socket> {
   Reassembler data_;
   Reassembler notifications_;
   Napi::AsyncContext async_context_;
+  Napi::Reference<Napi::Uint32Array> read_info_;  // receive info of the batch being emitted
 };
 
 }  // namespace ksctp
