@@ -7,6 +7,8 @@ import {
   INFO_NOTIFICATION,
   INFO_STRIDE,
   native,
+  SEND_BATCH,
+  SEND_FIELDS,
   type NativeAddress,
   type NativeSocket,
 } from './native';
@@ -309,6 +311,33 @@ export function resolveSendOptions(
     flags |= constants.SCTP_UNORDERED;
   }
   return { stream, ppid, context, ttl, flags };
+}
+
+/**
+ * Hands the first `count` (at most SEND_BATCH) of a list of messages to the kernel in one
+ * sendmmsg: how many it took (fewer once its buffer is full), or -errno if the first failed.
+ */
+export function sendMany(
+  handle: NativeSocket,
+  count: number,
+  dataAt: (i: number) => Uint8Array,
+  sendAt: (i: number) => ResolvedSend,
+  assocIdAt: (i: number) => number,
+): number {
+  count = Math.min(count, SEND_BATCH);
+  const data: Uint8Array[] = new Array(count);
+  const fields = new Uint32Array(count * SEND_FIELDS);
+  for (let i = 0, at = 0; i < count; i++, at += SEND_FIELDS) {
+    const o = sendAt(i);
+    data[i] = dataAt(i);
+    fields[at] = o.stream;
+    fields[at + 1] = o.ppid;
+    fields[at + 2] = o.flags;
+    fields[at + 3] = o.context;
+    fields[at + 4] = o.ttl;
+    fields[at + 5] = assocIdAt(i);
+  }
+  return handle.sendMany(data, fields);
 }
 
 /** Local or peer addresses of an association (assocId 0 on one-to-one sockets). */

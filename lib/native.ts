@@ -36,6 +36,11 @@ export const enum EventKind {
 export const INFO_STRIDE = 7;
 export const INFO_NOTIFICATION = 0xffffffff;
 
+/** sendMany()'s info slots per message: [stream, ppid, flags, context, ttl, assocId]. */
+export const SEND_FIELDS = 6;
+/** Most messages per sendMany() call. */
+export const SEND_BATCH = 64;
+
 export declare class NativeSocket {
   constructor(fd: number, family: number);
   readonly fd: number;
@@ -54,6 +59,8 @@ export declare class NativeSocket {
     toHost?: string,
     toPort?: number,
   ): number;
+  /** Up to SEND_BATCH messages; infos: SEND_FIELDS slots each. How many went, or -errno. */
+  sendMany(messages: Uint8Array[], infos: Uint32Array): number;
   setReading(on: boolean): number;
   setWatchWritable(on: boolean): number;
   setAccepting(on: boolean): number;

@@ -20,6 +20,7 @@ import {
   readStatus,
   resolveDefaults,
   resolveSendOptions,
+  sendMany,
   setOption,
   validateHandleOptions,
   type AddressInfo,
@@ -87,9 +88,12 @@ export interface ConnectOptions extends SocketOptions {
 const kInfo = Symbol('kernel-sctp.messageInfo');
 type Received = Buffer & { [kInfo]?: MessageInfo };
 
+/** Messages handed over by _write/_writev that the kernel has not taken yet, in order. */
 interface Pending {
-  data: Buffer;
-  options: ResolvedSend;
+  data: Buffer[];
+  options: ResolvedSend[];
+  /** How many of them the kernel has taken. */
+  sent: number;
   callback: (err?: Error | null) => void;
 }
 
@@ -386,45 +390,83 @@ export class Socket extends Duplex {
     encoding: BufferEncoding,
     callback: (err?: Error | null) => void,
   ): void {
-    let data: Buffer;
-    let options: SendOptions = {};
-    if (Buffer.isBuffer(chunk)) data = chunk;
-    else if (typeof chunk === 'string') data = Buffer.from(chunk, encoding);
-    else if (chunk instanceof Uint8Array)
-      data = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-    else if (chunk && typeof chunk === 'object' && Buffer.isBuffer((chunk as QueuedMessage).data)) {
-      data = (chunk as QueuedMessage).data;
-      options = (chunk as QueuedMessage).options;
-    } else {
-      callback(
-        invalidArgType('chunk', 'of type string or an instance of Buffer or Uint8Array', chunk),
-      );
-      return;
+    this._writev([{ chunk, encoding }], callback);
+  }
+
+  /** Several messages queued while the kernel's buffer was full: sent in sendmmsg batches. */
+  override _writev(
+    chunks: { chunk: unknown; encoding: BufferEncoding }[],
+    callback: (err?: Error | null) => void,
+  ): void {
+    const p: Pending = { data: [], options: [], sent: 0, callback };
+    for (const { chunk, encoding } of chunks) {
+      let data: Buffer;
+      let options: SendOptions = {};
+      if (Buffer.isBuffer(chunk)) data = chunk;
+      else if (typeof chunk === 'string') data = Buffer.from(chunk, encoding);
+      else if (chunk instanceof Uint8Array)
+        data = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+      else if (
+        chunk &&
+        typeof chunk === 'object' &&
+        Buffer.isBuffer((chunk as QueuedMessage).data)
+      ) {
+        data = (chunk as QueuedMessage).data;
+        options = (chunk as QueuedMessage).options;
+      } else {
+        callback(
+          invalidArgType('chunk', 'of type string or an instance of Buffer or Uint8Array', chunk),
+        );
+        return;
+      }
+      try {
+        p.options.push(this.resolveSendOptions(options));
+      } catch (err) {
+        callback(err as Error);
+        return;
+      }
+      p.data.push(data);
     }
-    let resolved: Pending['options'];
-    try {
-      resolved = this.resolveSendOptions(options);
-    } catch (err) {
-      callback(err as Error);
-      return;
-    }
-    this.pending = { data, options: resolved, callback };
+    this.pending = p;
     if (this.established) this.flushPending();
     else this.once('connect', () => this.flushPending());
   }
 
+  /** Hands the pending messages to the kernel until they are all sent or it is full. */
   private flushPending(): void {
     const p = this.pending;
     if (!p || !this.handle) return;
-    const o = p.options;
-    const n = this.handle.send(p.data, o.stream, o.ppid, o.flags, o.context, o.ttl, 0);
-    if (n === -11 /* EAGAIN */) {
-      const rc = this.handle.setWatchWritable(true); // retried on a Writable event
-      if (rc < 0) this.destroy(systemError(rc, 'uv_poll_start'));
-      return;
+    while (p.sent < p.data.length) {
+      const left = p.data.length - p.sent;
+      let n: number;
+      if (left === 1) {
+        const o = p.options[p.sent]!;
+        n = this.handle.send(p.data[p.sent]!, o.stream, o.ppid, o.flags, o.context, o.ttl, 0);
+        if (n >= 0) n = 1;
+      } else {
+        const from = p.sent;
+        n = sendMany(
+          this.handle,
+          left,
+          (i) => p.data[from + i]!,
+          (i) => p.options[from + i]!,
+          () => 0,
+        );
+      }
+      if (n === -11 /* EAGAIN */) {
+        const rc = this.handle.setWatchWritable(true); // retried on a Writable event
+        if (rc < 0) this.destroy(systemError(rc, 'uv_poll_start'));
+        return;
+      }
+      if (n < 0) {
+        this.pending = null;
+        p.callback(this.sendError(n, p.data[p.sent]!.length));
+        return;
+      }
+      p.sent += n;
     }
     this.pending = null;
-    p.callback(n < 0 ? this.sendError(n, p.data.length) : null);
+    p.callback(null);
   }
 
   private sendError(rc: number, length: number): SystemError {

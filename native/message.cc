@@ -5,17 +5,13 @@
 
 #include <cerrno>
 #include <cstring>
+#include <memory>
 
 namespace ksctp {
 
-ssize_t SendMessage(int fd, const void* data, size_t length, const SendInfo& info,
-                    const sockaddr* to, socklen_t to_length) {
-  alignas(cmsghdr)
-      uint8_t control[CMSG_SPACE(sizeof(sctp_sndinfo)) + CMSG_SPACE(sizeof(sctp_prinfo))];
-  std::memset(control, 0, sizeof(control));
-
-  iovec iov{const_cast<void*>(data), length};
-  msghdr msg{};
+void OutgoingMessage::Init(const void* data, size_t length, const SendInfo& info,
+                           const sockaddr* to, socklen_t to_length) {
+  iov = {const_cast<void*>(data), length};
   msg.msg_name = const_cast<sockaddr*>(to);
   msg.msg_namelen = to ? to_length : 0;
   msg.msg_iov = &iov;
@@ -46,10 +42,29 @@ ssize_t SendMessage(int fd, const void* data, size_t length, const SendInfo& inf
     pr.pr_value = info.ttl_ms;
     std::memcpy(CMSG_DATA(cmsg), &pr, sizeof(pr));
   }
+}
 
+ssize_t SendMessage(int fd, const void* data, size_t length, const SendInfo& info,
+                    const sockaddr* to, socklen_t to_length) {
+  OutgoingMessage m;
+  m.Init(data, length, info, to, to_length);
   ssize_t n;
   do {
-    n = sendmsg(fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+    n = sendmsg(fd, &m.msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+  } while (n < 0 && errno == EINTR);
+  return n < 0 ? -errno : n;
+}
+
+int SendMessages(int fd, const SendInfo* infos, const iovec* data, size_t count) {
+  std::unique_ptr<OutgoingMessage[]> messages(new OutgoingMessage[count]);
+  std::vector<mmsghdr> headers(count);
+  for (size_t i = 0; i < count; i++) {
+    messages[i].Init(data[i].iov_base, data[i].iov_len, infos[i], nullptr, 0);
+    headers[i].msg_hdr = messages[i].msg;
+  }
+  int n;
+  do {
+    n = sendmmsg(fd, headers.data(), static_cast<unsigned>(count), MSG_NOSIGNAL | MSG_DONTWAIT);
   } while (n < 0 && errno == EINTR);
   return n < 0 ? -errno : n;
 }

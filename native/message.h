@@ -22,9 +22,28 @@ struct SendInfo {
   uint32_t ttl_ms = 0;  // > 0: PR-SCTP timed reliability (SCTP_PRINFO, policy TTL)
 };
 
+// A message laid out for sendmsg/sendmmsg: msghdr, iovec and control data (SCTP_SNDINFO,
+// and SCTP_PRINFO when it has a TTL) in one place. Not copyable: msg points into itself.
+struct OutgoingMessage {
+  OutgoingMessage() = default;
+  void Init(const void* data, size_t length, const SendInfo& info, const sockaddr* to,
+            socklen_t to_length);
+  OutgoingMessage(const OutgoingMessage&) = delete;
+  OutgoingMessage& operator=(const OutgoingMessage&) = delete;
+
+  msghdr msg{};
+  iovec iov{};
+  alignas(cmsghdr)
+      uint8_t control[CMSG_SPACE(sizeof(sctp_sndinfo)) + CMSG_SPACE(sizeof(sctp_prinfo))]{};
+};
+
 // Sends one message. Returns the bytes sent or -errno (never raises SIGPIPE).
 ssize_t SendMessage(int fd, const void* data, size_t length, const SendInfo& info,
                     const sockaddr* to, socklen_t to_length);
+
+// Sends up to `count` messages in one sendmmsg call. Returns how many went (fewer when the
+// send buffer filled up), or -errno when the first could not.
+int SendMessages(int fd, const SendInfo* infos, const iovec* data, size_t count);
 
 struct Received {
   ssize_t length;  // bytes read, 0 at end of stream, or -errno

@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -24,6 +25,9 @@ static constexpr int kInfoStride = 7;
 static constexpr uint32_t kInfoNotification = 0xffffffff;
 // recvmsg calls per wake-up before yielding to the loop (libuv reads 32 times).
 static constexpr int kReadBudget = 64;
+// Messages per sendMany() call.
+static constexpr size_t kSendBatch = 64;
+static constexpr size_t kSendFields = 6;
 static constexpr int kAcceptBudget = 64;
 static constexpr size_t kDefaultMaxMessageSize = 64 * 1024 * 1024;
 static constexpr size_t kMaxNotificationSize = 64 * 1024;
@@ -112,6 +116,7 @@ Napi::Function Socket::Define(Napi::Env env) {
                          InstanceMethod<&Socket::Unref>("unref"),
                          InstanceMethod<&Socket::Close>("close"),
                          InstanceMethod<&Socket::ReadInfo>("readInfo"),
+                         InstanceMethod<&Socket::SendMany>("sendMany"),
                          InstanceAccessor<&Socket::GetFd>("fd"),
                      });
 }
@@ -133,8 +138,8 @@ Socket::Socket(const Napi::CallbackInfo& info)
   Napi::Env env = info.Env();
   Napi::ArrayBuffer info_buffer =
       Napi::ArrayBuffer::New(env, kReadBudget * kInfoStride * sizeof(uint32_t));
-  read_info_ = Napi::Persistent(
-      Napi::Uint32Array::New(env, kReadBudget * kInfoStride, info_buffer, 0));
+  read_info_ =
+      Napi::Persistent(Napi::Uint32Array::New(env, kReadBudget * kInfoStride, info_buffer, 0));
   addon_->live.insert(this);
   // An open socket is never collected: it is closed explicitly (close(), environment
   // teardown), and only then may its JS object go.
@@ -482,6 +487,33 @@ Napi::Value Socket::Send(const Napi::CallbackInfo& info) {
   ssize_t n = SendMessage(fd_, data.Data(), data.ByteLength(), s,
                           to_length ? reinterpret_cast<sockaddr*>(&to) : nullptr, to_length);
   return Napi::Number::New(env, static_cast<double>(n));
+}
+
+// sendMany(messages: Uint8Array[], infos: Uint32Array) -> how many were sent, or -errno
+// when the first could not be. infos holds [stream, ppid, flags, context, ttl, assocId] per
+// message. One sendmmsg call for up to kSendBatch messages: the queue a full send buffer
+// left behind goes out in one crossing and one syscall instead of one per message.
+Napi::Value Socket::SendMany(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (state_ != State::kOpen) return Errno(env, EBADF);
+  Napi::Array list = info[0].As<Napi::Array>();
+  Napi::Uint32Array fields = info[1].As<Napi::Uint32Array>();
+  size_t count =
+      std::min<size_t>({list.Length(), fields.ElementLength() / kSendFields, kSendBatch});
+  SendInfo infos[kSendBatch];
+  iovec data[kSendBatch];
+  const uint32_t* f = fields.Data();
+  for (size_t i = 0; i < count; i++, f += kSendFields) {
+    Napi::Uint8Array bytes = list.Get(i).As<Napi::Uint8Array>();
+    data[i] = {bytes.Data(), bytes.ByteLength()};
+    infos[i].stream = static_cast<uint16_t>(f[0]);
+    infos[i].ppid = f[1];
+    infos[i].flags = static_cast<uint16_t>(f[2]);
+    infos[i].context = f[3];
+    infos[i].ttl_ms = f[4];
+    infos[i].assoc_id = static_cast<int32_t>(f[5]);
+  }
+  return Napi::Number::New(env, SendMessages(fd_, infos, data, count));
 }
 
 // setReading / setWatchWritable / setAccepting(on) -> 0 | -errno (libuv could not poll)

@@ -36,6 +36,7 @@ class Socket : public Napi::ObjectWrap<Socket> {
   Napi::Value Connectx(const Napi::CallbackInfo& info);
   Napi::Value Listen(const Napi::CallbackInfo& info);
   Napi::Value Send(const Napi::CallbackInfo& info);
+  Napi::Value SendMany(const Napi::CallbackInfo& info);
   Napi::Value SetReading(const Napi::CallbackInfo& info);
   Napi::Value SetWatchWritable(const Napi::CallbackInfo& info);
   Napi::Value SetAccepting(const Napi::CallbackInfo& info);
