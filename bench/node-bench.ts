@@ -82,7 +82,11 @@ function frame(m: Buffer): Buffer {
 function serve(): void {
   const options = { ...SETTINGS[setting]!, ...EXPERIMENT.options };
   let associations = 0;
+  // rate: CPU time (user + system, µs) from the first message received to the last.
+  let firstCpu: NodeJS.CpuUsage | null = null;
+  let receiveCpu = NaN;
   process.on('message', (m) => {
+    if (m === 'cpu') return void process.send!({ receiveCpu });
     if (m !== 'memory') return;
     global.gc!();
     process.send!({ ...process.memoryUsage(), associations });
@@ -91,7 +95,12 @@ function serve(): void {
     let got = 0;
     return (m: Buffer) => {
       if (mode === 'pingpong' || mode === 'many') return send(m);
-      if (++got === count) send(Buffer.from('d'));
+      if (++got === 1) firstCpu = process.cpuUsage();
+      if (got === count) {
+        const used = process.cpuUsage(firstCpu!);
+        receiveCpu = used.user + used.system;
+        send(Buffer.from('d'));
+      }
       received();
     };
   };
@@ -199,6 +208,14 @@ async function serverMemory(): Promise<NodeJS.MemoryUsage & { associations: numb
   return (await reply)[0];
 }
 
+/** The server's CPU time for the rate scenario's messages (NaN when it runs standalone). */
+async function serverCpu(): Promise<number> {
+  if (!serverProcess) return NaN;
+  const reply = once(serverProcess, 'message');
+  serverProcess.send('cpu');
+  return (await reply)[0].receiveCpu;
+}
+
 /** Kernel slab memory (both ends' association and socket state live there), bytes. */
 function kernelSlab(): number {
   const line = readFileSync('/proc/meminfo', 'utf8').match(/^Slab:\s+(\d+) kB/m);
@@ -283,11 +300,14 @@ async function client(port: number): Promise<Record<string, unknown>> {
   if (mode === 'rate') {
     const done = new Promise<void>((resolve) => conn.onMessage(() => resolve()));
     const started = performance.now();
+    const startCpu = process.cpuUsage();
     for (let i = 0; i < count; i++) {
       if (!conn.send(payload)) await conn.drained();
     }
     await done;
     const seconds = (performance.now() - started) / 1000;
+    const sendCpu = process.cpuUsage(startCpu);
+    const receiveCpu = await serverCpu();
     result = {
       ...base,
       messages: count,
@@ -295,6 +315,9 @@ async function client(port: number): Promise<Record<string, unknown>> {
       seconds,
       perSecond: count / seconds,
       mbitPerS: (count * size * 8) / seconds / 1e6,
+      // CPU time per message (µs, user + system) of each process: less noisy than rates.
+      senderCpuPerMessage: (sendCpu.user + sendCpu.system) / count,
+      receiverCpuPerMessage: receiveCpu / count,
     };
   } else {
     const rtt: number[] = [];

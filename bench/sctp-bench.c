@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -56,6 +57,13 @@ static int open_socket(int nodelay) {
     set_buffer(fd, SO_RCVBUFFORCE, SO_RCVBUF);
   }
   return fd;
+}
+
+// CPU time (user + system) this process has used, microseconds.
+static double cpu_micros(void) {
+  struct rusage u;
+  getrusage(RUSAGE_SELF, &u);
+  return (u.ru_utime.tv_sec + u.ru_stime.tv_sec) * 1e6 + u.ru_utime.tv_usec + u.ru_stime.tv_usec;
 }
 
 static int cmp(const void *a, const void *b) {
@@ -156,12 +164,15 @@ int main(int argc, char **argv) {
       int fd = accept(lfd, NULL, NULL);
       if (fd < 0) die("accept");
       if (strncmp(mode, "rate", 4) == 0) {
+        double first_cpu = 0;
         for (long got = 0; got < count;) {
           ssize_t n = recv(fd, buf, 65536, 0);
           if (n <= 0) die("recv");
-          got++;
+          if (got++ == 0) first_cpu = cpu_micros();
         }
-        send(fd, "d", 1, 0);
+        // "done", with the CPU time from the first message to the last for the report.
+        int reply = snprintf(buf, 64, "%.0f", cpu_micros() - first_cpu);
+        send(fd, buf, reply, 0);
       } else if (strcmp(mode, "pingpong") == 0) {
         for (long i = 0; i < count; i++) {
           ssize_t n = recv(fd, buf, 65536, 0);
@@ -193,6 +204,7 @@ int main(int argc, char **argv) {
     int fd = open_socket(nodelay);
     if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) die("connect");
     started = now();
+    double start_cpu = cpu_micros();
     if (strncmp(mode, "rate", 4) == 0) {
       int nonblocking = strcmp(mode, "rate-nb") == 0;
       long waits = 0;
@@ -208,14 +220,19 @@ int main(int argc, char **argv) {
         }
         if (n != size) die("send");
       }
-      if (recv(fd, buf, 1, 0) != 1) die("recv done");
+      double send_cpu = cpu_micros() - start_cpu;
+      ssize_t reply = recv(fd, buf, 63, 0);
+      if (reply <= 0) die("recv done");
+      buf[reply] = 0;
+      double receive_cpu = atof(buf);
       if (nonblocking) fprintf(stderr, "rate-nb: %ld waits for EPOLLOUT\n", waits);
       elapsed = now() - started;
       printf(
           "{\"impl\":\"c\",\"mode\":\"%s\",\"messages\":%ld,\"size\":%d,\"noDelay\":%s,"
-          "\"buffer\":%d,\"seconds\":%.6f,\"perSecond\":%.1f,\"mbitPerS\":%.2f}\n",
+          "\"buffer\":%d,\"seconds\":%.6f,\"perSecond\":%.1f,\"mbitPerS\":%.2f,"
+          "\"senderCpuPerMessage\":%.3f,\"receiverCpuPerMessage\":%.3f}\n",
           mode, count, size, nodelay ? "true" : "false", buffer_size, elapsed, count / elapsed,
-          count * (double)size * 8 / elapsed / 1e6);
+          count * (double)size * 8 / elapsed / 1e6, send_cpu / count, receive_cpu / count);
     } else {
       double *rtt = calloc(count, sizeof(double));
       for (long i = 0; i < count; i++) {
