@@ -216,6 +216,8 @@ describe('maximum message size', () => {
 
 describe('backpressure', () => {
   test('a fast writer against a paused reader sees write() === false and drain; nothing is lost', async () => {
+    // The messages queued behind the full buffer go out in sendmmsg batches: each must keep
+    // its own stream and PPID.
     const h = await startServer('127.0.0.1', { receiveBufferSize: 65536 }, false);
     const c = connect({
       host: '127.0.0.1',
@@ -237,7 +239,7 @@ describe('backpressure', () => {
       while (sent < total) {
         const buf = Buffer.alloc(size, sent & 0xff);
         buf.writeUInt32BE(sent, 0);
-        const ok = c.send(buf, { stream: sent % 4 });
+        const ok = c.send(buf, { stream: sent % 4, ppid: 1000 + sent });
         sent++;
         if (!ok) {
           sawFalse = true;
@@ -247,17 +249,18 @@ describe('backpressure', () => {
     };
     const sending = sendAll();
     await waitFor(() => sawFalse, 60000, 'write() to return false');
-    const received: { n: number; stream: number }[] = [];
+    const received: { n: number; stream: number; ppid: number }[] = [];
     s.on('message', (d: Buffer, info: MessageInfo) => {
       expect(d.length).toBe(size);
       expect(d[size - 1]).toBe(d.readUInt32BE(0) & 0xff);
-      received.push({ n: d.readUInt32BE(0), stream: info.stream });
+      received.push({ n: d.readUInt32BE(0), stream: info.stream, ppid: info.ppid });
     });
     s.resume();
     await sending;
     await waitFor(() => received.length === total, 120000, 'all messages');
     expect(drains).toBeGreaterThan(0);
     expect(new Set(received.map((r) => r.n)).size).toBe(total);
+    expect(received.filter((r) => r.stream !== r.n % 4 || r.ppid !== 1000 + r.n)).toEqual([]);
     for (let stream = 0; stream < 4; stream++) {
       const order = received.filter((r) => r.stream === stream).map((r) => r.n);
       expect(order).toEqual([...order].sort((a, b) => a - b));
