@@ -50,21 +50,23 @@ const ROUNDS = 3;
 
 /**
  * Runs each measurement ROUNDS times, interleaved (a, b, c, a, b, c, ...) so that a slow
- * spell of a shared machine hits all of them alike; the result is each one's median.
+ * spell of a shared machine hits all of them alike; `pick(metric)` then gives each one's
+ * median of that figure, with every round's value.
  */
-function interleaved(measures: Record<string, () => number>): {
-  results: Record<string, number>;
-  samples: Record<string, number[]>;
-} {
-  const samples: Record<string, number[]> = {};
+function interleaved(measures: Record<string, () => Result>) {
+  const runs: Record<string, Result[]> = {};
   for (let round = 0; round < ROUNDS; round++) {
-    for (const [name, measure] of Object.entries(measures)) (samples[name] ??= []).push(measure());
+    for (const [name, measure] of Object.entries(measures)) (runs[name] ??= []).push(measure());
   }
-  const results: Record<string, number> = {};
-  for (const [name, list] of Object.entries(samples)) {
-    results[name] = [...list].sort((a, b) => a - b)[Math.floor(list.length / 2)]!;
-  }
-  return { results, samples };
+  return (metric: string) => {
+    const results: Record<string, number> = {};
+    const samples: Record<string, number[]> = {};
+    for (const [name, list] of Object.entries(runs)) {
+      samples[name] = list.map((r) => r[metric] as number);
+      results[name] = [...samples[name]].sort((a, b) => a - b)[Math.floor(list.length / 2)]!;
+    }
+    return { results, samples };
+  };
 }
 
 function main(): void {
@@ -85,11 +87,12 @@ function main(): void {
   const n1 = scale(20000);
   // The user-space libraries get a quarter of the count: they are far slower (a rate is a rate).
   const nUser = Math.round(n1 / 4);
-  const rate = interleaved({
-    'kernel-sctp': () => node('sctp', 'rate', n1, 100).perSecond,
-    C: () => c('rate', n1, 100, 1).perSecond,
-    'node TCP': () => node('tcp', 'rate', n1, 100).perSecond,
+  const rateRuns = interleaved({
+    'kernel-sctp': () => node('sctp', 'rate', n1, 100),
+    C: () => c('rate', n1, 100, 1),
+    'node TCP': () => node('tcp', 'rate', n1, 100),
   });
+  const rate = rateRuns('perSecond');
   add(
     `1. message rate, 100 B x ${n1}, median of ${ROUNDS} (user-space SCTP: x ${nUser}, once)`,
     'messages/s',
@@ -101,6 +104,21 @@ function main(): void {
     },
     rate.samples,
   );
+  // The CPU time each side spent per message: what the implementation costs, and far less
+  // noisy than the rate on a shared machine.
+  for (const [metric, side] of [
+    ['senderCpuPerMessage', 'sender'],
+    ['receiverCpuPerMessage', 'receiver'],
+  ] as const) {
+    const cpu = rateRuns(metric);
+    add(
+      `1. CPU per message, ${side} (user + system), median of ${ROUNDS}`,
+      'µs',
+      false,
+      cpu.results,
+      cpu.samples,
+    );
+  }
   // 2. Round trip: ping-pong, 100-byte messages.
   const n2 = scale(2000);
   const pp = {
@@ -162,13 +180,13 @@ function main(): void {
   // 6. Defaults vs tuned: scenario 1 with the library's defaults, the kernel's, and tuned.
   const n6 = scale(2000);
   const bySettings = interleaved({
-    'kernel-sctp defaults': () => node('sctp', 'rate', n6, 100, 'defaults').perSecond,
+    'kernel-sctp defaults': () => node('sctp', 'rate', n6, 100, 'defaults'),
     'kernel-sctp kernel defaults (no NODELAY)': () =>
-      node('sctp', 'rate', n6, 100, 'kernel-defaults').perSecond,
-    'kernel-sctp tuned': () => node('sctp', 'rate', n6, 100, 'tuned').perSecond,
-    'C NODELAY': () => c('rate', n6, 100, 1).perSecond,
-    'C no NODELAY': () => c('rate', n6, 100, 0).perSecond,
-  });
+      node('sctp', 'rate', n6, 100, 'kernel-defaults'),
+    'kernel-sctp tuned': () => node('sctp', 'rate', n6, 100, 'tuned'),
+    'C NODELAY': () => c('rate', n6, 100, 1),
+    'C no NODELAY': () => c('rate', n6, 100, 0),
+  })('perSecond');
   add(
     `6. message rate by settings, 100 B x ${n6}, median of ${ROUNDS}`,
     'messages/s',

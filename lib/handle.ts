@@ -220,7 +220,6 @@ export function messageInfoAt(info: Uint32Array, k: number): MessageInfo {
   };
 }
 
-/** Subscribes to every notification and applies the options; throws a system error. */
 /**
  * The receive buffer asked for when none is given. The kernel advertises half the buffer as
  * the receive window, counted in payload bytes, while each queued small message costs far
@@ -233,6 +232,10 @@ export function messageInfoAt(info: Uint32Array, k: number): MessageInfo {
  */
 export const DEFAULT_RECEIVE_BUFFER = 1 << 20;
 
+/**
+ * Subscribes to the notifications (sender_dry only when asked) and applies the options;
+ * throws a system error.
+ */
 export function applyHandleOptions(handle: NativeSocket, o: HandleOptions): void {
   const check = (rc: number) => {
     if (rc < 0) throw systemError(rc, 'setsockopt');

@@ -103,6 +103,19 @@ interface QueuedMessage {
 }
 
 const DEFAULT_HIGH_WATER_MARK = 64;
+
+/** A written chunk as a message: send()'s queued object, or bytes with the defaults. */
+function toMessage(chunk: unknown, encoding: BufferEncoding): QueuedMessage | null {
+  if (Buffer.isBuffer(chunk)) return { data: chunk, options: {} };
+  if (typeof chunk === 'string') return { data: Buffer.from(chunk, encoding), options: {} };
+  if (chunk instanceof Uint8Array) {
+    return { data: Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength), options: {} };
+  }
+  if (chunk && typeof chunk === 'object' && Buffer.isBuffer((chunk as QueuedMessage).data)) {
+    return chunk as QueuedMessage;
+  }
+  return null;
+}
 export interface Socket {
   on(event: 'connect' | 'ready' | 'end' | 'close' | 'drain' | 'finish', listener: () => void): this;
   on(event: 'data', listener: (data: Buffer) => void): this;
@@ -400,32 +413,20 @@ export class Socket extends Duplex {
   ): void {
     const p: Pending = { data: [], options: [], sent: 0, callback };
     for (const { chunk, encoding } of chunks) {
-      let data: Buffer;
-      let options: SendOptions = {};
-      if (Buffer.isBuffer(chunk)) data = chunk;
-      else if (typeof chunk === 'string') data = Buffer.from(chunk, encoding);
-      else if (chunk instanceof Uint8Array)
-        data = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-      else if (
-        chunk &&
-        typeof chunk === 'object' &&
-        Buffer.isBuffer((chunk as QueuedMessage).data)
-      ) {
-        data = (chunk as QueuedMessage).data;
-        options = (chunk as QueuedMessage).options;
-      } else {
+      const message = toMessage(chunk, encoding);
+      if (!message) {
         callback(
           invalidArgType('chunk', 'of type string or an instance of Buffer or Uint8Array', chunk),
         );
         return;
       }
       try {
-        p.options.push(this.resolveSendOptions(options));
+        p.options.push(this.resolveSendOptions(message.options));
       } catch (err) {
         callback(err as Error);
         return;
       }
-      p.data.push(data);
+      p.data.push(message.data);
     }
     this.pending = p;
     if (this.established) this.flushPending();
