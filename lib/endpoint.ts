@@ -15,6 +15,7 @@ import {
   readStatus,
   resolveDefaults,
   resolveSendOptions,
+  sendMany,
   setOption,
   validateHandleOptions,
   type AddressInfo,
@@ -27,7 +28,14 @@ import {
 } from './handle';
 import { iterate } from './iterate';
 import { Paths } from './paths';
-import { constants, EventKind, native, type NativeNotification, type NativeSocket } from './native';
+import {
+  constants,
+  EventKind,
+  native,
+  SEND_BATCH,
+  type NativeNotification,
+  type NativeSocket,
+} from './native';
 import {
   lostErrno,
   toNotification,
@@ -510,6 +518,32 @@ export class Endpoint extends EventEmitter {
   private flushQueue(): void {
     let sent = 0;
     while (sent < this.queue.length && this.handle) {
+      // Consecutive messages to existing associations go out in one sendmmsg.
+      let run = 0;
+      while (run < SEND_BATCH && sent + run < this.queue.length && !this.queue[sent + run]!.to) {
+        run++;
+      }
+      if (run > 1) {
+        const from = sent;
+        const at = (i: number) => this.queue[from + i]!;
+        const n = sendMany(
+          this.handle,
+          run,
+          (i) => at(i).data,
+          (i) => at(i).send,
+          (i) => at(i).assocId,
+        );
+        if (n === -EAGAIN) break;
+        for (let i = 0; i < n; i++) {
+          const callback = at(i).callback;
+          if (callback) process.nextTick(callback, null);
+        }
+        if (n > 0) {
+          sent += n;
+          continue;
+        }
+        // The first one failed: trySend below sends it alone and reports its error.
+      }
       if (!this.trySend(this.queue[sent]!)) break;
       sent++;
     }

@@ -96,6 +96,8 @@ Received ReceiveMessage(int fd, uint8_t* buffer, size_t capacity) {
       std::memcpy(&r.info, CMSG_DATA(c), sizeof(r.info));
       r.info.rcv_ppid = ntohl(r.info.rcv_ppid);
       r.has_info = true;
+    } else if (c->cmsg_level == IPPROTO_SCTP && c->cmsg_type == SCTP_NXTINFO) {
+      r.has_next = true;
     }
   }
   return r;

@@ -50,6 +50,7 @@ struct Received {
   int flags;       // msg_flags: MSG_EOR, MSG_NOTIFICATION, ...
   bool has_info;
   sctp_rcvinfo info;  // valid when has_info; rcv_ppid already in host byte order
+  bool has_next;      // SCTP_NXTINFO came with it: another message or notification is queued
 };
 
 // Reads once (non-blocking socket) into `buffer`.

@@ -357,6 +357,7 @@ void Socket::OnReadable() {
           NotificationToJs(env, parsed, ok, notifications_.Data(), notifications_.Size());
       notifications_.Consume();
       push(n, r, true);
+      if (knows_next_ && !r.has_next) break;
       continue;
     }
     auto result = data_.Add(ReassemblyKey(r), buffer.data(), r.length, eor);
@@ -377,6 +378,7 @@ void Socket::OnReadable() {
     if (result != Reassembler::Result::kComplete) continue;
     push(Napi::Buffer<uint8_t>::Copy(env, data_.Data(), data_.Size()), r, false);
     data_.Consume();
+    if (knows_next_ && !r.has_next) break;  // the queue is empty: no read for EAGAIN
   }
 
   if (!batch.IsEmpty()) Emit(kEventRead, batch);
@@ -655,6 +657,9 @@ Napi::Value Socket::SubscribeEvents(const Napi::CallbackInfo& info) {
   if (setsockopt(fd_, IPPROTO_SCTP, SCTP_RECVRCVINFO, &on, sizeof(on)) < 0) {
     return Errno(env, errno);
   }
+  // With SCTP_NXTINFO each read says whether more is queued, which spares the read that
+  // would only return EAGAIN (one syscall per wake-up). Optional: kernels before 3.19 lack it.
+  knows_next_ = setsockopt(fd_, IPPROTO_SCTP, SCTP_RECVNXTINFO, &on, sizeof(on)) == 0;
   bool per_event = true;
   for (size_t i = 0; i < kSubscribedEventCount; i++) {
     sctp_event e{};

@@ -76,6 +76,7 @@ class Socket : public Napi::ObjectWrap<Socket> {
   bool connecting_ = false;
   bool want_writable_ = false;
   bool unref_ = false;
+  bool knows_next_ = false;  // SCTP_RECVNXTINFO is on: reads report whether more is queued
   bool self_ref_ = false;
   Reassembler data_;
   Reassembler notifications_;
