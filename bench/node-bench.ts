@@ -1,7 +1,7 @@
 // The Node side of the benchmarks: kernel-sctp, or Node's net over TCP with a 4-byte length
 // prefix per message (what users would otherwise write). The server runs in a child process
 // (as the C program's does), the client here; one JSON line with the result.
-//   node node-bench.js <sctp|tcp> rate <messages> <size> [defaults|kernel-defaults|tuned]
+//   node node-bench.js <sctp|tcp> rate <messages> <size> [defaults|no-nodelay|tuned]
 //   node node-bench.js <sctp|tcp> pingpong <round trips> <size>
 //   node node-bench.js <sctp|tcp> setup <associations>
 //   node node-bench.js <sctp|tcp> many <associations> <size>   one server endpoint (sctp: a
@@ -38,10 +38,10 @@ const setting = settingText ?? 'defaults';
 /** Scenario "many": messages each association sends (and gets echoed). */
 const PER_ASSOCIATION = 20;
 
-/** Library defaults, the kernel's own defaults (Nagle-like bundling on), or tuned. */
+/** Library defaults, the same with noDelay: false (the kernel's bundling), or tuned. */
 const SETTINGS: Record<string, SocketOptions> = {
   defaults: {},
-  'kernel-defaults': { noDelay: false },
+  'no-nodelay': { noDelay: false },
   tuned: { noDelay: true, sendBufferSize: 4 << 20, receiveBufferSize: 4 << 20 },
 };
 

@@ -227,8 +227,8 @@ export function messageInfoAt(info: Uint32Array, k: number): MessageInfo {
  * a receiver a few hundred 100-byte messages behind overflows before the window closes,
  * the kernel drops whole packets, and the association stalls for a retransmission timeout
  * (1 s by default). Asking for more (without forcing: the kernel grants at most twice
- * net.core.rmem_max, 416 KiB on a default Debian) absorbs that. It is a limit, not memory
- * taken up front.
+ * net.core.rmem_max, 416 KiB on a default Debian) absorbs that; a system default that is
+ * larger already is kept. It is a limit, not memory taken up front.
  */
 export const DEFAULT_RECEIVE_BUFFER = 1 << 20;
 
@@ -240,17 +240,7 @@ export function applyHandleOptions(handle: NativeSocket, o: HandleOptions): void
   const check = (rc: number) => {
     if (rc < 0) throw systemError(rc, 'setsockopt');
   };
-  check(handle.subscribeEvents());
-  if (o.senderDry) {
-    const { SCTP_FUTURE_ASSOC, SCTP_SENDER_DRY_EVENT } = constants;
-    check(
-      handle.setOption('SCTP_EVENT', {
-        assocId: SCTP_FUTURE_ASSOC,
-        type: SCTP_SENDER_DRY_EVENT,
-        on: 1,
-      }),
-    );
-  }
+  check(handle.subscribeEvents(o.senderDry === true));
   check(handle.setOption('SCTP_NODELAY', { value: o.noDelay === false ? 0 : 1 }));
   if (o.maxMessageSize !== undefined) handle.setMaxMessageSize(o.maxMessageSize);
   // The kernel caps SO_RCVBUF/SO_SNDBUF at net.core.rmem_max/wmem_max; a process with
@@ -262,7 +252,14 @@ export function applyHandleOptions(handle: NativeSocket, o: HandleOptions): void
   if (o.receiveBufferSize !== undefined) {
     setBuffer('SO_RCVBUFFORCE', 'SO_RCVBUF', o.receiveBufferSize);
   } else {
-    check(handle.setOption('SO_RCVBUF', { value: DEFAULT_RECEIVE_BUFFER }));
+    // Only ever more than the system's default (net.core.rmem_default may be large already).
+    const before = (handle.getOption('SO_RCVBUF') as { value: number }).value;
+    if (before < 2 * DEFAULT_RECEIVE_BUFFER) {
+      check(handle.setOption('SO_RCVBUF', { value: DEFAULT_RECEIVE_BUFFER }));
+      const after = (handle.getOption('SO_RCVBUF') as { value: number }).value;
+      // The kernel reports (and takes back) twice what is asked for.
+      if (after < before) check(handle.setOption('SO_RCVBUF', { value: before / 2 }));
+    }
   }
   if (o.sendBufferSize !== undefined) setBuffer('SO_SNDBUFFORCE', 'SO_SNDBUF', o.sendBufferSize);
   if (o.streams || o.maxInitAttempts !== undefined || o.maxInitTimeout !== undefined) {

@@ -69,7 +69,7 @@ export declare class NativeSocket {
   addresses(peer: boolean, assocId: number): NativeAddress[] | number;
   peeloff(assocId: number): number;
   shutdown(how: number): number;
-  subscribeEvents(): number;
+  subscribeEvents(senderDry: boolean): number;
   setMaxMessageSize(bytes: number): void;
   readInfo(): Uint32Array;
   ref(): void;

@@ -2,7 +2,7 @@
 // (multihomed) and hands out a Socket per association.
 import { EventEmitter } from 'node:events';
 import { codedError, systemError } from './errors';
-import { applyHandleOptions } from './handle';
+import { applyHandleOptions, validateHandleOptions } from './handle';
 import { constants, EventKind, native, type NativeSocket } from './native';
 import { Socket, type AddressInfo, type SocketOptions } from './socket';
 import {
@@ -54,6 +54,7 @@ export class Server extends EventEmitter {
   constructor(options: ServerOptions = {}, connectionListener?: (socket: Socket) => void) {
     super();
     validateObject(options, 'options');
+    validateHandleOptions(options); // applied to the listening socket, before any association
     this.options = options;
     if (connectionListener !== undefined) {
       validateFunction(connectionListener, 'connectionListener');

@@ -460,6 +460,9 @@ export class Socket extends Duplex {
         return;
       }
       if (n < 0) {
+        // One callback for the batch (Writable's _writev contract): the messages before the
+        // failed one did reach the kernel, yet their write() callbacks see the error too;
+        // the error ends the socket anyway.
         this.pending = null;
         p.callback(this.sendError(n, p.data[p.sent]!.length));
         return;

@@ -209,7 +209,9 @@ void Socket::HandlePoll(int status, int events) {
   if (status < 0) {
     // POLLERR: libuv stops the handle and reports UV_EBADF, but the socket simply has an
     // error pending (e.g. ECONNRESET after an ABORT). Drain what is queued first: recvmsg
-    // then returns the real error after the last message and the COMM_LOST notification.
+    // may then return the error after the last message and the COMM_LOST notification,
+    // but a read can also take it silently (the kernel's SCTP_NXTINFO peek of an emptied
+    // queue clears it): COMM_LOST says what happened either way (lostErrno in JS).
     poll_events_ = -1;  // libuv stopped the handle: resynchronise below
     if (connecting_) {
       OnWritable();  // reports SO_ERROR as the connect outcome
@@ -651,20 +653,23 @@ Napi::Value Socket::Shutdown(const Napi::CallbackInfo& info) {
 
 // Turns on SCTP_RCVINFO and the notifications in kSubscribedEvents. SCTP_EVENT (Linux 5.0+) per
 // type; older kernels take SCTP_EVENTS, whose structure grew over time, so the size is probed.
+// subscribeEvents(senderDry: boolean) -> 0 | -errno; senderDry adds SCTP_SENDER_DRY_EVENT.
 Napi::Value Socket::SubscribeEvents(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
+  bool sender_dry = info[0].ToBoolean();
   int on = 1;
   if (setsockopt(fd_, IPPROTO_SCTP, SCTP_RECVRCVINFO, &on, sizeof(on)) < 0) {
     return Errno(env, errno);
   }
   // With SCTP_NXTINFO each read says whether more is queued, which spares the read that
-  // would only return EAGAIN (one syscall per wake-up). Optional: kernels before 3.19 lack it.
+  // would only return EAGAIN (one syscall per wake-up). Without it, reads go to EAGAIN.
   knows_next_ = setsockopt(fd_, IPPROTO_SCTP, SCTP_RECVNXTINFO, &on, sizeof(on)) == 0;
   bool per_event = true;
-  for (size_t i = 0; i < kSubscribedEventCount; i++) {
+  for (size_t i = 0; i <= kSubscribedEventCount; i++) {
+    if (i == kSubscribedEventCount && !sender_dry) break;
     sctp_event e{};
     e.se_assoc_id = SCTP_FUTURE_ASSOC;
-    e.se_type = kSubscribedEvents[i];
+    e.se_type = i < kSubscribedEventCount ? kSubscribedEvents[i] : SCTP_SENDER_DRY_EVENT;
     e.se_on = 1;
     if (setsockopt(fd_, IPPROTO_SCTP, SCTP_EVENT, &e, sizeof(e)) < 0) {
       if (errno == ENOPROTOOPT) {
@@ -677,8 +682,8 @@ Napi::Value Socket::SubscribeEvents(const Napi::CallbackInfo& info) {
   if (per_event) return Napi::Number::New(env, 0);
   sctp_event_subscribe all;
   std::memset(&all, 1, sizeof(all));
-  all.sctp_data_io_event = 0;     // SCTP_RCVINFO replaces it
-  all.sctp_sender_dry_event = 0;  // opt-in, see kSubscribedEvents
+  all.sctp_data_io_event = 0;              // SCTP_RCVINFO replaces it
+  all.sctp_sender_dry_event = sender_dry;  // opt-in, see kSubscribedEvents
   for (size_t size = sizeof(all); size >= 10; size--) {
     if (setsockopt(fd_, IPPROTO_SCTP, SCTP_EVENTS, &all, static_cast<socklen_t>(size)) == 0) {
       return Napi::Number::New(env, 0);
