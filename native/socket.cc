@@ -669,7 +669,8 @@ Napi::Value Socket::SubscribeEvents(const Napi::CallbackInfo& info) {
     if (i == kSubscribedEventCount && !sender_dry) break;
     sctp_event e{};
     e.se_assoc_id = SCTP_FUTURE_ASSOC;
-    e.se_type = i < kSubscribedEventCount ? kSubscribedEvents[i] : SCTP_SENDER_DRY_EVENT;
+    e.se_type = i < kSubscribedEventCount ? kSubscribedEvents[i]
+                                          : static_cast<uint16_t>(SCTP_SENDER_DRY_EVENT);
     e.se_on = 1;
     if (setsockopt(fd_, IPPROTO_SCTP, SCTP_EVENT, &e, sizeof(e)) < 0) {
       if (errno == ENOPROTOOPT) {
