@@ -85,8 +85,9 @@ function serve(): void {
   // rate: CPU time (user + system, µs) from the first message received to the last.
   let firstCpu: NodeJS.CpuUsage | null = null;
   let receiveCpu = NaN;
+  let receiveSystemCpu = NaN;
   process.on('message', (m) => {
-    if (m === 'cpu') return void process.send!({ receiveCpu });
+    if (m === 'cpu') return void process.send!({ receiveCpu, receiveSystemCpu });
     if (m !== 'memory') return;
     global.gc!();
     process.send!({ ...process.memoryUsage(), associations });
@@ -99,6 +100,7 @@ function serve(): void {
       if (got === count) {
         const used = process.cpuUsage(firstCpu!);
         receiveCpu = used.user + used.system;
+        receiveSystemCpu = used.system;
         send(Buffer.from('d'));
       }
       received();
@@ -208,12 +210,12 @@ async function serverMemory(): Promise<NodeJS.MemoryUsage & { associations: numb
   return (await reply)[0];
 }
 
-/** The server's CPU time for the rate scenario's messages (NaN when it runs standalone). */
-async function serverCpu(): Promise<number> {
-  if (!serverProcess) return NaN;
+/** The server's CPU time (all, and in the kernel) for the rate scenario's messages, µs. */
+async function serverCpu(): Promise<{ receiveCpu: number; receiveSystemCpu: number }> {
+  if (!serverProcess) return { receiveCpu: NaN, receiveSystemCpu: NaN };
   const reply = once(serverProcess, 'message');
   serverProcess.send('cpu');
-  return (await reply)[0].receiveCpu;
+  return (await reply)[0];
 }
 
 /** Kernel slab memory (both ends' association and socket state live there), bytes. */
@@ -307,7 +309,7 @@ async function client(port: number): Promise<Record<string, unknown>> {
     await done;
     const seconds = (performance.now() - started) / 1000;
     const sendCpu = process.cpuUsage(startCpu);
-    const receiveCpu = await serverCpu();
+    const { receiveCpu, receiveSystemCpu } = await serverCpu();
     result = {
       ...base,
       messages: count,
@@ -318,6 +320,9 @@ async function client(port: number): Promise<Record<string, unknown>> {
       // CPU time per message (µs, user + system) of each process: less noisy than rates.
       senderCpuPerMessage: (sendCpu.user + sendCpu.system) / count,
       receiverCpuPerMessage: receiveCpu / count,
+      // The part of it spent in the kernel (system time).
+      senderSystemCpuPerMessage: sendCpu.system / count,
+      receiverSystemCpuPerMessage: receiveSystemCpu / count,
     };
   } else {
     const rtt: number[] = [];

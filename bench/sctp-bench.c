@@ -66,6 +66,13 @@ static double cpu_micros(void) {
   return (u.ru_utime.tv_sec + u.ru_stime.tv_sec) * 1e6 + u.ru_utime.tv_usec + u.ru_stime.tv_usec;
 }
 
+// The part of it spent in the kernel (system time), microseconds.
+static double system_cpu_micros(void) {
+  struct rusage u;
+  getrusage(RUSAGE_SELF, &u);
+  return u.ru_stime.tv_sec * 1e6 + u.ru_stime.tv_usec;
+}
+
 static int cmp(const void *a, const void *b) {
   double x = *(const double *)a, y = *(const double *)b;
   return x < y ? -1 : x > y;
@@ -164,14 +171,19 @@ int main(int argc, char **argv) {
       int fd = accept(lfd, NULL, NULL);
       if (fd < 0) die("accept");
       if (strncmp(mode, "rate", 4) == 0) {
-        double first_cpu = 0;
+        double first_cpu = 0, first_system_cpu = 0;
         for (long got = 0; got < count;) {
           ssize_t n = recv(fd, buf, 65536, 0);
           if (n <= 0) die("recv");
-          if (got++ == 0) first_cpu = cpu_micros();
+          if (got++ == 0) {
+            first_cpu = cpu_micros();
+            first_system_cpu = system_cpu_micros();
+          }
         }
-        // "done", with the CPU time from the first message to the last for the report.
-        int reply = snprintf(buf, 64, "%.0f", cpu_micros() - first_cpu);
+        // "done", with the CPU time from the first message to the last for the report (all,
+        // then system).
+        int reply = snprintf(buf, 64, "%.0f %.0f", cpu_micros() - first_cpu,
+                             system_cpu_micros() - first_system_cpu);
         send(fd, buf, reply, 0);
       } else if (strcmp(mode, "pingpong") == 0) {
         for (long i = 0; i < count; i++) {
@@ -204,7 +216,7 @@ int main(int argc, char **argv) {
     int fd = open_socket(nodelay);
     if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) die("connect");
     started = now();
-    double start_cpu = cpu_micros();
+    double start_cpu = cpu_micros(), start_system_cpu = system_cpu_micros();
     if (strncmp(mode, "rate", 4) == 0) {
       int nonblocking = strcmp(mode, "rate-nb") == 0;
       long waits = 0;
@@ -221,18 +233,22 @@ int main(int argc, char **argv) {
         if (n != size) die("send");
       }
       double send_cpu = cpu_micros() - start_cpu;
+      double send_system_cpu = system_cpu_micros() - start_system_cpu;
       ssize_t reply = recv(fd, buf, 63, 0);
       if (reply <= 0) die("recv done");
       buf[reply] = 0;
-      double receive_cpu = atof(buf);
+      double receive_cpu = 0, receive_system_cpu = 0;
+      sscanf(buf, "%lf %lf", &receive_cpu, &receive_system_cpu);
       if (nonblocking) fprintf(stderr, "rate-nb: %ld waits for EPOLLOUT\n", waits);
       elapsed = now() - started;
       printf(
           "{\"impl\":\"c\",\"mode\":\"%s\",\"messages\":%ld,\"size\":%d,\"noDelay\":%s,"
           "\"buffer\":%d,\"seconds\":%.6f,\"perSecond\":%.1f,\"mbitPerS\":%.2f,"
-          "\"senderCpuPerMessage\":%.3f,\"receiverCpuPerMessage\":%.3f}\n",
+          "\"senderCpuPerMessage\":%.3f,\"receiverCpuPerMessage\":%.3f,"
+          "\"senderSystemCpuPerMessage\":%.3f,\"receiverSystemCpuPerMessage\":%.3f}\n",
           mode, count, size, nodelay ? "true" : "false", buffer_size, elapsed, count / elapsed,
-          count * (double)size * 8 / elapsed / 1e6, send_cpu / count, receive_cpu / count);
+          count * (double)size * 8 / elapsed / 1e6, send_cpu / count, receive_cpu / count,
+          send_system_cpu / count, receive_system_cpu / count);
     } else {
       double *rtt = calloc(count, sizeof(double));
       for (long i = 0; i < count; i++) {

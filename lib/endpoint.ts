@@ -16,6 +16,7 @@ import {
   resolveDefaults,
   resolveSendOptions,
   sendMany,
+  sendMessage,
   setOption,
   validateHandleOptions,
   type AddressInfo,
@@ -310,7 +311,7 @@ export class Endpoint extends EventEmitter {
       this.handle = null;
       throw err;
     }
-    handle.onevent = (kind, value) => this.onNativeEvent(kind, value);
+    handle.onevent = (kind, value, bytes, extras) => this.onNativeEvent(kind, value, bytes, extras);
     this.updateReading();
   }
 
@@ -408,7 +409,9 @@ export class Endpoint extends EventEmitter {
     this.pending.delete(assocId);
     p.cleanup();
     this.refused.add(assocId);
-    this.handle?.send(Buffer.alloc(0), 0, 0, constants.SCTP_ABORT, 0, 0, assocId);
+    if (this.handle) {
+      sendMessage(this.handle, Buffer.alloc(0), 0, 0, constants.SCTP_ABORT, 0, 0, assocId);
+    }
     p.reject(err);
   }
 
@@ -481,7 +484,8 @@ export class Endpoint extends EventEmitter {
   /** Hands one message to the kernel; false when the kernel buffer is full (EAGAIN). */
   private trySend(item: QueuedSend): boolean {
     const s = item.send;
-    const n = this.handle!.send(
+    const n = sendMessage(
+      this.handle!,
       item.data,
       s.stream,
       s.ppid,
@@ -592,7 +596,7 @@ export class Endpoint extends EventEmitter {
     a.state = 'aborting';
     // ABORT is immediate: what is still queued for it will not be sent.
     this.dropQueued(a.id, codedError('Association was aborted', 'ERR_STREAM_DESTROYED'));
-    const rc = this.handle.send(data, 0, 0, constants.SCTP_ABORT, 0, 0, a.id);
+    const rc = sendMessage(this.handle, data, 0, 0, constants.SCTP_ABORT, 0, 0, a.id);
     if (rc < 0) this.closeAssociation(a, null); // already gone in the kernel
   }
 
@@ -609,10 +613,10 @@ export class Endpoint extends EventEmitter {
   // ---------------------------------------------------------------------------------------
   // Receiving
 
-  private onNativeEvent(kind: EventKind, value: unknown): void {
+  private onNativeEvent(kind: EventKind, value: unknown, bytes?: Buffer, extras?: unknown[]): void {
     switch (kind) {
       case EventKind.Read:
-        return this.onBatch(value as unknown[]);
+        return this.onBatch(value as number, bytes, extras);
       case EventKind.Writable:
         return this.flushQueue();
       case EventKind.Error: {
@@ -628,13 +632,16 @@ export class Endpoint extends EventEmitter {
     }
   }
 
-  private onBatch(batch: unknown[]): void {
+  private onBatch(count: number, bytes?: Buffer, extras?: unknown[]): void {
     this.inBatch = true;
     try {
       forEachEntry(
-        batch,
+        this.readInfo,
+        count,
+        bytes,
+        extras,
         () => this.handle !== null,
-        (k) => this.deliver(batch, k),
+        (k, entry) => this.deliver(k, entry),
       );
     } finally {
       this.inBatch = false;
@@ -642,12 +649,12 @@ export class Endpoint extends EventEmitter {
     }
   }
 
-  private deliver(batch: unknown[], k: number): void {
+  private deliver(k: number, entry: unknown): void {
     if (isNotificationAt(this.readInfo, k)) {
-      this.onNotification(toNotification(batch[k] as NativeNotification));
+      this.onNotification(toNotification(entry as NativeNotification));
       return;
     }
-    const data = batch[k] as Buffer;
+    const data = entry as Buffer;
     const assocId = assocIdAt(this.readInfo, k);
     if (this.refused.has(assocId)) return;
     const peeled = this.peeledInBatch.get(assocId);
@@ -718,7 +725,10 @@ export class Endpoint extends EventEmitter {
       };
       const reason = this.closing ? 'endpoint closing' : 'association limit reached';
       this.refused.add(n.assocId);
-      this.handle?.send(Buffer.from(reason), 0, 0, constants.SCTP_ABORT, 0, 0, n.assocId);
+      if (this.handle) {
+        const abort = Buffer.from(reason);
+        sendMessage(this.handle, abort, 0, 0, constants.SCTP_ABORT, 0, 0, n.assocId);
+      }
       this.emit('drop', dropped);
       return;
     }

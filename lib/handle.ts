@@ -4,6 +4,7 @@
 import { invalidArgValue, outOfRange, socketClosed, systemError } from './errors';
 import {
   constants,
+  INFO_EXTRA,
   INFO_NOTIFICATION,
   INFO_STRIDE,
   native,
@@ -176,19 +177,34 @@ export function resolveDefaults(options: { stream?: number; ppid?: number }): {
 }
 
 /**
- * Visits each entry of a native read batch while `alive()`. A listener that throws must not
- * cost the rest of the batch (a later COMM_LOST or SHUTDOWN_COMP included): the first
- * exception is rethrown once all are delivered.
+ * Visits each entry of a native read batch (see INFO_STRIDE) while `alive()`: a message as
+ * a Buffer (a view of the batch's shared bytes when it is short), a notification as the
+ * native object. A listener that throws must not cost the rest of the batch (a later
+ * COMM_LOST or SHUTDOWN_COMP included): the first exception is rethrown once all are
+ * delivered.
  */
 export function forEachEntry(
-  batch: unknown[],
+  info: Uint32Array,
+  count: number,
+  bytes: Buffer | undefined,
+  extras: unknown[] | undefined,
   alive: () => boolean,
-  visit: (k: number) => void,
+  visit: (k: number, entry: unknown) => void,
 ): void {
   let thrown: { error: unknown } | null = null;
-  for (let k = 0; k < batch.length && alive(); k++) {
+  let offset = 0;
+  let extra = 0;
+  for (let k = 0; k < count && alive(); k++) {
+    const length = info[k * INFO_STRIDE + 7]!;
+    let entry: unknown;
+    if (length === INFO_EXTRA) {
+      entry = extras![extra++];
+    } else {
+      entry = bytes!.subarray(offset, offset + length);
+      offset += length;
+    }
     try {
-      visit(k);
+      visit(k, entry);
     } catch (error) {
       thrown ??= { error };
     }
@@ -313,6 +329,30 @@ export function resolveSendOptions(
   return { stream, ppid, context, ttl, flags };
 }
 
+const sendFields = native.sendFields;
+
+/** Sends one message: the bytes the kernel took, or -errno. */
+export function sendMessage(
+  handle: NativeSocket,
+  data: Uint8Array,
+  stream: number,
+  ppid: number,
+  flags: number,
+  context: number,
+  ttl: number,
+  assocId: number,
+  toHost?: string,
+  toPort?: number,
+): number {
+  sendFields[0] = stream;
+  sendFields[1] = ppid;
+  sendFields[2] = flags;
+  sendFields[3] = context;
+  sendFields[4] = ttl;
+  sendFields[5] = assocId; // the kernel's int32 comes back from the uint32 bits
+  return toHost === undefined ? handle.send(data) : handle.send(data, toHost, toPort);
+}
+
 /**
  * Hands the first `count` (at most SEND_BATCH) of a list of messages to the kernel in one
  * sendmmsg: how many it took (fewer once its buffer is full), or -errno if the first failed.
@@ -326,18 +366,17 @@ export function sendMany(
 ): number {
   count = Math.min(count, SEND_BATCH);
   const data: Uint8Array[] = new Array(count);
-  const fields = new Uint32Array(count * SEND_FIELDS);
   for (let i = 0, at = 0; i < count; i++, at += SEND_FIELDS) {
     const o = sendAt(i);
     data[i] = dataAt(i);
-    fields[at] = o.stream;
-    fields[at + 1] = o.ppid;
-    fields[at + 2] = o.flags;
-    fields[at + 3] = o.context;
-    fields[at + 4] = o.ttl;
-    fields[at + 5] = assocIdAt(i);
+    sendFields[at] = o.stream;
+    sendFields[at + 1] = o.ppid;
+    sendFields[at + 2] = o.flags;
+    sendFields[at + 3] = o.context;
+    sendFields[at + 4] = o.ttl;
+    sendFields[at + 5] = assocIdAt(i);
   }
-  return handle.sendMany(data, fields);
+  return handle.sendMany(data);
 }
 
 /** Local or peer addresses of an association (assocId 0 on one-to-one sockets). */

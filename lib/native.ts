@@ -28,15 +28,23 @@ export const enum EventKind {
 }
 
 /**
- * A Read event's value is an array of payloads (a Buffer per message, the parsed object per
- * notification); entry k's receive info is in the socket's readInfo() at [k * INFO_STRIDE]:
- * [stream, ppid, ssn, tsn, flags, context, assocId], stream INFO_NOTIFICATION for a
- * notification. Valid only while the event is being handled: the next read reuses it.
+ * A Read event is onevent(EventKind.Read, count, bytes, extras): `count` entries, entry k's
+ * receive info in the socket's readInfo() at [k * INFO_STRIDE]:
+ * [stream, ppid, ssn, tsn, flags, context, assocId, length], stream INFO_NOTIFICATION for a
+ * notification. A message is the next `length` bytes of the Buffer `bytes` (the batch's short
+ * messages back to back), or with length INFO_EXTRA the next element of `extras` (a long
+ * message's own Buffer, or the parsed notification). Valid only while the event is being
+ * handled: the next read reuses readInfo().
  */
-export const INFO_STRIDE = 7;
+export const INFO_STRIDE = 8;
 export const INFO_NOTIFICATION = 0xffffffff;
+export const INFO_EXTRA = 0xffffffff;
 
-/** sendMany()'s info slots per message: [stream, ppid, flags, context, ttl, assocId]. */
+/**
+ * send() and sendMany() take each message's parameters from the addon's `sendFields`, filled
+ * just before the call: SEND_FIELDS slots per message, [stream, ppid, flags, context, ttl,
+ * assocId] (numbers in a typed array instead of six call arguments to convert).
+ */
 export const SEND_FIELDS = 6;
 /** Most messages per sendMany() call. */
 export const SEND_BATCH = 64;
@@ -44,23 +52,15 @@ export const SEND_BATCH = 64;
 export declare class NativeSocket {
   constructor(fd: number, family: number);
   readonly fd: number;
-  onevent: ((kind: EventKind, value: unknown) => void) | undefined;
+  onevent:
+    ((kind: EventKind, value: unknown, bytes?: Buffer, extras?: unknown[]) => void) | undefined;
   bindx(hosts: string[], port: number, remove: boolean): number;
   connectx(hosts: string[], port: number): [number, number];
   listen(backlog: number): number;
-  send(
-    data: Uint8Array,
-    stream: number,
-    ppid: number,
-    flags: number,
-    context: number,
-    ttl: number,
-    assocId: number,
-    toHost?: string,
-    toPort?: number,
-  ): number;
-  /** Up to SEND_BATCH messages; infos: SEND_FIELDS slots each. How many went, or -errno. */
-  sendMany(messages: Uint8Array[], infos: Uint32Array): number;
+  /** One message, its parameters in sendFields[0..5]: bytes sent, or -errno. */
+  send(data: Uint8Array, toHost?: string, toPort?: number): number;
+  /** Up to SEND_BATCH messages, their parameters in sendFields: how many went, or -errno. */
+  sendMany(messages: Uint8Array[]): number;
   setReading(on: boolean): number;
   setWatchWritable(on: boolean): number;
   setAccepting(on: boolean): number;
@@ -83,6 +83,8 @@ export interface NativeAddon {
   closeFd(fd: number): void;
   probe(): number;
   optionNames: string[];
+  /** The send parameters of send() and sendMany() (see SEND_FIELDS). */
+  sendFields: Uint32Array;
   constants: {
     AF_INET: number;
     AF_INET6: number;

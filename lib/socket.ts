@@ -21,6 +21,7 @@ import {
   resolveDefaults,
   resolveSendOptions,
   sendMany,
+  sendMessage,
   setOption,
   validateHandleOptions,
   type AddressInfo,
@@ -213,7 +214,7 @@ export class Socket extends Duplex {
     const handle = new native.Socket(fd, family);
     this.handle = handle;
     this.readInfo = handle.readInfo();
-    handle.onevent = (kind, value) => this.onNativeEvent(kind, value);
+    handle.onevent = (kind, value, bytes, extras) => this.onNativeEvent(kind, value, bytes, extras);
     if (this.unrefed) handle.unref();
     applyHandleOptions(handle, this.options);
   }
@@ -365,7 +366,8 @@ export class Socket extends Duplex {
       !this.writableEnded &&
       !this.writableCorked
     ) {
-      const n = this.handle.send(
+      const n = sendMessage(
+        this.handle,
         data,
         resolved.stream,
         resolved.ppid,
@@ -442,7 +444,16 @@ export class Socket extends Duplex {
       let n: number;
       if (left === 1) {
         const o = p.options[p.sent]!;
-        n = this.handle.send(p.data[p.sent]!, o.stream, o.ppid, o.flags, o.context, o.ttl, 0);
+        n = sendMessage(
+          this.handle,
+          p.data[p.sent]!,
+          o.stream,
+          o.ppid,
+          o.flags,
+          o.context,
+          o.ttl,
+          0,
+        );
         if (n >= 0) n = 1;
       } else {
         const from = p.sent;
@@ -492,7 +503,7 @@ export class Socket extends Duplex {
       // peeled-off socket keeps the one-to-many style, where shutdown() does nothing and an
       // empty message with SCTP_EOF does it.
       const rc = this.peeled
-        ? this.handle.send(Buffer.alloc(0), 0, 0, constants.SCTP_EOF, 0, 0, 0)
+        ? sendMessage(this.handle, Buffer.alloc(0), 0, 0, constants.SCTP_EOF, 0, 0, 0)
         : this.handle.shutdown(constants.SHUT_WR);
       if (rc < 0 && rc !== -107 /* ENOTCONN */ && rc !== -32 /* EPIPE */) {
         return callback(systemError(rc, 'shutdown'));
@@ -527,10 +538,10 @@ export class Socket extends Duplex {
     if (this.established && !this.shutdownComplete) this.startReading();
   }
 
-  private onNativeEvent(kind: EventKind, value: unknown): void {
+  private onNativeEvent(kind: EventKind, value: unknown, bytes?: Buffer, extras?: unknown[]): void {
     switch (kind) {
       case EventKind.Read:
-        return this.onBatch(value as unknown[]);
+        return this.onBatch(value as number, bytes, extras);
       case EventKind.Writable:
         return this.flushPending();
       case EventKind.Connect: {
@@ -566,21 +577,24 @@ export class Socket extends Duplex {
     }
   }
 
-  private onBatch(batch: unknown[]): void {
+  private onBatch(count: number, bytes?: Buffer, extras?: unknown[]): void {
     forEachEntry(
-      batch,
+      this.readInfo,
+      count,
+      bytes,
+      extras,
       () => !this.destroyed,
-      (k) => this.deliver(batch, k),
+      (k, entry) => this.deliver(k, entry),
     );
   }
 
   /** One entry of a read batch: a message pushed to the readable side, or a notification. */
-  private deliver(batch: unknown[], k: number): void {
+  private deliver(k: number, entry: unknown): void {
     if (isNotificationAt(this.readInfo, k)) {
-      this.onNotification(toNotification(batch[k] as NativeNotification));
+      this.onNotification(toNotification(entry as NativeNotification));
       return;
     }
-    const data = batch[k] as Received;
+    const data = entry as Received;
     data[kInfo] = messageInfoAt(this.readInfo, k);
     if (!this.push(data) && !this.readingPaused) {
       // The reader is behind: stop taking messages from the kernel (its receive window

@@ -101,6 +101,10 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("closeFd", Napi::Function::New(env, CloseFd));
   exports.Set("probe", Napi::Function::New(env, Probe));
   exports.Set("constants", Constants(env));
+  Napi::Uint32Array send_fields = Napi::Uint32Array::New(env, kSendBatch * kSendFields);
+  data->send_fields = send_fields.Data();
+  data->send_fields_ref = Napi::Persistent(send_fields);
+  exports.Set("sendFields", send_fields);
 
   size_t count;
   const SocketOption* options = OptionTable(&count);

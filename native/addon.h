@@ -11,6 +11,13 @@ namespace ksctp {
 
 class Socket;
 
+// Send parameters come through one Uint32Array per environment (`sendFields`), which
+// JavaScript fills before calling send()/sendMany(): numbers in a typed array cost nothing to
+// pass, where six call arguments cost a conversion each. kSendFields slots per message:
+// [stream, ppid, flags, context, ttl, assocId]; room for kSendBatch messages.
+constexpr size_t kSendFields = 6;
+constexpr size_t kSendBatch = 64;
+
 struct AddonData {
   uv_loop_t* loop = nullptr;
   // Every open socket, so the environment's teardown can close them all.
@@ -22,6 +29,11 @@ struct AddonData {
   // One receive buffer for all sockets of this environment: reads are synchronous on the
   // JavaScript thread, so they never overlap.
   std::vector<uint8_t> receive_buffer;
+  // The small messages of the read batch being built, back to back (see socket.cc).
+  std::vector<uint8_t> batch_bytes;
+  // sendFields' storage (see kSendFields), and the reference that keeps it alive.
+  uint32_t* send_fields = nullptr;
+  Napi::Reference<Napi::Uint32Array> send_fields_ref;
 
   void HandleClosed();
 };

@@ -16,18 +16,21 @@
 
 namespace ksctp {
 
-// A kEventRead batch is an array of payloads: a Buffer per message, the parsed object per
-// notification. Entry k's receive info is in the socket's readInfo() Uint32Array at
-// [k * kInfoStride ...]: [stream, ppid, ssn, tsn, flags, context, assocId], stream being
-// kInfoNotification for a notification. Numbers in a typed array rather than seven more
-// array elements per message: one N-API call per message instead of eight.
-static constexpr int kInfoStride = 7;
+// A kEventRead event is onevent(kEventRead, count, bytes, extras): `count` entries, whose
+// receive info is in the socket's readInfo() Uint32Array at [k * kInfoStride ...]:
+// [stream, ppid, ssn, tsn, flags, context, assocId, length], stream being kInfoNotification
+// for a notification. A message shorter than kSharedMaxLength is `length` bytes of the
+// Buffer `bytes`, which holds the batch's small messages back to back; a longer message or
+// a notification is the next element of the array `extras` (length kInfoExtra). One
+// allocation per batch instead of one per message (an ArrayBuffer costs far more than a
+// view on one), and a long message still does not keep a shared buffer alive.
+static constexpr int kInfoStride = 8;
 static constexpr uint32_t kInfoNotification = 0xffffffff;
+static constexpr uint32_t kInfoExtra = 0xffffffff;
+// The size below which messages share the batch's buffer: as Node's Buffer pool does.
+static constexpr size_t kSharedMaxLength = 4096;
 // recvmsg calls per wake-up before yielding to the loop (libuv reads 32 times).
 static constexpr int kReadBudget = 64;
-// Messages per sendMany() call.
-static constexpr size_t kSendBatch = 64;
-static constexpr size_t kSendFields = 6;
 static constexpr int kAcceptBudget = 64;
 static constexpr size_t kDefaultMaxMessageSize = 64 * 1024 * 1024;
 static constexpr size_t kMaxNotificationSize = 64 * 1024;
@@ -241,7 +244,7 @@ void Socket::HandlePoll(int status, int events) {
 // Calls `onevent(kind, value)` through the C API, so that no failure can turn into a C++
 // exception inside a libuv callback: a JS exception becomes 'uncaughtException', and an
 // environment that can no longer run JS (a terminating worker) is simply not called.
-void Socket::Emit(EventKind kind, napi_value value) {
+void Socket::Emit(EventKind kind, napi_value value, napi_value bytes, napi_value extras) {
   napi_env env = Env();
   napi_value self = Value();
   napi_value callback;
@@ -250,15 +253,13 @@ void Socket::Emit(EventKind kind, napi_value value) {
       napi_typeof(env, callback, &type) != napi_ok || type != napi_function) {
     return;
   }
-  napi_value argv[2];
+  napi_value undefined;
+  napi_get_undefined(env, &undefined);
+  napi_value argv[4] = {nullptr, value ? value : undefined, bytes ? bytes : undefined,
+                        extras ? extras : undefined};
   napi_create_int32(env, kind, &argv[0]);
-  if (value) {
-    argv[1] = value;
-  } else {
-    napi_get_undefined(env, &argv[1]);
-  }
   napi_value result;
-  if (napi_make_callback(env, async_context_, self, callback, 2, argv, &result) != napi_ok) {
+  if (napi_make_callback(env, async_context_, self, callback, 4, argv, &result) != napi_ok) {
     bool pending = false;
     napi_is_exception_pending(env, &pending);
     if (pending) {
@@ -312,17 +313,20 @@ void Socket::OnAcceptable() {
 void Socket::OnReadable() {
   Napi::Env env = Env();
   std::vector<uint8_t>& buffer = addon_->receive_buffer;
-  Napi::Array batch;
-  uint32_t slot = 0;  // entries in the batch
+  std::vector<uint8_t>& bytes = addon_->batch_bytes;  // see kEventRead above
+  bytes.clear();
+  Napi::Array extras;
+  uint32_t count = 0;  // entries in the batch
+  uint32_t extra_count = 0;
   int error = 0;
   bool ended = false;
   uint32_t* infos = read_info_.Value().Data();
 
-  auto push = [&](napi_value payload, const Received& r, bool is_notification) {
-    if (batch.IsEmpty()) batch = Napi::Array::New(env);
+  // Writes entry `count`'s receive info; the caller says where its payload is (slot 7).
+  auto next_entry = [&](const Received& r, bool is_notification) {
     const sctp_rcvinfo& i = r.info;
     bool info = r.has_info && !is_notification;
-    uint32_t* out = infos + slot * kInfoStride;
+    uint32_t* out = infos + count++ * kInfoStride;
     out[0] = is_notification ? kInfoNotification : info ? i.rcv_sid : 0;
     out[1] = info ? i.rcv_ppid : 0;
     out[2] = info ? i.rcv_ssn : 0;
@@ -330,7 +334,23 @@ void Socket::OnReadable() {
     out[4] = info ? i.rcv_flags : 0;
     out[5] = info ? i.rcv_context : 0;
     out[6] = r.has_info ? static_cast<uint32_t>(i.rcv_assoc_id) : 0;
-    batch.Set(slot++, payload);
+    return out;
+  };
+  auto push_extra = [&](napi_value value) {
+    if (extras.IsEmpty()) extras = Napi::Array::New(env);
+    extras.Set(extra_count++, value);
+  };
+  // Hands the batch to JavaScript, the shared state reset first: the loop may go on after.
+  auto emit_batch = [&]() {
+    if (count == 0) return;
+    napi_value shared = nullptr;
+    if (!bytes.empty()) shared = Napi::Buffer<uint8_t>::Copy(env, bytes.data(), bytes.size());
+    napi_value list = extras.IsEmpty() ? nullptr : static_cast<napi_value>(extras);
+    napi_value entries = Napi::Number::New(env, count);
+    bytes.clear();
+    extras = Napi::Array();
+    count = extra_count = 0;
+    Emit(kEventRead, entries, shared, list);
   };
 
   for (int i = 0; i < kReadBudget; i++) {
@@ -355,35 +375,35 @@ void Socket::OnReadable() {
         uint64_t assoc = static_cast<uint32_t>(FieldNumber(parsed, "assocId"));
         data_.Drop((assoc << 16) | (FieldNumber(parsed, "stream") & 0xffff));
       }
-      Napi::Object n =
-          NotificationToJs(env, parsed, ok, notifications_.Data(), notifications_.Size());
+      next_entry(r, true)[7] = kInfoExtra;
+      push_extra(NotificationToJs(env, parsed, ok, notifications_.Data(), notifications_.Size()));
       notifications_.Consume();
-      push(n, r, true);
       if (knows_next_ && !r.has_next) break;
       continue;
     }
     auto result = data_.Add(ReassemblyKey(r), buffer.data(), r.length, eor);
     if (result == Reassembler::Result::kTooLarge) {
-      error = EMSGSIZE;
       // Reported once per oversized message; keep reading (later messages are fine).
-      if (!batch.IsEmpty()) {
-        Emit(kEventRead, batch);
-        batch = Napi::Array();
-        slot = 0;
-        if (state_ != State::kOpen) return;
-      }
-      Emit(kEventError, Errno(env, error));
-      error = 0;
+      emit_batch();
+      if (state_ != State::kOpen) return;
+      Emit(kEventError, Errno(env, EMSGSIZE));
       if (state_ != State::kOpen || !reading_) return;
       continue;
     }
     if (result != Reassembler::Result::kComplete) continue;
-    push(Napi::Buffer<uint8_t>::Copy(env, data_.Data(), data_.Size()), r, false);
+    uint32_t* out = next_entry(r, false);
+    if (data_.Size() < kSharedMaxLength) {
+      bytes.insert(bytes.end(), data_.Data(), data_.Data() + data_.Size());
+      out[7] = static_cast<uint32_t>(data_.Size());
+    } else {
+      out[7] = kInfoExtra;
+      push_extra(Napi::Buffer<uint8_t>::Copy(env, data_.Data(), data_.Size()));
+    }
     data_.Consume();
     if (knows_next_ && !r.has_next) break;  // the queue is empty: no read for EAGAIN
   }
 
-  if (!batch.IsEmpty()) Emit(kEventRead, batch);
+  emit_batch();
   if (state_ != State::kOpen) return;
   if (ended) {
     reading_ = false;
@@ -468,24 +488,31 @@ Napi::Value Socket::Listen(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), ::listen(fd_, backlog) < 0 ? -errno : 0);
 }
 
-// send(data, stream, ppid, flags, context, ttl, assocId, toHost?, toPort?) -> bytes | -errno.
+// Message k's send parameters from the environment's sendFields (see kSendFields).
+static SendInfo SendFieldsAt(const uint32_t* fields, size_t k) {
+  const uint32_t* f = fields + k * kSendFields;
+  SendInfo s;
+  s.stream = static_cast<uint16_t>(f[0]);
+  s.ppid = f[1];
+  s.flags = static_cast<uint16_t>(f[2]);
+  s.context = f[3];
+  s.ttl_ms = f[4];
+  s.assoc_id = static_cast<int32_t>(f[5]);
+  return s;
+}
+
+// send(data, toHost?, toPort?) -> bytes | -errno, with the parameters in sendFields[0..5].
 // A destination address (one-to-many) sets up an association implicitly when none exists.
 Napi::Value Socket::Send(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (state_ != State::kOpen) return Errno(env, EBADF);
   Napi::Uint8Array data = info[0].As<Napi::Uint8Array>();
-  SendInfo s;
-  s.stream = static_cast<uint16_t>(info[1].As<Napi::Number>().Uint32Value());
-  s.ppid = info[2].As<Napi::Number>().Uint32Value();
-  s.flags = static_cast<uint16_t>(info[3].As<Napi::Number>().Uint32Value());
-  s.context = info[4].As<Napi::Number>().Uint32Value();
-  s.ttl_ms = info[5].As<Napi::Number>().Uint32Value();
-  s.assoc_id = info[6].As<Napi::Number>().Int32Value();
+  SendInfo s = SendFieldsAt(addon_->send_fields, 0);
   sockaddr_storage to;
   socklen_t to_length = 0;
-  if (info.Length() > 8 && info[7].IsString()) {
-    uint16_t port = static_cast<uint16_t>(info[8].As<Napi::Number>().Uint32Value());
-    to_length = ToSockaddr(info[7].As<Napi::String>().Utf8Value(), port, family_, &to);
+  if (info.Length() > 2 && info[1].IsString()) {
+    uint16_t port = static_cast<uint16_t>(info[2].As<Napi::Number>().Uint32Value());
+    to_length = ToSockaddr(info[1].As<Napi::String>().Utf8Value(), port, family_, &to);
     if (to_length == 0) return Errno(env, EAFNOSUPPORT);
   }
   ssize_t n = SendMessage(fd_, data.Data(), data.ByteLength(), s,
@@ -493,29 +520,21 @@ Napi::Value Socket::Send(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, static_cast<double>(n));
 }
 
-// sendMany(messages: Uint8Array[], infos: Uint32Array) -> how many were sent, or -errno
-// when the first could not be. infos holds [stream, ppid, flags, context, ttl, assocId] per
-// message. One sendmmsg call for up to kSendBatch messages: the queue a full send buffer
-// left behind goes out in one crossing and one syscall instead of one per message.
+// sendMany(messages: Uint8Array[]) -> how many were sent, or -errno when the first could not
+// be; message k's parameters are in sendFields at k * kSendFields. One sendmmsg call for up
+// to kSendBatch messages: the queue a full send buffer left behind goes out in one crossing
+// and one syscall instead of one per message.
 Napi::Value Socket::SendMany(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (state_ != State::kOpen) return Errno(env, EBADF);
   Napi::Array list = info[0].As<Napi::Array>();
-  Napi::Uint32Array fields = info[1].As<Napi::Uint32Array>();
-  size_t count =
-      std::min<size_t>({list.Length(), fields.ElementLength() / kSendFields, kSendBatch});
+  size_t count = std::min<size_t>(list.Length(), kSendBatch);
   SendInfo infos[kSendBatch];
   iovec data[kSendBatch];
-  const uint32_t* f = fields.Data();
-  for (size_t i = 0; i < count; i++, f += kSendFields) {
+  for (size_t i = 0; i < count; i++) {
     Napi::Uint8Array bytes = list.Get(i).As<Napi::Uint8Array>();
     data[i] = {bytes.Data(), bytes.ByteLength()};
-    infos[i].stream = static_cast<uint16_t>(f[0]);
-    infos[i].ppid = f[1];
-    infos[i].flags = static_cast<uint16_t>(f[2]);
-    infos[i].context = f[3];
-    infos[i].ttl_ms = f[4];
-    infos[i].assoc_id = static_cast<int32_t>(f[5]);
+    infos[i] = SendFieldsAt(addon_->send_fields, i);
   }
   return Napi::Number::New(env, SendMessages(fd_, infos, data, count));
 }
@@ -523,7 +542,10 @@ Napi::Value Socket::SendMany(const Napi::CallbackInfo& info) {
 // setReading / setWatchWritable / setAccepting(on) -> 0 | -errno (libuv could not poll)
 Napi::Value Socket::SetReading(const Napi::CallbackInfo& info) {
   reading_ = info[0].ToBoolean();
-  if (addon_->receive_buffer.empty()) addon_->receive_buffer.resize(256 * 1024);
+  if (addon_->receive_buffer.empty()) {
+    addon_->receive_buffer.resize(256 * 1024);
+    addon_->batch_bytes.reserve(kReadBudget * kSharedMaxLength);
+  }
   return Napi::Number::New(info.Env(), UpdatePoll());
 }
 

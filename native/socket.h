@@ -12,7 +12,7 @@ namespace ksctp {
 
 // Event kinds passed to the JavaScript `onevent(kind, value)` callback.
 enum EventKind {
-  kEventRead = 0,      // value: array of payloads, their info in readInfo() (see socket.cc)
+  kEventRead = 0,      // value: entry count; then the batch's bytes and extras (socket.cc)
   kEventError = 1,     // value: -errno (a failed read, or EMSGSIZE for an oversized message)
   kEventWritable = 2,  // the socket accepts writes again after EAGAIN
   kEventConnect = 3,   // value: 0 or -errno, the outcome of a non-blocking connect
@@ -62,7 +62,8 @@ class Socket : public Napi::ObjectWrap<Socket> {
   void OnReadable();
   void OnAcceptable();
   void OnWritable();
-  void Emit(EventKind kind, napi_value value);
+  void Emit(EventKind kind, napi_value value, napi_value bytes = nullptr,
+            napi_value extras = nullptr);
 
   AddonData* addon_;
   int fd_;

@@ -129,6 +129,34 @@ describe('messages', () => {
     },
   );
 
+  test('a burst of short and long messages arrives whole and in order, each with its own info', async () => {
+    // Reads come in batches: short messages (under 4 KiB) share one buffer per batch, longer
+    // ones get their own, so keeping a long message never keeps others alive and vice versa.
+    const sizes = [1, 100, 4095, 4096, 20_000, 7, 1453, 64, 70_000, 3];
+    const sent = Array.from({ length: 200 }, (_, i) => {
+      const size = sizes[i % sizes.length]!;
+      const b = Buffer.alloc(size);
+      for (let j = 0; j < size; j++) b[j] = (i + j * 7) & 0xff;
+      return b;
+    });
+    const echoes: { data: Buffer; info: MessageInfo }[] = [];
+    const onMessage = (data: Buffer, info: MessageInfo) => echoes.push({ data, info });
+    c.on('message', onMessage);
+    sent.forEach((b, i) => c.send(b, { stream: 1, ppid: i }));
+    await waitFor(() => echoes.length === sent.length, 60000, 'the echoes');
+    c.off('message', onMessage);
+    echoes.forEach((e, i) => {
+      expect(e.info).toMatchObject({ stream: 1, ppid: i });
+      expect(e.data.equals(sent[i]!)).toBe(true);
+    });
+    for (const e of echoes.filter((x) => x.data.length >= 4096)) {
+      expect(e.data.byteLength).toBe(e.data.buffer.byteLength);
+    }
+    const sharing = echoes.filter((x) => x.data.buffer.byteLength > x.data.length);
+    expect(sharing.length).toBeGreaterThan(0);
+    expect(sharing.every((x) => x.data.length < 4096)).toBe(true);
+  });
+
   test('stream, PPID and unordered come through; PPID is in host byte order', async () => {
     const echo = await echoOnce(c, Buffer.from('meta'), { stream: 3, ppid: 0x01020304 });
     expect(echo.info.stream).toBe(3);
