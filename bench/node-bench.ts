@@ -2,6 +2,8 @@
 // prefix per message (what users would otherwise write). The server runs in a child process
 // (as the C program's does), the client here; one JSON line with the result.
 //   node node-bench.js <sctp|tcp> rate <messages> <size> [defaults|no-nodelay|tuned]
+//   node node-bench.js <sctp|tcp> rate-corked <messages> <size>   the same, sent in corked
+//        bursts of 64 messages
 //   node node-bench.js <sctp|tcp> pingpong <round trips> <size>
 //   node node-bench.js <sctp|tcp> setup <associations>
 //   node node-bench.js <sctp|tcp> many <associations> <size>   one server endpoint (sctp: a
@@ -35,6 +37,8 @@ const [impl, mode, countText, sizeText, settingText] = process.argv.slice(2) as 
 const count = Number(countText);
 const size = Number(sizeText ?? 1);
 const setting = settingText ?? 'defaults';
+/** Scenario "rate-corked": messages per cork()/uncork() burst. */
+const CORKED = 64;
 /** Scenario "many": messages each association sends (and gets echoed). */
 const PER_ASSOCIATION = 20;
 
@@ -159,6 +163,8 @@ function serve(): void {
 
 interface Conn {
   send(m: Buffer): boolean;
+  cork(): void;
+  uncork(): void;
   onMessage(l: (m: Buffer) => void): void;
   drained(): Promise<unknown>;
   close(): Promise<unknown>;
@@ -176,6 +182,8 @@ async function open(port: number): Promise<Conn> {
     experiment(s);
     return {
       send: (m) => s.send(m), // the fast path: straight to the kernel unless it is full
+      cork: () => s.cork(),
+      uncork: () => s.uncork(),
       onMessage: (l) => s.on('data', l),
       drained: () => once(s, 'drain'),
       close: () => {
@@ -193,6 +201,8 @@ async function open(port: number): Promise<Conn> {
   tcpMessages(s, (m) => listeners.forEach((l) => l(m)));
   return {
     send: (m) => s.write(frame(m)),
+    cork: () => s.cork(),
+    uncork: () => s.uncork(),
     onMessage: (l) => listeners.push(l),
     drained: () => once(s, 'drain'),
     close: () => {
@@ -299,12 +309,24 @@ async function client(port: number): Promise<Record<string, unknown>> {
   const conn = await open(port);
   const payload = Buffer.alloc(size, 0x61);
   let result: Record<string, unknown>;
-  if (mode === 'rate') {
+  if (mode === 'rate' || mode === 'rate-corked') {
     const done = new Promise<void>((resolve) => conn.onMessage(() => resolve()));
     const started = performance.now();
     const startCpu = process.cpuUsage();
-    for (let i = 0; i < count; i++) {
-      if (!conn.send(payload)) await conn.drained();
+    if (mode === 'rate') {
+      for (let i = 0; i < count; i++) {
+        if (!conn.send(payload)) await conn.drained();
+      }
+    } else {
+      // Bursts of CORKED messages between cork() and uncork(): kernel-sctp hands each burst
+      // to the kernel in one sendmmsg, Node TCP in one writev.
+      for (let i = 0; i < count;) {
+        conn.cork();
+        let more = true;
+        for (let j = 0; j < CORKED && i < count; j++, i++) more = conn.send(payload);
+        conn.uncork();
+        if (!more) await conn.drained();
+      }
     }
     await done;
     const seconds = (performance.now() - started) / 1000;
@@ -329,6 +351,7 @@ async function client(port: number): Promise<Record<string, unknown>> {
     let reply: (() => void) | null = null;
     conn.onMessage(() => reply?.());
     const started = performance.now();
+    const startCpu = process.cpuUsage();
     for (let i = 0; i < count; i++) {
       const t = performance.now();
       const echoed = new Promise<void>((resolve) => (reply = resolve));
@@ -337,6 +360,7 @@ async function client(port: number): Promise<Record<string, unknown>> {
       rtt.push(performance.now() - t);
     }
     const seconds = (performance.now() - started) / 1000;
+    const cpu = process.cpuUsage(startCpu);
     rtt.sort((a, b) => a - b);
     result = {
       ...base,
@@ -345,6 +369,8 @@ async function client(port: number): Promise<Record<string, unknown>> {
       seconds,
       p50Ms: rtt[Math.floor(count / 2)],
       p99Ms: rtt[Math.floor(count * 0.99)],
+      // The client's CPU time per round trip (µs): one send, one wake-up, one read.
+      clientCpuPerRoundTrip: (cpu.user + cpu.system) / count,
     };
   }
   await conn.close();

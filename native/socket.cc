@@ -143,6 +143,7 @@ Socket::Socket(const Napi::CallbackInfo& info)
       Napi::ArrayBuffer::New(env, kReadBudget * kInfoStride * sizeof(uint32_t));
   read_info_ =
       Napi::Persistent(Napi::Uint32Array::New(env, kReadBudget * kInfoStride, info_buffer, 0));
+  read_info_data_ = static_cast<uint32_t*>(info_buffer.Data());
   addon_->live.insert(this);
   // An open socket is never collected: it is closed explicitly (close(), environment
   // teardown), and only then may its JS object go.
@@ -320,7 +321,7 @@ void Socket::OnReadable() {
   uint32_t extra_count = 0;
   int error = 0;
   bool ended = false;
-  uint32_t* infos = read_info_.Value().Data();
+  uint32_t* infos = read_info_data_;
 
   // Writes entry `count`'s receive info; the caller says where its payload is (slot 7).
   auto next_entry = [&](const Received& r, bool is_notification) {

@@ -83,6 +83,7 @@ class Socket : public Napi::ObjectWrap<Socket> {
   Reassembler notifications_;
   Napi::AsyncContext async_context_;
   Napi::Reference<Napi::Uint32Array> read_info_;  // receive info of the batch being emitted
+  uint32_t* read_info_data_ = nullptr;            // its storage (an ArrayBuffer never moves)
 };
 
 }  // namespace ksctp
