@@ -242,8 +242,9 @@ int main(int argc, char **argv) {
       int ep = epoll_create1(0);
       struct epoll_event ev = {.events = EPOLLOUT, .data.fd = fd};
       if (nonblocking) epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
-      if (strcmp(mode, "rate-mmsg") == 0) send_bursts(fd, buf, size, count);
-      for (long i = 0; i < count && strcmp(mode, "rate-mmsg") != 0; i++) {
+      int bursts = strcmp(mode, "rate-mmsg") == 0;
+      if (bursts) send_bursts(fd, buf, size, count);
+      for (long i = 0; i < count && !bursts; i++) {
         int flags = nonblocking ? MSG_DONTWAIT : 0;
         ssize_t n;
         while ((n = send(fd, buf, size, flags)) < 0 && errno == EAGAIN) {
@@ -271,7 +272,6 @@ int main(int argc, char **argv) {
           send_system_cpu / count, receive_system_cpu / count);
     } else {
       double *rtt = calloc(count, sizeof(double));
-      double cpu_start = cpu_micros();
       for (long i = 0; i < count; i++) {
         double t = now();
         if (send(fd, buf, size, 0) != size) die("send");
@@ -279,7 +279,7 @@ int main(int argc, char **argv) {
         rtt[i] = (now() - t) * 1000;
       }
       elapsed = now() - started;
-      double cpu = cpu_micros() - cpu_start;
+      double cpu = cpu_micros() - start_cpu;
       qsort(rtt, count, sizeof(double), cmp);
       printf(
           "{\"impl\":\"c\",\"mode\":\"pingpong\",\"roundTrips\":%ld,\"size\":%d,\"seconds\":%.6f,"

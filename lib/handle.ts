@@ -1,6 +1,7 @@
 // What one-to-one sockets, one-to-many endpoints and their associations do the same way on a
 // native handle: socket options at open, per-message send options, SCTP_STATUS, address
 // lists, and the option table by name. Plain functions; the classes add policy and events.
+import { markAsUntransferable } from 'node:worker_threads';
 import { invalidArgValue, outOfRange, socketClosed, systemError } from './errors';
 import {
   constants,
@@ -194,16 +195,19 @@ export function forEachEntry(
   let thrown: { error: unknown } | null = null;
   let offset = 0;
   let extra = 0;
+  // The short messages are views of one buffer: a listener must not detach it from under
+  // the others by transferring one message's `buffer` (postMessage with a transfer list).
+  if (bytes) markAsUntransferable(bytes.buffer);
   for (let k = 0; k < count && alive(); k++) {
     const length = info[k * INFO_STRIDE + 7]!;
-    let entry: unknown;
-    if (length === INFO_EXTRA) {
-      entry = extras![extra++];
-    } else {
-      entry = bytes!.subarray(offset, offset + length);
-      offset += length;
-    }
     try {
+      let entry: unknown;
+      if (length === INFO_EXTRA) {
+        entry = extras![extra++];
+      } else {
+        entry = bytes!.subarray(offset, offset + length);
+        offset += length;
+      }
       visit(k, entry);
     } catch (error) {
       thrown ??= { error };

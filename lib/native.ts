@@ -1,6 +1,7 @@
 // Loads the native addon and declares its surface once, so types and native code agree.
 // Every native method returns a result or -errno; errors are built in TypeScript.
 import path from 'node:path';
+import { markAsUntransferable } from 'node:worker_threads';
 import nodeGypBuild from 'node-gyp-build';
 
 export interface NativeAddress {
@@ -116,3 +117,5 @@ export interface NativeAddon {
 // dist/lib/native.js -> the package root, where build/ or prebuilds/ live.
 export const native = nodeGypBuild(path.join(__dirname, '..', '..')) as NativeAddon;
 export const constants = native.constants;
+// The native side keeps pointers into this array's memory: it must never be detached.
+markAsUntransferable(native.sendFields.buffer);

@@ -242,8 +242,8 @@ void Socket::HandlePoll(int status, int events) {
   }
 }
 
-// Calls `onevent(kind, value)` through the C API, so that no failure can turn into a C++
-// exception inside a libuv callback: a JS exception becomes 'uncaughtException', and an
+// Calls `onevent(kind, value, bytes, extras)` through the C API, so that no failure can turn into a
+// C++ exception inside a libuv callback: a JS exception becomes 'uncaughtException', and an
 // environment that can no longer run JS (a terminating worker) is simply not called.
 void Socket::Emit(EventKind kind, napi_value value, napi_value bytes, napi_value extras) {
   napi_env env = Env();

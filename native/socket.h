@@ -10,7 +10,8 @@
 
 namespace ksctp {
 
-// Event kinds passed to the JavaScript `onevent(kind, value)` callback.
+// Event kinds passed to the JavaScript `onevent(kind, value, bytes, extras)` callback (the
+// last two for kEventRead only).
 enum EventKind {
   kEventRead = 0,      // value: entry count; then the batch's bytes and extras (socket.cc)
   kEventError = 1,     // value: -errno (a failed read, or EMSGSIZE for an oversized message)
