@@ -159,7 +159,8 @@ describe('messages', () => {
     // 20 copies it instead, later versions refuse the transfer).
     const shared = sharing[0]!.data;
     try {
-      structuredClone(shared.buffer, { transfer: [shared.buffer] });
+      const buffer = shared.buffer as ArrayBuffer;
+      structuredClone(buffer, { transfer: [buffer] });
     } catch {
       // DataCloneError: refused, which is as good
     }
