@@ -17,7 +17,7 @@
 // KSCTP_BENCH_HOST is then its address (the kernel's SCTP counters are per namespace).
 // Halves, to pair with the C program's (SCTP_BENCH_SERVE / SCTP_BENCH_PORT there):
 // KSCTP_BENCH_ROLE=server runs only the server (it prints its port), KSCTP_BENCH_PORT=<port>
-// only the client.
+// only the client (with KSCTP_BENCH_WARMUP=0 against the C program's half).
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
@@ -37,6 +37,13 @@ const [impl, mode, countText, sizeText, settingText] = process.argv.slice(2) as 
 const count = Number(countText);
 const size = Number(sizeText ?? 1);
 const setting = settingText ?? 'defaults';
+/**
+ * Rate scenarios: messages sent (and counted by the server) before the measured ones, so
+ * that what is measured is the steady state and not V8 compiling the hot paths (which on the
+ * emulated CPU costs more than the 20,000 messages themselves). KSCTP_BENCH_WARMUP=0 when
+ * pairing a half with the C program's, which knows no warm-up.
+ */
+const WARMUP = Number(process.env.KSCTP_BENCH_WARMUP ?? count);
 /** Scenario "rate-corked": messages per cork()/uncork() burst. */
 const CORKED = 64;
 /** Scenario "many": messages each association sends (and gets echoed). */
@@ -98,8 +105,15 @@ function serve(): void {
   });
   const onConnection = (send: (m: Buffer) => void, received: () => void) => {
     let got = 0;
+    let warming = WARMUP > 0;
     return (m: Buffer) => {
       if (mode === 'pingpong' || mode === 'many') return send(m);
+      if (warming) {
+        if (++got < WARMUP) return;
+        warming = false;
+        got = 0;
+        return send(Buffer.from('w'));
+      }
       if (++got === 1) firstCpu = process.cpuUsage();
       if (got === count) {
         const used = process.cpuUsage(firstCpu!);
@@ -310,25 +324,43 @@ async function client(port: number): Promise<Record<string, unknown>> {
   const payload = Buffer.alloc(size, 0x61);
   let result: Record<string, unknown>;
   if (mode === 'rate' || mode === 'rate-corked') {
-    const done = new Promise<void>((resolve) => conn.onMessage(() => resolve()));
-    const started = performance.now();
-    const startCpu = process.cpuUsage();
-    if (mode === 'rate') {
-      for (let i = 0; i < count; i++) {
-        if (!conn.send(payload)) await conn.drained();
+    let replies = 0;
+    let wake: (() => void) | null = null;
+    conn.onMessage(() => {
+      replies++;
+      wake?.();
+    });
+    /** Resolves once the server has answered `n` times ('w' after the warm-up, 'd' at the end). */
+    const reply = (n: number) =>
+      new Promise<void>((resolve) => {
+        const check = () => (replies >= n ? resolve() : void (wake = check));
+        check();
+      });
+    const sendAll = async (n: number) => {
+      if (mode === 'rate') {
+        for (let i = 0; i < n; i++) {
+          if (!conn.send(payload)) await conn.drained();
+        }
+        return;
       }
-    } else {
       // Bursts of CORKED messages between cork() and uncork(): kernel-sctp hands each burst
       // to the kernel in one sendmmsg, Node TCP in one writev.
-      for (let i = 0; i < count;) {
+      for (let i = 0; i < n;) {
         conn.cork();
         let more = true;
-        for (let j = 0; j < CORKED && i < count; j++, i++) more = conn.send(payload);
+        for (let j = 0; j < CORKED && i < n; j++, i++) more = conn.send(payload);
         conn.uncork();
         if (!more) await conn.drained();
       }
+    };
+    if (WARMUP > 0) {
+      await sendAll(WARMUP);
+      await reply(1);
     }
-    await done;
+    const started = performance.now();
+    const startCpu = process.cpuUsage();
+    await sendAll(count);
+    await reply(WARMUP > 0 ? 2 : 1);
     const seconds = (performance.now() - started) / 1000;
     const sendCpu = process.cpuUsage(startCpu);
     const { receiveCpu, receiveSystemCpu } = await serverCpu();

@@ -94,7 +94,7 @@ function main(): void {
   });
   const rate = rateRuns('perSecond');
   add(
-    `1. message rate, 100 B x ${n1}, median of ${ROUNDS} (user-space SCTP: x ${nUser}, once)`,
+    `1. message rate, 100 B x ${n1} after as many to warm up (C: none), median of ${ROUNDS} (user-space SCTP: x ${nUser}, once, no warm-up)`,
     'messages/s',
     true,
     {
@@ -190,7 +190,7 @@ function main(): void {
     'C no NODELAY': () => c('rate', n6, 100, 0),
   })('perSecond');
   add(
-    `6. message rate by settings, 100 B x ${n6}, median of ${ROUNDS}`,
+    `6. message rate by settings, 100 B x ${n6} after as many to warm up (C: none), median of ${ROUNDS}`,
     'messages/s',
     true,
     bySettings.results,
