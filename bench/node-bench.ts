@@ -40,8 +40,8 @@ const setting = settingText ?? 'defaults';
 /**
  * Rate scenarios: messages sent (and counted by the server) before the measured ones, so
  * that what is measured is the steady state and not V8 compiling the hot paths (which on the
- * emulated CPU costs more than the 20,000 messages themselves). KSCTP_BENCH_WARMUP=0 when
- * pairing a half with the C program's, which knows no warm-up.
+ * emulated CPU costs more than the 20,000 messages themselves); pingpong: round trips.
+ * KSCTP_BENCH_WARMUP=0 when pairing a half with the C program's, which knows no warm-up.
  */
 const WARMUP = Number(process.env.KSCTP_BENCH_WARMUP ?? count);
 /** Scenario "rate-corked": messages per cork()/uncork() burst. */
@@ -382,13 +382,17 @@ async function client(port: number): Promise<Record<string, unknown>> {
     const rtt: number[] = [];
     let reply: (() => void) | null = null;
     conn.onMessage(() => reply?.());
+    const roundTrip = () => {
+      const echoed = new Promise<void>((resolve) => (reply = resolve));
+      conn.send(payload);
+      return echoed;
+    };
+    for (let i = 0; i < WARMUP; i++) await roundTrip(); // as in the rate scenarios
     const started = performance.now();
     const startCpu = process.cpuUsage();
     for (let i = 0; i < count; i++) {
       const t = performance.now();
-      const echoed = new Promise<void>((resolve) => (reply = resolve));
-      conn.send(payload);
-      await echoed;
+      await roundTrip();
       rtt.push(performance.now() - t);
     }
     const seconds = (performance.now() - started) / 1000;

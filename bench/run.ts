@@ -124,7 +124,7 @@ function main(): void {
     c: c('pingpong', n2, 100),
     tcp: node('tcp', 'pingpong', n2, 100),
   };
-  add(`2. round trip p50, 100 B x ${n2}`, 'ms', false, {
+  add(`2. round trip p50, 100 B x ${n2} after as many to warm up (C: none)`, 'ms', false, {
     'kernel-sctp': pp.ours.p50Ms,
     C: pp.c.p50Ms,
     'node TCP': pp.tcp.p50Ms,
