@@ -62,18 +62,16 @@ static int open_socket(int nodelay) {
   return fd;
 }
 
-// CPU time (user + system) this process has used, microseconds.
-static double cpu_micros(void) {
+// CPU time this process has used, microseconds: all (user + system), and the system part.
+struct cpu_time {
+  double all, system;
+};
+static struct cpu_time cpu_now(void) {
   struct rusage u;
   getrusage(RUSAGE_SELF, &u);
-  return (u.ru_utime.tv_sec + u.ru_stime.tv_sec) * 1e6 + u.ru_utime.tv_usec + u.ru_stime.tv_usec;
-}
-
-// The part of it spent in the kernel (system time), microseconds.
-static double system_cpu_micros(void) {
-  struct rusage u;
-  getrusage(RUSAGE_SELF, &u);
-  return u.ru_stime.tv_sec * 1e6 + u.ru_stime.tv_usec;
+  double user = u.ru_utime.tv_sec * 1e6 + u.ru_utime.tv_usec;
+  double system = u.ru_stime.tv_sec * 1e6 + u.ru_stime.tv_usec;
+  return (struct cpu_time){user + system, system};
 }
 
 // rate-mmsg: `count` messages of `size` bytes in sendmmsg calls of up to 64 (blocking).
@@ -190,19 +188,17 @@ int main(int argc, char **argv) {
       int fd = accept(lfd, NULL, NULL);
       if (fd < 0) die("accept");
       if (strncmp(mode, "rate", 4) == 0) {
-        double first_cpu = 0, first_system_cpu = 0;
+        struct cpu_time first = {0, 0};
         for (long got = 0; got < count;) {
           ssize_t n = recv(fd, buf, 65536, 0);
           if (n <= 0) die("recv");
-          if (got++ == 0) {
-            first_cpu = cpu_micros();
-            first_system_cpu = system_cpu_micros();
-          }
+          if (got++ == 0) first = cpu_now();
         }
         // "done", with the CPU time from the first message to the last for the report (all,
         // then system).
-        int reply = snprintf(buf, 64, "%.0f %.0f", cpu_micros() - first_cpu,
-                             system_cpu_micros() - first_system_cpu);
+        struct cpu_time last = cpu_now();
+        int reply =
+            snprintf(buf, 64, "%.0f %.0f", last.all - first.all, last.system - first.system);
         send(fd, buf, reply, 0);
       } else if (strcmp(mode, "pingpong") == 0) {
         for (long i = 0; i < count; i++) {
@@ -235,7 +231,7 @@ int main(int argc, char **argv) {
     int fd = open_socket(nodelay);
     if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) die("connect");
     started = now();
-    double start_cpu = cpu_micros(), start_system_cpu = system_cpu_micros();
+    struct cpu_time start_cpu = cpu_now();
     if (strncmp(mode, "rate", 4) == 0) {
       int nonblocking = strcmp(mode, "rate-nb") == 0;
       long waits = 0;
@@ -253,8 +249,9 @@ int main(int argc, char **argv) {
         }
         if (n != size) die("send");
       }
-      double send_cpu = cpu_micros() - start_cpu;
-      double send_system_cpu = system_cpu_micros() - start_system_cpu;
+      struct cpu_time sent = cpu_now();
+      double send_cpu = sent.all - start_cpu.all;
+      double send_system_cpu = sent.system - start_cpu.system;
       ssize_t reply = recv(fd, buf, 63, 0);
       if (reply <= 0) die("recv done");
       buf[reply] = 0;
@@ -279,7 +276,7 @@ int main(int argc, char **argv) {
         rtt[i] = (now() - t) * 1000;
       }
       elapsed = now() - started;
-      double cpu = cpu_micros() - start_cpu;
+      double cpu = cpu_now().all - start_cpu.all;
       qsort(rtt, count, sizeof(double), cmp);
       printf(
           "{\"impl\":\"c\",\"mode\":\"pingpong\",\"roundTrips\":%ld,\"size\":%d,\"seconds\":%.6f,"

@@ -6,6 +6,7 @@ import os from 'node:os';
 import { abortError, codedError, invalidArgType, socketClosed, systemError } from './errors';
 import {
   applyHandleOptions,
+  controlSend,
   assocIdAt,
   forEachEntry,
   getOption,
@@ -410,7 +411,7 @@ export class Endpoint extends EventEmitter {
     p.cleanup();
     this.refused.add(assocId);
     if (this.handle) {
-      sendMessage(this.handle, Buffer.alloc(0), 0, 0, constants.SCTP_ABORT, 0, 0, assocId);
+      sendMessage(this.handle, Buffer.alloc(0), controlSend(constants.SCTP_ABORT), assocId);
     }
     p.reject(err);
   }
@@ -483,19 +484,7 @@ export class Endpoint extends EventEmitter {
 
   /** Hands one message to the kernel; false when the kernel buffer is full (EAGAIN). */
   private trySend(item: QueuedSend): boolean {
-    const s = item.send;
-    const n = sendMessage(
-      this.handle!,
-      item.data,
-      s.stream,
-      s.ppid,
-      s.flags,
-      s.context,
-      s.ttl,
-      item.assocId,
-      item.to?.host,
-      item.to?.port,
-    );
+    const n = sendMessage(this.handle!, item.data, item.send, item.assocId, item.to);
     if (n === -EAGAIN) return false;
     if (n >= 0) {
       if (item.callback) process.nextTick(item.callback, null);
@@ -596,7 +585,7 @@ export class Endpoint extends EventEmitter {
     a.state = 'aborting';
     // ABORT is immediate: what is still queued for it will not be sent.
     this.dropQueued(a.id, codedError('Association was aborted', 'ERR_STREAM_DESTROYED'));
-    const rc = sendMessage(this.handle, data, 0, 0, constants.SCTP_ABORT, 0, 0, a.id);
+    const rc = sendMessage(this.handle, data, controlSend(constants.SCTP_ABORT), a.id);
     if (rc < 0) this.closeAssociation(a, null); // already gone in the kernel
   }
 
@@ -726,8 +715,7 @@ export class Endpoint extends EventEmitter {
       const reason = this.closing ? 'endpoint closing' : 'association limit reached';
       this.refused.add(n.assocId);
       if (this.handle) {
-        const abort = Buffer.from(reason);
-        sendMessage(this.handle, abort, 0, 0, constants.SCTP_ABORT, 0, 0, n.assocId);
+        sendMessage(this.handle, Buffer.from(reason), controlSend(constants.SCTP_ABORT), n.assocId);
       }
       this.emit('drop', dropped);
       return;

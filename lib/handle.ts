@@ -335,26 +335,32 @@ export function resolveSendOptions(
 
 const sendFields = native.sendFields;
 
+/** Message k's send parameters into sendFields (see SEND_FIELDS). */
+function putSendFields(k: number, o: ResolvedSend, assocId: number): void {
+  const at = k * SEND_FIELDS;
+  sendFields[at] = o.stream;
+  sendFields[at + 1] = o.ppid;
+  sendFields[at + 2] = o.flags;
+  sendFields[at + 3] = o.context;
+  sendFields[at + 4] = o.ttl;
+  sendFields[at + 5] = assocId; // the kernel's int32 comes back from the uint32 bits
+}
+
+/** An empty message that only carries `flags` (SCTP_ABORT, SCTP_EOF). */
+export function controlSend(flags: number): ResolvedSend {
+  return { stream: 0, ppid: 0, flags, context: 0, ttl: 0 };
+}
+
 /** Sends one message: the bytes the kernel took, or -errno. */
 export function sendMessage(
   handle: NativeSocket,
   data: Uint8Array,
-  stream: number,
-  ppid: number,
-  flags: number,
-  context: number,
-  ttl: number,
+  send: ResolvedSend,
   assocId: number,
-  toHost?: string,
-  toPort?: number,
+  to?: { host: string; port: number },
 ): number {
-  sendFields[0] = stream;
-  sendFields[1] = ppid;
-  sendFields[2] = flags;
-  sendFields[3] = context;
-  sendFields[4] = ttl;
-  sendFields[5] = assocId; // the kernel's int32 comes back from the uint32 bits
-  return toHost === undefined ? handle.send(data) : handle.send(data, toHost, toPort);
+  putSendFields(0, send, assocId);
+  return to ? handle.send(data, to.host, to.port) : handle.send(data);
 }
 
 /**
@@ -370,15 +376,9 @@ export function sendMany(
 ): number {
   count = Math.min(count, SEND_BATCH);
   const data: Uint8Array[] = new Array(count);
-  for (let i = 0, at = 0; i < count; i++, at += SEND_FIELDS) {
-    const o = sendAt(i);
+  for (let i = 0; i < count; i++) {
     data[i] = dataAt(i);
-    sendFields[at] = o.stream;
-    sendFields[at + 1] = o.ppid;
-    sendFields[at + 2] = o.flags;
-    sendFields[at + 3] = o.context;
-    sendFields[at + 4] = o.ttl;
-    sendFields[at + 5] = assocIdAt(i);
+    putSendFields(i, sendAt(i), assocIdAt(i));
   }
   return handle.sendMany(data);
 }

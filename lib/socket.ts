@@ -12,6 +12,7 @@ import {
 } from './errors';
 import {
   applyHandleOptions,
+  controlSend,
   forEachEntry,
   getOption,
   isNotificationAt,
@@ -366,16 +367,7 @@ export class Socket extends Duplex {
       !this.writableEnded &&
       !this.writableCorked
     ) {
-      const n = sendMessage(
-        this.handle,
-        data,
-        resolved.stream,
-        resolved.ppid,
-        resolved.flags,
-        resolved.context,
-        resolved.ttl,
-        0,
-      );
+      const n = sendMessage(this.handle, data, resolved, 0);
       if (n >= 0) {
         if (callback) process.nextTick(callback, null);
         return true;
@@ -443,17 +435,7 @@ export class Socket extends Duplex {
       const left = p.data.length - p.sent;
       let n: number;
       if (left === 1) {
-        const o = p.options[p.sent]!;
-        n = sendMessage(
-          this.handle,
-          p.data[p.sent]!,
-          o.stream,
-          o.ppid,
-          o.flags,
-          o.context,
-          o.ttl,
-          0,
-        );
+        n = sendMessage(this.handle, p.data[p.sent]!, p.options[p.sent]!, 0);
         if (n >= 0) n = 1;
       } else {
         const from = p.sent;
@@ -503,7 +485,7 @@ export class Socket extends Duplex {
       // peeled-off socket keeps the one-to-many style, where shutdown() does nothing and an
       // empty message with SCTP_EOF does it.
       const rc = this.peeled
-        ? sendMessage(this.handle, Buffer.alloc(0), 0, 0, constants.SCTP_EOF, 0, 0, 0)
+        ? sendMessage(this.handle, Buffer.alloc(0), controlSend(constants.SCTP_EOF), 0)
         : this.handle.shutdown(constants.SHUT_WR);
       if (rc < 0 && rc !== -107 /* ENOTCONN */ && rc !== -32 /* EPIPE */) {
         return callback(systemError(rc, 'shutdown'));
