@@ -1,51 +1,50 @@
 // One-to-many SCTP endpoint (SOCK_SEQPACKET): one socket carries every association, each
-// represented by an Association object. Messages name their association; a peeloff moves
-// one association to its own one-to-one Socket.
+// represented by an Association that owns its state, queue and flow. The endpoint binds,
+// sets associations up, reads the socket and routes what it reads, takes turns among the
+// associations waiting to write, and tears everything down.
 import { EventEmitter } from 'node:events';
+import { readFileSync } from 'node:fs';
 import os from 'node:os';
+import {
+  Association,
+  type AssociationHost,
+  type EndpointLimits,
+  type EndpointMessageInfo,
+} from './association';
 import { abortError, codedError, invalidArgType, socketClosed, systemError } from './errors';
 import {
   applyHandleOptions,
-  controlSend,
   assocIdAt,
+  controlSend,
+  Entry,
+  entryAt,
   forEachEntry,
   getOption,
-  isNotificationAt,
   messageInfoAt,
   readAddresses,
-  readStatus,
   resolveDefaults,
   resolveSendOptions,
-  sendMany,
   sendMessage,
   setOption,
+  toPayload,
   validateHandleOptions,
   type AddressInfo,
   type HandleOptions,
-  type MessageInfo,
-  type ResolvedSend,
   type SendOptions,
-  type Status,
   type StreamCounts,
 } from './handle';
+import { Holder } from './holder';
 import { iterate } from './iterate';
-import { Paths } from './paths';
+import { constants, native, type NativeNotification, type NativeSocket } from './native';
+import { toNotification, type AssocChangeNotification, type Notification } from './notifications';
 import {
-  constants,
-  EventKind,
-  native,
-  SEND_BATCH,
-  type NativeNotification,
-  type NativeSocket,
-} from './native';
-import {
-  lostErrno,
-  toNotification,
-  type AssocChangeNotification,
-  type Notification,
-  type PeerAddrChangeNotification,
-  type SendFailedNotification,
-} from './notifications';
+  SendQueue,
+  sendError,
+  sendNow,
+  type Destination,
+  type QueuedSend,
+  type SendCallback,
+} from './send-queue';
 import { Socket, type SocketOptions } from './socket';
 import {
   familyFor,
@@ -56,6 +55,9 @@ import {
   validateObject,
   validatePort,
 } from './validate';
+
+export { Association } from './association';
+export type { AssociationState, EndpointMessageInfo } from './association';
 
 export interface EndpointOptions extends HandleOptions {
   /** Local address, or several (multihoming). Default: every address ('::', or 0.0.0.0). */
@@ -69,8 +71,27 @@ export interface EndpointOptions extends HandleOptions {
   autoClose?: number;
   /** Associations this endpoint keeps at most; further incoming ones are aborted ('drop'). */
   maxAssociations?: number;
-  /** Messages queued by send() (kernel buffer full) before it returns false. Default 1024. */
+  /** Messages an association queues (kernel buffer full) before send() returns false. Default 1024. */
   highWaterMark?: number;
+  /** Bytes an association queues before send() returns false. Default 1 MiB. */
+  highWaterBytes?: number;
+  /**
+   * Bytes an association may queue at most; a send past it fails with
+   * ERR_SCTP_SEND_QUEUE_FULL. Default 16 MiB.
+   */
+  maxQueuedBytes?: number;
+  /** The same bound over all associations of the endpoint. Default 256 MiB. */
+  maxTotalQueuedBytes?: number;
+  /**
+   * Bytes read for a paused association (pause(), an iterator that is behind) and held for
+   * it; past it the association is aborted with ERR_SCTP_READ_OVERFLOW. Default 4 MiB.
+   */
+  maxHeldBytes?: number;
+  /**
+   * The same bound over all associations; past it the association holding the most is
+   * aborted. Default 64 MiB.
+   */
+  maxTotalHeldBytes?: number;
   /** How long close() waits for the graceful SHUTDOWNs before it aborts. Default 30000 ms. */
   shutdownTimeout?: number;
 }
@@ -94,25 +115,23 @@ export interface EndpointSendOptions extends SendOptions {
   to?: { host: string; port: number };
 }
 
-/** MessageInfo with the association object the message belongs to. */
-export interface EndpointMessageInfo extends MessageInfo {
-  association: Association | undefined;
-}
-
 /** What 'drop' reports about an association refused because of `maxAssociations`. */
 export interface DroppedAssociation {
   assocId: number;
   remoteAddresses: AddressInfo[];
 }
 
-type SendCallback = (err?: Error | null) => void;
-
-interface QueuedSend {
-  data: Buffer;
-  send: ResolvedSend;
-  assocId: number;
-  to: { host: string; port: number } | undefined;
-  callback: SendCallback | undefined;
+/** What an endpoint holds, for monitoring (endpoint.stats()). */
+export interface EndpointStats {
+  associations: number;
+  /** Payload bytes queued behind full kernel buffers, over all associations. */
+  queuedBytes: number;
+  /** Payload bytes read and held for paused associations. */
+  heldBytes: number;
+  /** Bytes of messages still arriving in pieces (native reassembly). */
+  partialBytes: number;
+  /** Failed sends that had no callback and no 'error' listener to go to. */
+  unreportedSendErrors: number;
 }
 
 interface PendingConnect {
@@ -124,106 +143,29 @@ interface PendingConnect {
   started: number;
 }
 
-const { EAFNOSUPPORT, EAGAIN, ECONNREFUSED, EINPROGRESS, EMSGSIZE, ETIMEDOUT } = os.constants.errno;
-const DEFAULT_HIGH_WATER_MARK = 1024;
-const ITERATOR_HIGH_WATER_MARK = 64;
-
-export type AssociationState = 'up' | 'shutting_down' | 'aborting' | 'closed' | 'peeled_off';
-
-export interface Association {
-  on(event: 'message', listener: (data: Buffer, info: EndpointMessageInfo) => void): this;
-  on(event: 'notification', listener: (notification: Notification) => void): this;
-  on(event: 'restart', listener: (notification: AssocChangeNotification) => void): this;
-  on(
-    event: 'peerAddressChange',
-    listener: (notification: PeerAddrChangeNotification) => void,
-  ): this;
-  on(event: 'sendFailed', listener: (notification: SendFailedNotification) => void): this;
-  on(event: 'shutdown' | 'drain', listener: () => void): this;
-  on(event: 'close', listener: (err?: Error) => void): this;
-  on(event: 'peeloff', listener: (socket: Socket) => void): this;
-  on(event: 'error', listener: (err: Error) => void): this;
-  on(event: string | symbol, listener: (...args: any[]) => void): this;
-}
+const { EAFNOSUPPORT, EAGAIN, ECONNREFUSED, EINPROGRESS, ETIMEDOUT } = os.constants.errno;
+const MiB = 1024 * 1024;
+const DEFAULT_LIMITS: EndpointLimits = {
+  highWaterMark: 1024,
+  highWaterBytes: 1 * MiB,
+  maxQueuedBytes: 16 * MiB,
+  maxTotalQueuedBytes: 256 * MiB,
+  maxHeldBytes: 4 * MiB,
+  maxTotalHeldBytes: 64 * MiB,
+};
+/** Retries of blocked queues where the kernel may not report writable (see waitForWritable). */
+const RETRY_MIN_MS = 5;
+const RETRY_MAX_MS = 200;
 
 /**
- * One association of an Endpoint. Events: 'message', 'notification' (and 'restart',
- * 'peerAddressChange', 'sendFailed', 'shutdown' when the peer starts a SHUTDOWN), 'drain',
- * 'peeloff', and 'close' with the reason when it ended badly (peer ABORT, timeout).
+ * Whether the kernel gives each association of a one-to-many socket its own send buffer
+ * (net.sctp.sndbuf_policy=1, read when the endpoint is created, as the kernel does).
  */
-export class Association extends EventEmitter {
-  state: AssociationState = 'up';
-  /** Streams negotiated (they can change on a restart or a stream reconfiguration). */
-  outboundStreams: number;
-  inboundStreams: number;
-  /** @internal set by abort(): the COMM_LOST that follows is not an error. */
-  aborted = false;
-  /** @internal send() returned false: 'drain' is owed. */
-  blocked = false;
-  /** Path management: per-path state, primary path, local addresses, heartbeats. */
-  readonly paths = new Paths(
-    () => this.endpoint.handleFor(this),
-    () => this.id,
-  );
-
-  constructor(
-    readonly endpoint: Endpoint,
-    readonly id: number,
-    up: AssocChangeNotification,
-  ) {
-    super();
-    this.outboundStreams = up.outboundStreams;
-    this.inboundStreams = up.inboundStreams;
-  }
-
-  localAddresses(): AddressInfo[] {
-    return readAddresses(this.endpoint.handleFor(this), false, this.id);
-  }
-
-  remoteAddresses(): AddressInfo[] {
-    return readAddresses(this.endpoint.handleFor(this), true, this.id);
-  }
-
-  status(): Status {
-    return readStatus(this.endpoint.handleFor(this), this.id);
-  }
-
-  /** Reads a socket option for this association (assocId is filled in). */
-  getOption(name: string, input?: Record<string, unknown>): Record<string, unknown> {
-    return getOption(this.endpoint.handleFor(this), name, input, this.id);
-  }
-
-  setOption(name: string, value: Record<string, unknown>): void {
-    setOption(this.endpoint.handleFor(this), name, value, this.id);
-  }
-
-  /** Sends one message; false when it was queued behind a full kernel buffer (wait for 'drain'). */
-  send(data: string | Uint8Array, options: SendOptions = {}, callback?: SendCallback): boolean {
-    return this.endpoint.send(data, { ...options, association: this }, callback);
-  }
-
-  /** Graceful SHUTDOWN of this association only, after what is queued; 'close' follows. */
-  shutdown(callback?: SendCallback): void {
-    this.endpoint.shutdownAssociation(this, callback);
-  }
-
-  /** ABORT of this association only, with an optional reason the peer receives. */
-  abort(reason?: string | Uint8Array): void {
-    this.endpoint.abortAssociation(this, reason);
-  }
-
-  /**
-   * Moves the association to its own one-to-one Socket (the endpoint's options re-applied,
-   * overridden by `options`). Messages the endpoint has read but not yet delivered, and
-   * sends still queued, move with it, in order; an iterator over this association ends.
-   */
-  peeloff(options: SocketOptions = {}): Socket {
-    return this.endpoint.peelOff(this, options);
-  }
-
-  /** `for await (const { data, info } of association.messages())`; ends when it closes. */
-  messages(): AsyncGenerator<{ data: Buffer; info: EndpointMessageInfo }> {
-    return this.endpoint.iterateOver(this);
+function perAssociationSendBuffers(): boolean {
+  try {
+    return readFileSync('/proc/sys/net/sctp/sndbuf_policy', 'utf8').trim() === '1';
+  } catch {
+    return false;
   }
 }
 
@@ -239,13 +181,13 @@ export interface Endpoint {
 
 /** A one-to-many SCTP socket. Create it with `createEndpoint()`. */
 export class Endpoint extends EventEmitter {
-  private handle: NativeSocket | null;
-  /** The handle's receive info for the read batch being delivered (see INFO_STRIDE). */
-  private readInfo: Uint32Array;
+  private state: 'open' | 'closing' | 'closed' = 'open';
+  private readonly holder = new Holder({
+    read: (count, bytes, extras) => this.onBatch(count, bytes, extras),
+    writable: () => this.flushWaiting(true),
+  });
   private readonly family: number;
   private readonly options: EndpointOptions;
-  private readonly defaults: { stream: number; ppid: number };
-  private readonly highWaterMark: number;
   private readonly associations = new Map<number, Association>();
   /** Peeled off while a read batch is being delivered: the rest of the batch follows them. */
   private readonly peeledInBatch = new Map<number, Socket>();
@@ -256,13 +198,23 @@ export class Endpoint extends EventEmitter {
    */
   private readonly refused = new Set<number>();
   private inBatch = false;
-  private queue: QueuedSend[] = [];
-  private blocked = false;
-  private pausedBy = 0;
+  /** Associations with queued sends, in the order they get their turn. */
+  private readonly waiting = new Set<Association>();
+  /** Sends by address (implicit setup) or to an id that is not an association of ours. */
+  private readonly addressed = new SendQueue((item, err) => this.settleAddressed(item, err));
+  private readonly perAssociationBuffers = perAssociationSendBuffers();
+  private retryTimer: NodeJS.Timeout | null = null;
+  private retryDelay = RETRY_MIN_MS;
+  private stallTimer: NodeJS.Timeout | null = null;
+  private owedDrain = false;
   private userPaused = false;
+  /** Endpoint iterators that are behind (each pauses once). */
+  private iteratorPauses = 0;
   private reading = false;
-  private unrefed = false;
-  private closing: { timer: NodeJS.Timeout | null; callbacks: (() => void)[] } | null = null;
+  private unreportedSendErrors = 0;
+  private closeCallbacks: (() => void)[] = [];
+  /** What its associations need of it; kept apart from the public surface. */
+  private readonly host: AssociationHost;
 
   constructor(options: EndpointOptions = {}) {
     super();
@@ -272,11 +224,12 @@ export class Endpoint extends EventEmitter {
     const hosts =
       options.host === undefined ? null : validateAddresses(options.host, 'options.host');
     const port = options.port === undefined ? 0 : validatePort(options.port, 'options.port');
-    this.defaults = resolveDefaults(options);
-    this.highWaterMark =
-      options.highWaterMark === undefined
-        ? DEFAULT_HIGH_WATER_MARK
-        : validateInteger(options.highWaterMark, 'options.highWaterMark', 1, 2 ** 31 - 1);
+    const defaults = resolveDefaults(options);
+    const limits = { ...DEFAULT_LIMITS };
+    for (const key of Object.keys(limits) as (keyof EndpointLimits)[]) {
+      const value = options[key];
+      if (value !== undefined) limits[key] = validateInteger(value, `options.${key}`, 1, 2 ** 40);
+    }
     if (options.autoClose !== undefined) {
       validateInteger(options.autoClose, 'options.autoClose', 0, 2 ** 31 - 1);
     }
@@ -286,6 +239,7 @@ export class Endpoint extends EventEmitter {
     if (options.shutdownTimeout !== undefined) {
       validateInteger(options.shutdownTimeout, 'options.shutdownTimeout', 0, 2 ** 31 - 1);
     }
+    this.host = this.makeHost(defaults, limits);
 
     // Every address unless told: an IPv6 socket also takes IPv4 (v4-mapped) unless IPv6 is off.
     let family = hosts && familyFor(hosts) === 4 ? constants.AF_INET : constants.AF_INET6;
@@ -296,9 +250,7 @@ export class Endpoint extends EventEmitter {
     }
     if (fd < 0) throw systemError(fd, 'socket');
     this.family = family;
-    const handle = new native.Socket(fd, family);
-    this.handle = handle;
-    this.readInfo = handle.readInfo();
+    const handle = this.holder.open(fd, family);
     try {
       applyHandleOptions(handle, options);
       if (options.autoClose) {
@@ -308,25 +260,49 @@ export class Endpoint extends EventEmitter {
       const rc = handle.bindx(bindHosts, port, false);
       if (rc < 0) throw systemError(rc, 'bind', { address: bindHosts, port });
     } catch (err) {
-      handle.close();
-      this.handle = null;
+      this.holder.close(false);
+      this.state = 'closed';
       throw err;
     }
-    handle.onevent = (kind, value, bytes, extras) => this.onNativeEvent(kind, value, bytes, extras);
     this.updateReading();
+  }
+
+  private makeHost(defaults: { stream: number; ppid: number }, limits: EndpointLimits) {
+    const host: AssociationHost = {
+      defaults,
+      limits,
+      queuedBytes: 0,
+      heldBytes: 0,
+      handleFor: (a) => this.handleFor(a),
+      sendHandle: () => {
+        if (this.state !== 'open') throw socketClosed();
+        return this.holder.live();
+      },
+      waitForWritable: (a) => this.waitForWritable(a),
+      owesDrain: () => {
+        this.owedDrain = true;
+      },
+      holdsAll: () => this.state === 'closing' && (this.userPaused || this.iteratorPauses > 0),
+      reportSendError: (a, err) => this.reportSendError(a, err),
+      emitMessage: (data, info) => this.emit('message', data, info),
+      shedHeld: () => this.shedHeld(),
+      forget: (a) => this.forget(a),
+      peelOff: (a, options) => this.peelOff(a, options),
+    };
+    return host;
   }
 
   /** Accepts incoming associations from now on. */
   listen(backlog = 511): this {
     validateInteger(backlog, 'backlog', 1, 65535);
-    const rc = this.liveHandle().listen(backlog);
+    const rc = this.holder.live().listen(backlog);
     if (rc < 0) throw systemError(rc, 'listen');
     return this;
   }
 
   /** The first bound address, with every bound address in `addresses`. */
   address(): (AddressInfo & { addresses: AddressInfo[] }) | null {
-    const addresses = readAddresses(this.handle, false, 0);
+    const addresses = readAddresses(this.holder.handle, false, 0);
     return addresses.length === 0 ? null : { ...addresses[0]!, addresses };
   }
 
@@ -338,6 +314,17 @@ export class Endpoint extends EventEmitter {
   /** The association with this id, if it is up on this endpoint. */
   association(id: number): Association | undefined {
     return this.associations.get(id);
+  }
+
+  /** What the endpoint holds in memory for its associations. */
+  stats(): EndpointStats {
+    return {
+      associations: this.associations.size,
+      queuedBytes: this.host.queuedBytes + this.addressed.bytes,
+      heldBytes: this.host.heldBytes,
+      partialBytes: this.holder.handle?.partialBytes() ?? 0,
+      unreportedSendErrors: this.unreportedSendErrors,
+    };
   }
 
   /** Sets up an association; resolves once it is up (COMM_UP). */
@@ -354,8 +341,8 @@ export class Endpoint extends EventEmitter {
         ? undefined
         : validateAbortSignal(options.signal, 'options.signal');
     return new Promise((resolve, reject) => {
-      const handle = this.handle;
-      if (!handle || this.closing) return reject(socketClosed());
+      const handle = this.holder.handle;
+      if (!handle || this.state !== 'open') return reject(socketClosed());
       if (signal?.aborted) return reject(abortError(signal));
       const max = this.options.maxAssociations;
       if (max !== undefined && this.associations.size + this.pending.size >= max) {
@@ -388,15 +375,13 @@ export class Endpoint extends EventEmitter {
       let timer: NodeJS.Timeout | null = null;
       const onAbort = () => this.failConnect(assocId, abortError(signal!));
       const cleanup = () => {
-        if (timer) clearTimeout(timer);
+        timer = this.holder.clearTimer(timer);
         signal?.removeEventListener('abort', onAbort);
       };
       this.pending.set(assocId, { resolve, reject, cleanup, hosts, port, started: Date.now() });
       if (options.timeout !== undefined) {
-        timer = setTimeout(
-          () =>
-            this.failConnect(assocId, systemError(-ETIMEDOUT, 'connect', { address: hosts, port })),
-          options.timeout,
+        timer = this.holder.timer(options.timeout, () =>
+          this.failConnect(assocId, systemError(-ETIMEDOUT, 'connect', { address: hosts, port })),
         );
       }
       signal?.addEventListener('abort', onAbort, { once: true });
@@ -410,9 +395,8 @@ export class Endpoint extends EventEmitter {
     this.pending.delete(assocId);
     p.cleanup();
     this.refused.add(assocId);
-    if (this.handle) {
-      sendMessage(this.handle, Buffer.alloc(0), controlSend(constants.SCTP_ABORT), assocId);
-    }
+    const handle = this.holder.handle;
+    if (handle) sendMessage(handle, Buffer.alloc(0), controlSend(constants.SCTP_ABORT), assocId);
     p.reject(err);
   }
 
@@ -421,29 +405,25 @@ export class Endpoint extends EventEmitter {
 
   /**
    * Sends one message on an association (`association`/`assocId`) or to an address (`to`,
-   * setting one up if needed). Returns false when it had to be queued behind a full kernel
-   * buffer: wait for 'drain'. A failure goes to `callback`, or else to 'error' (of the
-   * association if it listens for it, of the endpoint when there is no association).
+   * setting one up if needed). Returns false when it had to be queued and the queue is long:
+   * wait for 'drain'. A failure goes to `callback`, or else to 'error' of the association
+   * (or of the endpoint) where one is listened to; it never needs an endpoint listener.
    */
   send(data: string | Uint8Array, options: EndpointSendOptions, callback?: SendCallback): boolean {
-    if (typeof data === 'string') data = Buffer.from(data);
-    else if (!(data instanceof Uint8Array)) {
-      throw invalidArgType('data', 'of type string or an instance of Buffer or Uint8Array', data);
-    }
     validateObject(options, 'options');
-    if (callback !== undefined) validateFunction(callback, 'callback');
     const { association, assocId, to } = options;
-    let target: Association | undefined;
-    let id = 0;
-    let destination: { host: string; port: number } | undefined;
     if (association !== undefined) {
       if (!(association instanceof Association) || association.endpoint !== this) {
         throw invalidArgType('options.association', 'an Association of this endpoint', association);
       }
-      target = association;
-    } else if (assocId !== undefined) {
+      return association.send(data, options, callback);
+    }
+    let id = 0;
+    let destination: Destination | undefined;
+    if (assocId !== undefined) {
       id = validateInteger(assocId, 'options.assocId', -(2 ** 31), 2 ** 31 - 1);
-      target = this.associations.get(id);
+      const a = this.associations.get(id);
+      if (a) return a.send(data, options, callback);
     } else if (to !== undefined) {
       validateObject(to, 'options.to');
       const [host] = validateAddresses(to.host, 'options.to.host');
@@ -451,185 +431,163 @@ export class Endpoint extends EventEmitter {
     } else {
       throw invalidArgType('options', 'an object with association, assocId or to', options);
     }
-    if (target) {
-      if (target.state !== 'up') {
-        throw codedError(`Association ${target.id} is ${target.state}`, 'ERR_SOCKET_CLOSED');
+    const payload = toPayload(data);
+    if (callback !== undefined) validateFunction(callback, 'callback');
+    const handle = this.host.sendHandle();
+    const send = resolveSendOptions(options, this.host.defaults, 0);
+    const item: QueuedSend = { data: payload, send, assocId: id, to: destination, callback };
+    if (this.addressed.length === 0) {
+      const rc = sendNow(handle, item);
+      if (rc !== -EAGAIN) {
+        this.settleAddressed(item, rc < 0 ? sendError(rc, item, handle) : null);
+        return true;
       }
-      id = target.id;
     }
-    if (!this.handle || this.closing) throw socketClosed();
-    const resolved = resolveSendOptions(options, this.defaults, target?.outboundStreams ?? 0);
-    const buffer = Buffer.isBuffer(data)
-      ? data
-      : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-    return this.enqueue(target, {
-      data: buffer,
-      send: resolved,
-      assocId: id,
-      to: destination,
-      callback,
-    });
+    this.addressed.push(item);
+    this.armWritable();
+    return this.addressed.length < this.host.limits.highWaterMark;
   }
 
-  /** Sends now if nothing is queued ahead, else queues; false once the queue is long. */
-  private enqueue(target: Association | undefined, item: QueuedSend): boolean {
-    if (this.queue.length === 0 && this.trySend(item)) return true;
-    this.queue.push(item);
-    this.handle!.setWatchWritable(true);
-    if (this.queue.length < this.highWaterMark) return true;
-    this.blocked = true;
-    if (target) target.blocked = true;
-    return false;
+  private settleAddressed(item: QueuedSend, err: Error | null): void {
+    if (item.callback) process.nextTick(item.callback, err);
+    else if (err) this.reportSendError(undefined, err);
   }
 
-  /** Hands one message to the kernel; false when the kernel buffer is full (EAGAIN). */
-  private trySend(item: QueuedSend): boolean {
-    const n = sendMessage(this.handle!, item.data, item.send, item.assocId, item.to);
-    if (n === -EAGAIN) return false;
-    if (n >= 0) {
-      if (item.callback) process.nextTick(item.callback, null);
-    } else {
-      this.reportSendError(
-        item,
-        systemError(n, 'sendmsg', item.to && { address: item.to.host, port: item.to.port }),
+  /** A failed send without a callback: 'error' where someone listens, else only counted. */
+  private reportSendError(a: Association | undefined, err: Error): void {
+    const target =
+      a && a.listenerCount('error') > 0 ? a : this.listenerCount('error') > 0 ? this : null;
+    if (target) process.nextTick(() => target.emit('error', err));
+    else this.unreportedSendErrors++;
+  }
+
+  /**
+   * An association's queue waits for the kernel. Where all associations share one send
+   * buffer (net.sctp.sndbuf_policy=0, the default), the socket turns writable when it has
+   * room, and that room is everyone's. With a buffer per association (sndbuf_policy=1) the
+   * kernel reports the socket writable only while all of them together use less than one
+   * buffer's size: an association that stopped reading can keep that from happening while
+   * the others have room. Queues are then also retried on a timer (5 ms doubling to 200 ms
+   * while nothing moves).
+   */
+  private waitForWritable(a: Association): void {
+    this.waiting.add(a);
+    this.armWritable();
+  }
+
+  private armWritable(watch = true): void {
+    const handle = this.holder.handle;
+    if (!handle) return;
+    if (watch) {
+      const rc = handle.setWatchWritable(true);
+      if (rc < 0) this.emitError(systemError(rc, 'uv_poll_start'));
+    }
+    if ((this.perAssociationBuffers || !watch) && !this.retryTimer) {
+      this.retryTimer = this.holder.timer(this.retryDelay, () => {
+        this.retryTimer = null;
+        this.flushWaiting(false);
+      });
+    }
+    const stall = this.options.stallTimeout;
+    if (stall && !this.stallTimer && this.waiting.size > 0) {
+      this.stallTimer = this.holder.timer(Math.max(10, Math.min(1000, stall / 4)), () =>
+        this.checkStalls(),
       );
     }
-    return true;
   }
 
-  private reportSendError(item: QueuedSend, err: Error): void {
-    if (item.callback) return void process.nextTick(item.callback, err);
-    const target = this.associations.get(item.assocId);
-    if (target) {
-      // The association's 'close' says what happened to it; 'error' only if someone listens.
-      if (target.listenerCount('error') > 0) process.nextTick(() => target.emit('error', err));
-      return;
+  /**
+   * The kernel may take writes again: each waiting association in turn hands it its queue.
+   * One that is still blocked goes to the back of the line; with a shared send buffer the
+   * first blocked one means the buffer is full for all, so the turn ends there.
+   */
+  private flushWaiting(writable: boolean): void {
+    const handle = this.holder.handle;
+    if (!handle) return;
+    let moved = false;
+    if (this.addressed.length > 0) {
+      const before = this.addressed.length;
+      this.addressed.flush(handle);
+      moved = this.addressed.length < before;
     }
-    process.nextTick(() => this.emit('error', err));
-  }
-
-  private flushQueue(): void {
-    let sent = 0;
-    while (sent < this.queue.length && this.handle) {
-      // Consecutive messages to existing associations go out in one sendmmsg.
-      let run = 0;
-      while (run < SEND_BATCH && sent + run < this.queue.length && !this.queue[sent + run]!.to) {
-        run++;
+    const drained: Association[] = [];
+    for (const a of [...this.waiting]) {
+      if (!this.waiting.delete(a)) continue;
+      const before = a.queue.length;
+      const empty = a.flush(handle);
+      moved ||= a.queue.length < before;
+      if (empty) {
+        drained.push(a);
+        continue;
       }
-      if (run > 1) {
-        const from = sent;
-        const at = (i: number) => this.queue[from + i]!;
-        const n = sendMany(
-          this.handle,
-          run,
-          (i) => at(i).data,
-          (i) => at(i).send,
-          (i) => at(i).assocId,
-        );
-        if (n === -EAGAIN) break;
-        for (let i = 0; i < n; i++) {
-          const callback = at(i).callback;
-          if (callback) process.nextTick(callback, null);
-        }
-        if (n > 0) {
-          sent += n;
-          continue;
-        }
-        // The first one failed: trySend below sends it alone and reports its error.
+      this.waiting.add(a);
+      if (!this.perAssociationBuffers) break;
+    }
+    if (this.waiting.size > 0 || this.addressed.length > 0) {
+      this.retryDelay = moved ? RETRY_MIN_MS : Math.min(this.retryDelay * 2, RETRY_MAX_MS);
+      // A writable socket that took nothing (memory pressure) would wake us at once, again
+      // and again: retry on the timer instead.
+      this.armWritable(moved || !writable);
+    } else {
+      this.retryTimer = this.holder.clearTimer(this.retryTimer);
+      this.retryDelay = RETRY_MIN_MS;
+    }
+    for (const a of drained) a.drained();
+    if (this.waiting.size === 0 && this.addressed.length === 0) {
+      if (this.owedDrain) {
+        this.owedDrain = false;
+        this.emit('drain');
       }
-      if (!this.trySend(this.queue[sent]!)) break;
-      sent++;
-    }
-    this.queue.splice(0, sent);
-    if (this.queue.length > 0) {
-      this.handle?.setWatchWritable(true);
-      return;
-    }
-    this.maybeClosed();
-    if (this.blocked) {
-      this.blocked = false;
-      for (const a of this.associations.values()) {
-        if (a.blocked) {
-          a.blocked = false;
-          a.emit('drain');
-        }
-      }
-      this.emit('drain');
+      this.maybeClosed();
     }
   }
 
-  /** @internal */
-  shutdownAssociation(a: Association, callback?: SendCallback): void {
-    if (a.state !== 'up') {
-      if (callback) process.nextTick(callback, null);
-      return;
+  /** The stall guard: an association whose queue has not moved for stallTimeout is aborted. */
+  private checkStalls(): void {
+    this.stallTimer = null;
+    const limit = this.options.stallTimeout!;
+    const now = Date.now();
+    for (const a of [...this.waiting]) {
+      if (now - a.queue.movedAt < limit) continue;
+      a.fail(
+        codedError(
+          `Association ${a.id}: the kernel took none of its ${a.queue.length} queued messages ` +
+            `for ${limit} ms (the peer is not reading); aborted`,
+          'ERR_SCTP_STALLED',
+        ),
+      );
     }
-    if (!this.handle) throw socketClosed();
-    // An empty message with SCTP_EOF, queued behind the association's data.
-    const eof = { stream: 0, ppid: 0, flags: constants.SCTP_EOF, context: 0, ttl: 0 };
-    const empty = Buffer.alloc(0);
-    this.enqueue(a, { data: empty, send: eof, assocId: a.id, to: undefined, callback });
-    a.state = 'shutting_down';
+    if (this.waiting.size > 0) this.armWritable(false);
   }
 
-  /** @internal */
-  abortAssociation(a: Association, reason?: string | Uint8Array): void {
-    if (a.state === 'closed' || a.state === 'peeled_off' || !this.handle) return;
-    const data =
-      reason === undefined
-        ? Buffer.alloc(0)
-        : typeof reason === 'string'
-          ? Buffer.from(reason)
-          : reason;
-    a.aborted = true;
-    a.state = 'aborting';
-    // ABORT is immediate: what is still queued for it will not be sent.
-    this.dropQueued(a.id, codedError('Association was aborted', 'ERR_STREAM_DESTROYED'));
-    const rc = sendMessage(this.handle, data, controlSend(constants.SCTP_ABORT), a.id);
-    if (rc < 0) this.closeAssociation(a, null); // already gone in the kernel
-  }
-
-  /** Takes an association's queued sends out; their callbacks get `err` (EOFs go quietly). */
-  private dropQueued(assocId: number, err: Error): void {
-    if (!this.queue.some((q) => q.assocId === assocId)) return;
-    const dropped = this.queue.filter((q) => q.assocId === assocId);
-    this.queue = this.queue.filter((q) => q.assocId !== assocId);
-    for (const q of dropped) {
-      if (q.callback && !(q.send.flags & constants.SCTP_EOF)) process.nextTick(q.callback, err);
+  /** Over maxTotalHeldBytes: the association holding the most is aborted. */
+  private shedHeld(): void {
+    let largest: Association | undefined;
+    for (const a of this.associations.values()) {
+      if (!largest || a.heldBytes > largest.heldBytes) largest = a;
     }
+    largest?.fail(
+      codedError(
+        `Association ${largest.id}: the endpoint holds ${this.host.heldBytes} bytes for paused ` +
+          `readers, more than maxTotalHeldBytes (${this.host.limits.maxTotalHeldBytes}); ` +
+          'the association holding the most was aborted',
+        'ERR_SCTP_READ_OVERFLOW',
+      ),
+    );
   }
 
   // ---------------------------------------------------------------------------------------
   // Receiving
 
-  private onNativeEvent(kind: EventKind, value: unknown, bytes?: Buffer, extras?: unknown[]): void {
-    switch (kind) {
-      case EventKind.Read:
-        return this.onBatch(value as number, bytes, extras);
-      case EventKind.Writable:
-        return this.flushQueue();
-      case EventKind.Error: {
-        const rc = value as number;
-        const err = systemError(rc, 'recvmsg');
-        if (rc === -EMSGSIZE) {
-          err.message = `recvmsg EMSGSIZE: a received message exceeds maxMessageSize (${
-            this.options.maxMessageSize ?? 64 * 1024 * 1024
-          } bytes); it was discarded`;
-        }
-        this.emit('error', err);
-      }
-    }
-  }
-
   private onBatch(count: number, bytes?: Buffer, extras?: unknown[]): void {
     this.inBatch = true;
     try {
       forEachEntry(
-        this.readInfo,
+        this.holder.readInfo,
         count,
         bytes,
         extras,
-        () => this.handle !== null,
+        () => this.holder.handle !== null,
         (k, entry) => this.deliver(k, entry),
       );
     } finally {
@@ -639,19 +597,28 @@ export class Endpoint extends EventEmitter {
   }
 
   private deliver(k: number, entry: unknown): void {
-    if (isNotificationAt(this.readInfo, k)) {
+    const info = this.holder.readInfo;
+    const kind = entryAt(info, k);
+    if (kind === Entry.Notification) {
       this.onNotification(toNotification(entry as NativeNotification));
       return;
     }
-    const data = entry as Buffer;
-    const assocId = assocIdAt(this.readInfo, k);
+    const assocId = assocIdAt(info, k);
     if (this.refused.has(assocId)) return;
     const peeled = this.peeledInBatch.get(assocId);
-    if (peeled) return peeled.injectMessage(data, messageInfoAt(this.readInfo, k));
-    const info = messageInfoAt(this.readInfo, k) as EndpointMessageInfo;
-    info.association = this.associations.get(assocId);
-    this.emit('message', data, info);
-    info.association?.emit('message', data, info);
+    if (kind === Entry.TooLarge) {
+      const err = tooLargeError(assocId, this.options.maxMessageSize);
+      if (peeled) peeled.destroy(err);
+      else this.associations.get(assocId)?.fail(err);
+      return;
+    }
+    const data = entry as Buffer;
+    if (peeled) return peeled.injectMessage(data, messageInfoAt(info, k));
+    const message = messageInfoAt(info, k) as EndpointMessageInfo;
+    const a = this.associations.get(assocId);
+    message.association = a;
+    if (a) a.deliver(data, message);
+    else this.emit('message', data, message);
   }
 
   private onNotification(n: Notification): void {
@@ -665,41 +632,8 @@ export class Endpoint extends EventEmitter {
     if (n.type === 'assoc_change' && n.state === 'comm_up') this.onUp(n);
     const a = this.associations.get(n.assocId);
     this.emit('notification', n);
-    if (!a) {
-      if (n.type === 'assoc_change' && n.state === 'cant_str_assoc') this.onCantStart(n);
-      return;
-    }
-    a.emit('notification', n);
-    switch (n.type) {
-      case 'peer_addr_change':
-        a.emit('peerAddressChange', n);
-        break;
-      case 'send_failed':
-        a.emit('sendFailed', n);
-        break;
-      case 'shutdown':
-        if (a.state === 'up') a.state = 'shutting_down';
-        a.emit('shutdown');
-        break;
-      case 'stream_change':
-        if (!n.denied && !n.failed) {
-          a.outboundStreams = n.outboundStreams;
-          a.inboundStreams = n.inboundStreams;
-        }
-        break;
-      case 'assoc_change':
-        if (n.state === 'restart') {
-          // The peer restarted: same association (and id), new streams, possibly lost data.
-          a.outboundStreams = n.outboundStreams;
-          a.inboundStreams = n.inboundStreams;
-          a.emit('restart', n);
-        } else if (n.state === 'shutdown_comp') {
-          this.closeAssociation(a, null);
-        } else if (n.state === 'comm_lost' || n.state === 'cant_str_assoc') {
-          this.closeAssociation(a, a.aborted ? null : lostError(n, a));
-        }
-        break;
-    }
+    if (a) a.onNotification(n);
+    else if (n.type === 'assoc_change' && n.state === 'cant_str_assoc') this.onCantStart(n);
   }
 
   private onUp(n: AssocChangeNotification): void {
@@ -707,20 +641,21 @@ export class Endpoint extends EventEmitter {
     const p = this.pending.get(n.assocId);
     const max = this.options.maxAssociations;
     const full = max !== undefined && this.associations.size + this.pending.size >= max;
-    if (!p && (this.closing || full)) {
+    if (!p && (this.state !== 'open' || full)) {
       const dropped: DroppedAssociation = {
         assocId: n.assocId,
-        remoteAddresses: readAddresses(this.handle, true, n.assocId),
+        remoteAddresses: readAddresses(this.holder.handle, true, n.assocId),
       };
-      const reason = this.closing ? 'endpoint closing' : 'association limit reached';
+      const reason = this.state !== 'open' ? 'endpoint closing' : 'association limit reached';
       this.refused.add(n.assocId);
-      if (this.handle) {
-        sendMessage(this.handle, Buffer.from(reason), controlSend(constants.SCTP_ABORT), n.assocId);
+      const handle = this.holder.handle;
+      if (handle) {
+        sendMessage(handle, Buffer.from(reason), controlSend(constants.SCTP_ABORT), n.assocId);
       }
       this.emit('drop', dropped);
       return;
     }
-    const a = new Association(this, n.assocId, n);
+    const a = new Association(this, n.assocId, n, this.host);
     this.associations.set(n.assocId, a);
     if (p) {
       this.pending.delete(n.assocId);
@@ -746,8 +681,8 @@ export class Endpoint extends EventEmitter {
 
   /** How long the kernel retransmits INIT before it gives up (the T1-init backoff). */
   private initGiveUpMs(): number {
-    const rto = this.handle?.getOption('SCTP_RTOINFO', { assocId: 0 });
-    const init = this.handle?.getOption('SCTP_INITMSG');
+    const rto = this.holder.handle?.getOption('SCTP_RTOINFO', { assocId: 0 });
+    const init = this.holder.handle?.getOption('SCTP_INITMSG');
     if (typeof rto !== 'object' || typeof init !== 'object') return 0;
     const cap = (init.maxInitTimeout as number) || (rto.max as number);
     let total = 0;
@@ -757,16 +692,17 @@ export class Endpoint extends EventEmitter {
     return total;
   }
 
-  private closeAssociation(a: Association, err: Error | null): void {
-    if (a.state === 'closed' || a.state === 'peeled_off') return;
-    a.state = 'closed';
+  /** An association that closed or was peeled off is no longer ours. */
+  private forget(a: Association): void {
     this.associations.delete(a.id);
-    this.dropQueued(a.id, err ?? codedError(`Association ${a.id} is closed`, 'ERR_SOCKET_CLOSED'));
-    a.emit('close', err ?? undefined);
+    this.waiting.delete(a);
     this.maybeClosed();
   }
 
-  /** Pauses reading from the kernel (every association's window then closes). */
+  /**
+   * Pauses reading from the kernel: every association's window then closes (one receive
+   * queue serves them all). To hold back one association only, pause that association.
+   */
   pause(): this {
     this.userPaused = true;
     this.updateReading();
@@ -780,112 +716,96 @@ export class Endpoint extends EventEmitter {
   }
 
   private updateReading(): void {
-    const want = !!this.handle && !this.userPaused && this.pausedBy === 0;
-    if (want === this.reading || !this.handle) return;
+    const handle = this.holder.handle;
+    // While closing, reading goes on whatever the pauses say: the SHUTDOWN_COMPLETEs must be
+    // read, and messages for paused readers are held per association meanwhile.
+    const want =
+      !!handle && (this.state === 'closing' || (!this.userPaused && this.iteratorPauses === 0));
+    if (!handle || want === this.reading) return;
     this.reading = want;
-    const rc = this.handle.setReading(want);
-    if (rc < 0) this.emit('error', systemError(rc, 'uv_poll_start'));
+    const rc = handle.setReading(want);
+    if (rc < 0) this.emitError(systemError(rc, 'uv_poll_start'));
+    if (want && !this.host.holdsAll()) {
+      for (const a of [...this.associations.values()]) a.release();
+    }
   }
 
   /** `for await (const { data, info } of endpoint.messages())`, every association's messages. */
   messages(): AsyncGenerator<{ data: Buffer; info: EndpointMessageInfo }> {
-    return this.iterateOver(this);
-  }
-
-  /** @internal Iterates over the 'message' events of the endpoint or of one association. */
-  iterateOver(source: EventEmitter): AsyncGenerator<{ data: Buffer; info: EndpointMessageInfo }> {
     return iterate<{ data: Buffer; info: EndpointMessageInfo }>(
       (push, end) => {
         const onMessage = (data: Buffer, info: EndpointMessageInfo) => push({ data, info });
-        const onClose = (err?: Error) => end(err);
-        const onPeeloff = () => end(); // the socket carries on from here
-        source.on('message', onMessage);
-        source.on('close', onClose);
-        source.on('peeloff', onPeeloff);
-        const state = (source as Association).state;
-        if ((source === this && !this.handle) || state === 'closed' || state === 'peeled_off') {
-          end();
-        }
+        const onClose = () => end();
+        this.on('message', onMessage);
+        this.on('close', onClose);
+        if (this.state === 'closed') end();
         return () => {
-          source.off('message', onMessage);
-          source.off('close', onClose);
-          source.off('peeloff', onPeeloff);
+          this.off('message', onMessage);
+          this.off('close', onClose);
         };
       },
       {
         pause: () => {
-          this.pausedBy++;
+          this.iteratorPauses++;
           this.updateReading();
         },
         resume: () => {
-          this.pausedBy--;
+          this.iteratorPauses--;
           this.updateReading();
         },
       },
-      ITERATOR_HIGH_WATER_MARK,
+      64,
     );
   }
 
   // ---------------------------------------------------------------------------------------
   // Peeloff
 
-  /** @internal */
-  peelOff(a: Association, options: SocketOptions): Socket {
+  private peelOff(a: Association, options: SocketOptions): Socket {
     validateObject(options, 'options');
     const handle = this.handleFor(a);
     if (a.state !== 'up') {
       throw codedError(`Association ${a.id} is ${a.state}`, 'ERR_SOCKET_CLOSED');
     }
-    const fd = handle.peeloff(a.id);
-    if (fd < 0) throw systemError(fd, 'getsockopt');
     const o = this.options;
     const inherited: SocketOptions = {
       noDelay: o.noDelay,
       maxMessageSize: o.maxMessageSize,
+      maxPartialBytes: o.maxPartialBytes,
+      stallTimeout: o.stallTimeout,
       receiveBufferSize: o.receiveBufferSize,
       sendBufferSize: o.sendBufferSize,
       stream: o.stream,
       ppid: o.ppid,
+      senderDry: o.senderDry,
     };
+    // Built (and its options checked) before the kernel moves the association: a failure
+    // after that point could not give it back.
     const socket = new Socket({ ...inherited, ...options });
+    const fd = handle.peeloff(a.id);
+    if (fd < 0) throw systemError(fd, 'getsockopt');
     try {
       socket.attach(fd, this.family);
     } catch (err) {
-      socket.destroy();
+      // The association now lives on an fd we could not set up: it is closed (and aborted).
+      if (socket.nativeHandle()) socket.destroy();
+      else native.closeFd(fd);
+      a.close(err as Error);
       throw err;
     }
+    handle.movePartials(a.id, socket.nativeHandle()!);
     socket.peeledUp(a.id, a.outboundStreams);
-    // Sends still queued for the association go to the socket, in order, ahead of new ones.
-    const moving = this.queue.filter((q) => q.assocId === a.id);
-    this.queue = this.queue.filter((q) => q.assocId !== a.id);
-    for (const q of moving) {
-      const { stream, ppid, context, ttl, flags } = q.send;
-      socket.send(
-        q.data,
-        { stream, ppid, context, ttl, unordered: (flags & constants.SCTP_UNORDERED) !== 0 },
-        q.callback,
-      );
-    }
-    a.state = 'peeled_off';
-    this.associations.delete(a.id);
     if (this.inBatch) this.peeledInBatch.set(a.id, socket);
-    a.emit('peeloff', socket);
-    this.maybeClosed();
+    a.movedTo(socket);
     return socket;
   }
 
   /** @internal The handle, for an association that is still ours. */
   handleFor(a: Association): NativeSocket {
-    if (!this.handle) throw socketClosed();
     if (a.state === 'peeled_off') {
       throw codedError(`Association ${a.id} was peeled off`, 'ERR_SOCKET_CLOSED');
     }
-    return this.handle;
-  }
-
-  private liveHandle(): NativeSocket {
-    if (!this.handle) throw socketClosed();
-    return this.handle;
+    return this.holder.live();
   }
 
   // ---------------------------------------------------------------------------------------
@@ -897,90 +817,87 @@ export class Endpoint extends EventEmitter {
    */
   close(callback?: () => void): this {
     if (callback !== undefined) validateFunction(callback, 'callback');
-    if (!this.handle) {
+    if (this.state === 'closed') {
       if (callback) process.nextTick(callback);
       return this;
     }
-    if (this.closing) {
-      if (callback) this.closing.callbacks.push(callback);
-      return this;
-    }
-    this.closing = { timer: null, callbacks: callback ? [callback] : [] };
+    if (callback) this.closeCallbacks.push(callback);
+    if (this.state === 'closing') return this;
+    this.state = 'closing';
     for (const id of [...this.pending.keys()]) this.failConnect(id, socketClosed());
-    for (const a of this.associations.values()) this.shutdownAssociation(a);
+    for (const a of [...this.associations.values()]) a.shutdown();
     const timeout = this.options.shutdownTimeout ?? 30000;
-    this.closing.timer = setTimeout(
-      () =>
-        this.destroy(
-          codedError(`SCTP SHUTDOWN did not complete within ${timeout} ms; aborted`, 'ETIMEDOUT'),
-        ),
-      timeout,
+    this.holder.timer(timeout, () =>
+      this.teardown(
+        codedError(`SCTP SHUTDOWN did not complete within ${timeout} ms; aborted`, 'ETIMEDOUT'),
+      ),
     );
-    if (this.unrefed) this.closing.timer.unref();
+    this.updateReading();
     this.maybeClosed();
     return this;
   }
 
-  /** Closes at once: every association is aborted ('close' gets `err`, if given). */
+  /**
+   * Closes at once: every association is aborted. With `err`, 'error' is emitted before
+   * 'close' (as Node's destroy(err) does), and each association's 'close' gets it.
+   */
   destroy(err?: Error): this {
-    const handle = this.handle;
-    if (!handle) return this;
-    this.handle = null;
-    this.reading = false;
-    for (const id of [...this.pending.keys()]) this.failConnect(id, socketClosed());
-    handle.setOption('SO_LINGER', { onoff: 1, linger: 0 }); // close() aborts every association
-    handle.onevent = undefined;
-    handle.close();
-    const queued = this.queue;
-    this.queue = [];
-    for (const q of queued) if (q.callback) process.nextTick(q.callback, socketClosed());
-    for (const a of [...this.associations.values()]) {
-      a.state = 'closed';
-      this.associations.delete(a.id);
-      a.emit('close', err);
-    }
-    const closing = this.closing;
-    this.closing = null;
-    if (closing?.timer) clearTimeout(closing.timer);
-    process.nextTick(() => {
-      for (const cb of closing?.callbacks ?? []) cb();
-      this.emit('close');
-    });
+    if (this.state === 'closed') return this;
+    this.teardown(err ?? null);
+    if (err) process.nextTick(() => this.emit('error', err));
     return this;
   }
 
+  private teardown(err: Error | null): void {
+    if (this.state === 'closed') return;
+    this.state = 'closed';
+    this.holder.close(true); // the kernel aborts every association still open
+    this.reading = false;
+    this.retryTimer = this.stallTimer = null;
+    for (const id of [...this.pending.keys()]) this.failConnect(id, socketClosed());
+    this.addressed.clear(socketClosed());
+    for (const a of [...this.associations.values()]) a.close(err ?? socketClosed(), true);
+    const callbacks = this.closeCallbacks;
+    this.closeCallbacks = [];
+    process.nextTick(() => {
+      for (const cb of callbacks) cb();
+      this.emit('close');
+    });
+  }
+
   private maybeClosed(): void {
-    if (this.closing && this.associations.size === 0 && this.queue.length === 0) this.destroy();
+    if (this.state !== 'closing') return;
+    if (this.associations.size === 0 && this.addressed.length === 0) this.teardown(null);
+  }
+
+  /** An error of the endpoint itself (libuv could not poll): 'error', or thrown if unheard. */
+  private emitError(err: Error): void {
+    process.nextTick(() => this.emit('error', err));
   }
 
   ref(): this {
-    this.unrefed = false;
-    this.handle?.ref();
-    this.closing?.timer?.ref();
+    this.holder.ref();
     return this;
   }
 
   unref(): this {
-    this.unrefed = true;
-    this.handle?.unref();
-    this.closing?.timer?.unref();
+    this.holder.unref();
     return this;
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
-    if (this.handle) await new Promise<void>((resolve) => this.close(resolve));
+    if (this.state !== 'closed') await new Promise<void>((resolve) => this.close(resolve));
   }
 }
 
-/** Why an association was lost: the peer's ABORT or a timeout. */
-function lostError(n: AssocChangeNotification, a: Association): Error {
-  const errno = lostErrno(n);
-  const err = systemError(errno, 'recvmsg');
+/** The error an association ends with when a message it sent was too large to take. */
+function tooLargeError(assocId: number, maxMessageSize: number | undefined): Error {
+  const err = systemError(-os.constants.errno.EMSGSIZE, 'recvmsg');
   err.message =
-    errno === -104
-      ? `association ${a.id} aborted by the peer (ECONNRESET)`
-      : `association ${a.id} lost: the peer stopped answering (ETIMEDOUT)`;
-  return Object.assign(err, { causeCode: n.error });
+    `association ${assocId}: a received message exceeds maxMessageSize ` +
+    `(${maxMessageSize ?? native.boundary.defaultMaxMessageSize} bytes) or the bytes all partial ` +
+    'messages may hold (maxPartialBytes); it was discarded and the association aborted';
+  return err;
 }
 
 /** Creates a one-to-many endpoint bound to `options.host`/`options.port`. Throws on bind errors. */

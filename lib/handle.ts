@@ -1,19 +1,24 @@
 // What one-to-one sockets, one-to-many endpoints and their associations do the same way on a
 // native handle: socket options at open, per-message send options, SCTP_STATUS, address
 // lists, and the option table by name. Plain functions; the classes add policy and events.
+import os from 'node:os';
 import { markAsUntransferable } from 'node:worker_threads';
-import { invalidArgValue, outOfRange, socketClosed, systemError } from './errors';
+import { invalidArgType, invalidArgValue, outOfRange, socketClosed, systemError } from './errors';
 import {
   constants,
+  DEFAULT_MAX_MESSAGE_SIZE,
+  DEFAULT_MAX_PARTIAL_BYTES,
   INFO_EXTRA,
   INFO_NOTIFICATION,
   INFO_STRIDE,
+  INFO_TOO_LARGE,
   native,
   SEND_BATCH,
   SEND_FIELDS,
   type NativeAddress,
   type NativeSocket,
 } from './native';
+import { checkGetOption, checkSetOption } from './options';
 import { validateBoolean, validateInteger, validateObject } from './validate';
 
 export interface AddressInfo {
@@ -63,8 +68,23 @@ export interface HandleOptions {
    */
   noDelay?: boolean;
   streams?: StreamCounts;
-  /** Largest message accepted when reassembling; larger ones raise an EMSGSIZE error. Default 64 MiB. */
+  /**
+   * Largest message accepted when reassembling one. A larger one is discarded and its
+   * association ended with an EMSGSIZE error (see README, "Isolation"). Default 64 MiB.
+   */
   maxMessageSize?: number;
+  /**
+   * Bytes all incomplete messages of this socket may hold together while they are being
+   * reassembled (many peers each sending part of a large message). A message that would go
+   * past it is treated as too large. Default 128 MiB.
+   */
+  maxPartialBytes?: number;
+  /**
+   * Milliseconds a send queue may stay blocked (the kernel takes nothing of it) before its
+   * association is aborted with ERR_SCTP_STALLED: a peer that stopped reading. 0 (default):
+   * never.
+   */
+  stallTimeout?: number;
   /**
    * Socket buffer sizes (SO_RCVBUF / SO_SNDBUF), bytes. An explicit size is forced past
    * net.core.rmem_max/wmem_max where the process may (CAP_NET_ADMIN). By default the
@@ -117,6 +137,8 @@ export interface ResolvedSend {
   ttl: number;
 }
 
+const { EINVAL, ENOTCONN } = os.constants.errno;
+
 const SCTP_STATES = [
   'empty',
   'closed',
@@ -142,6 +164,12 @@ export function validateHandleOptions(options: HandleOptions): void {
   if (options.maxMessageSize !== undefined) {
     validateInteger(options.maxMessageSize, 'options.maxMessageSize', 1, 2 ** 31);
   }
+  if (options.maxPartialBytes !== undefined) {
+    validateInteger(options.maxPartialBytes, 'options.maxPartialBytes', 1, 2 ** 40);
+  }
+  if (options.stallTimeout !== undefined) {
+    validateInteger(options.stallTimeout, 'options.stallTimeout', 0, 2 ** 31 - 1);
+  }
   if (options.noDelay !== undefined) validateBoolean(options.noDelay, 'options.noDelay');
   if (options.senderDry !== undefined) validateBoolean(options.senderDry, 'options.senderDry');
   for (const key of ['receiveBufferSize', 'sendBufferSize'] as const) {
@@ -160,6 +188,25 @@ export function validateHandleOptions(options: HandleOptions): void {
   if (options.maxInitTimeout !== undefined) {
     validateInteger(options.maxInitTimeout, 'options.maxInitTimeout', 1, 65535);
   }
+}
+
+/**
+ * A message to send as a Buffer (a string as UTF-8; a Uint8Array shared, not copied). SCTP
+ * has no empty messages: the kernel would refuse one, so it is refused here.
+ */
+export function toPayload(data: unknown, name = 'data'): Buffer {
+  let buffer: Buffer;
+  if (typeof data === 'string') buffer = Buffer.from(data);
+  else if (Buffer.isBuffer(data)) buffer = data;
+  else if (data instanceof Uint8Array) {
+    buffer = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  } else {
+    throw invalidArgType(name, 'of type string or an instance of Buffer or Uint8Array', data);
+  }
+  if (buffer.length === 0) {
+    throw invalidArgValue(name, data, 'must not be empty (SCTP has no empty messages)');
+  }
+  return buffer;
 }
 
 /** The default stream and PPID for send(), checked. */
@@ -216,9 +263,21 @@ export function forEachEntry(
   if (thrown) throw thrown.error;
 }
 
-/** True when entry k of a read batch is a notification (see INFO_STRIDE). */
-export function isNotificationAt(info: Uint32Array, k: number): boolean {
-  return info[k * INFO_STRIDE] === INFO_NOTIFICATION;
+/** What entry k of a read batch is (see INFO_STRIDE). */
+export const enum Entry {
+  Message,
+  Notification,
+  /** A message that exceeded a reassembly bound and was discarded (no payload). */
+  TooLarge,
+}
+
+export function entryAt(info: Uint32Array, k: number): Entry {
+  const marker = info[k * INFO_STRIDE];
+  return marker === INFO_NOTIFICATION
+    ? Entry.Notification
+    : marker === INFO_TOO_LARGE
+      ? Entry.TooLarge
+      : Entry.Message;
 }
 
 /** The association id of entry k of a read batch. */
@@ -262,7 +321,10 @@ export function applyHandleOptions(handle: NativeSocket, o: HandleOptions): void
   };
   check(handle.subscribeEvents(o.senderDry === true));
   check(handle.setOption('SCTP_NODELAY', { value: o.noDelay === false ? 0 : 1 }));
-  if (o.maxMessageSize !== undefined) handle.setMaxMessageSize(o.maxMessageSize);
+  handle.setReassemblyLimits(
+    o.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE,
+    o.maxPartialBytes ?? DEFAULT_MAX_PARTIAL_BYTES,
+  );
   // The kernel caps SO_RCVBUF/SO_SNDBUF at net.core.rmem_max/wmem_max; a process with
   // CAP_NET_ADMIN may exceed that (the *FORCE options), so that is tried first.
   const setBuffer = (force: string, plain: string, value: number) => {
@@ -392,7 +454,7 @@ export function readAddresses(
   if (!handle) return [];
   const list = handle.addresses(peer, assocId);
   if (typeof list === 'number') {
-    if (list === -107 /* ENOTCONN */ || list === -22 /* EINVAL */) return [];
+    if (list === -ENOTCONN || list === -EINVAL) return []; // not (or no longer) connected
     throw systemError(list, 'getsockopt');
   }
   return list.map(toAddressInfo);
@@ -423,17 +485,6 @@ export function readStatus(handle: NativeSocket | null, assocId: number): Status
   };
 }
 
-function checkOptionName(name: unknown): string {
-  if (typeof name !== 'string' || !native.optionNames.includes(name)) {
-    throw invalidArgValue(
-      'name',
-      name,
-      `is not a known socket option; known: ${native.optionNames.join(', ')}`,
-    );
-  }
-  return name;
-}
-
 /**
  * Reads a socket option by its name in the native table. `assocId` (one-to-many) is filled
  * in unless the input names one.
@@ -445,8 +496,7 @@ export function getOption(
   assocId?: number,
 ): Record<string, unknown> {
   if (!handle) throw socketClosed();
-  checkOptionName(name);
-  if (input !== undefined) validateObject(input, 'input');
+  checkGetOption(name, input);
   const r = handle.getOption(name, assocId === undefined ? input : { assocId, ...input });
   if (typeof r === 'number') throw systemError(r, 'getsockopt');
   return r;
@@ -459,8 +509,7 @@ export function setOption(
   assocId?: number,
 ): void {
   if (!handle) throw socketClosed();
-  checkOptionName(name);
-  validateObject(value, 'value');
+  checkSetOption(name, value);
   const rc = handle.setOption(name, assocId === undefined ? value : { assocId, ...value });
   if (rc < 0) throw systemError(rc, 'setsockopt');
 }

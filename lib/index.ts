@@ -11,15 +11,16 @@ export type {
   StreamCounts,
 } from './socket';
 export { createServer, Server } from './server';
-export type { ListenOptions, ServerAddress, ServerOptions } from './server';
-export { Association, createEndpoint, Endpoint } from './endpoint';
+export type { DroppedConnection, ListenOptions, ServerAddress, ServerOptions } from './server';
+export { Association } from './association';
+export type { AssociationState, EndpointMessageInfo } from './association';
+export { createEndpoint, Endpoint } from './endpoint';
 export type {
-  AssociationState,
   DroppedAssociation,
   EndpointConnectOptions,
-  EndpointMessageInfo,
   EndpointOptions,
   EndpointSendOptions,
+  EndpointStats,
 } from './endpoint';
 export { Paths } from './paths';
 export type { PathParameters, RetransmissionParameters } from './paths';

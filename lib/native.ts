@@ -26,19 +26,23 @@ export const enum EventKind {
   Connect = 3,
   Accept = 4,
   End = 5,
+  Count = 6,
 }
 
 /**
  * A Read event is onevent(EventKind.Read, count, bytes, extras): `count` entries, entry k's
  * receive info in the socket's readInfo() at [k * INFO_STRIDE]:
- * [stream, ppid, ssn, tsn, flags, context, assocId, length], stream INFO_NOTIFICATION for a
- * notification. A message is the next `length` bytes of the Buffer `bytes` (the batch's short
- * messages back to back), or with length INFO_EXTRA the next element of `extras` (a long
- * message's own Buffer, or the parsed notification). Valid only while the event is being
- * handled: the next read reuses readInfo().
+ * [stream, ppid, ssn, tsn, flags, context, assocId, length]. Slot 0 holds a marker instead of
+ * a stream for entries that are not messages: INFO_NOTIFICATION (the entry is the next element
+ * of `extras`, a parsed notification) or INFO_TOO_LARGE (a message of association `assocId`
+ * on stream `ppid`'s slot exceeded a reassembly bound and was discarded; no payload). A
+ * message is the next `length` bytes of the Buffer `bytes` (the batch's short messages back to
+ * back), or with length INFO_EXTRA the next element of `extras` (a long message's own Buffer).
+ * Valid only while the event is being handled: the next read reuses readInfo().
  */
 export const INFO_STRIDE = 8;
 export const INFO_NOTIFICATION = 0xffffffff;
+export const INFO_TOO_LARGE = 0xfffffffe;
 export const INFO_EXTRA = 0xffffffff;
 
 /**
@@ -49,6 +53,12 @@ export const INFO_EXTRA = 0xffffffff;
 export const SEND_FIELDS = 6;
 /** Most messages per sendMany() call. */
 export const SEND_BATCH = 64;
+
+/** How a socket option's value is laid out, from the addon's table. */
+export interface OptionLayout {
+  size: number;
+  fields: { name: string; kind: 'u8' | 'u16' | 'u32' | 'i32' | 'u64' | 'address' }[];
+}
 
 export declare class NativeSocket {
   constructor(fd: number, family: number);
@@ -71,7 +81,11 @@ export declare class NativeSocket {
   peeloff(assocId: number): number;
   shutdown(how: number): number;
   subscribeEvents(senderDry: boolean): number;
-  setMaxMessageSize(bytes: number): void;
+  setReassemblyLimits(maxMessageSize: number, maxPartialBytes: number): void;
+  /** Moves the pieces read so far of an association's messages to the socket it was peeled off to. */
+  movePartials(assocId: number, to: NativeSocket): void;
+  /** Bytes held in messages not yet complete. */
+  partialBytes(): number;
   readInfo(): Uint32Array;
   ref(): void;
   unref(): void;
@@ -83,7 +97,9 @@ export interface NativeAddon {
   socket(family: number, type: number): number;
   closeFd(fd: number): void;
   probe(): number;
-  optionNames: string[];
+  optionLayouts: Record<string, OptionLayout>;
+  /** The constants both sides of the boundary use (checked below). */
+  boundary: Record<string, number>;
   /** The send parameters of send() and sendMany() (see SEND_FIELDS). */
   sendFields: Uint32Array;
   constants: {
@@ -102,6 +118,10 @@ export interface NativeAddon {
     SCTP_EOF: number;
     SCTP_FUTURE_ASSOC: number;
     SCTP_SENDER_DRY_EVENT: number;
+    SCTP_ASSOC_CHANGE: number;
+    SCTP_SHUTDOWN_EVENT: number;
+    SCTP_PARTIAL_DELIVERY_EVENT: number;
+    SCTP_STREAM_CHANGE_EVENT: number;
     SCTP_CURRENT_ASSOC: number;
     SCTP_ALL_ASSOC: number;
     SPP_HB_ENABLE: number;
@@ -119,3 +139,27 @@ export const native = nodeGypBuild(path.join(__dirname, '..', '..')) as NativeAd
 export const constants = native.constants;
 // The native side keeps pointers into this array's memory: it must never be detached.
 markAsUntransferable(native.sendFields.buffer);
+
+// The layouts above are the addon's: an addon built from other sources must not be used.
+const expected: Record<string, number> = {
+  infoStride: INFO_STRIDE,
+  infoNotification: INFO_NOTIFICATION,
+  infoTooLarge: INFO_TOO_LARGE,
+  infoExtra: INFO_EXTRA,
+  sendFields: SEND_FIELDS,
+  sendBatch: SEND_BATCH,
+  eventKinds: EventKind.Count,
+};
+for (const [name, value] of Object.entries(expected)) {
+  if (native.boundary[name] !== value) {
+    throw new Error(
+      `kernel-sctp: the native addon has ${name} = ${native.boundary[name]} where its JavaScript ` +
+        `expects ${value}; rebuild the addon (npm run build:native)`,
+    );
+  }
+}
+
+/** Defaults that live in the addon. */
+export const DEFAULT_MAX_MESSAGE_SIZE = native.boundary.defaultMaxMessageSize!;
+export const DEFAULT_MAX_PARTIAL_BYTES = native.boundary.defaultMaxPartialBytes!;
+export const MAX_NOTIFICATION_SIZE = native.boundary.maxNotificationSize!;

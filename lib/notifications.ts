@@ -1,6 +1,10 @@
 // SCTP notifications (RFC 6458 section 6.1) as a typed, discriminated union. The native
 // parser gives field values as numbers; the names of states and flags are given here.
+import type { EventEmitter } from 'node:events';
+import os from 'node:os';
 import type { NativeAddress, NativeNotification } from './native';
+
+const { ECONNRESET, ETIMEDOUT } = os.constants.errno;
 
 export type AssocChangeState =
   'comm_up' | 'comm_lost' | 'restart' | 'shutdown_comp' | 'cant_str_assoc';
@@ -110,13 +114,18 @@ export interface StreamChangeNotification extends Base {
   outboundStreams: number;
 }
 
-/** A notification type this library does not know (a newer kernel): passed through raw. */
+/**
+ * A notification type this library does not know (a newer kernel), passed through raw; or a
+ * malformed one (shorter than its type's structure, or longer than `tooLarge` bytes, the
+ * most the library reassembles: then it has no data).
+ */
 export interface UnknownNotification {
   type: 'unknown' | 'malformed';
   typeCode: number;
   flags: number;
   assocId: number;
   data?: Buffer;
+  tooLarge?: number;
 }
 
 export type Notification =
@@ -228,11 +237,7 @@ export function toNotification(n: NativeNotification): Notification {
       };
     case 'sender_dry':
       return { type: 'sender_dry', ...base };
-    case 'stream_reset': {
-      const streams: number[] = [];
-      const d = n.data;
-      if (d)
-        for (let i = 0; i + 1 < d.length; i += 2) streams.push(d.readUInt16LE(i) /* host order */);
+    case 'stream_reset':
       return {
         type: 'stream_reset',
         ...base,
@@ -240,9 +245,8 @@ export function toNotification(n: NativeNotification): Notification {
         outgoing: (flags & 0x2) !== 0,
         denied: (flags & 0x4) !== 0,
         failed: (flags & 0x8) !== 0,
-        streams,
+        streams: (n.streams as number[] | undefined) ?? [], // decoded natively
       };
-    }
     case 'assoc_reset':
       return {
         type: 'assoc_reset',
@@ -268,6 +272,7 @@ export function toNotification(n: NativeNotification): Notification {
         flags,
         assocId,
         ...(n.data ? { data: n.data } : {}),
+        ...(n.tooLarge !== undefined ? { tooLarge: n.tooLarge as number } : {}),
       };
   }
 }
@@ -278,5 +283,46 @@ export function toNotification(n: NativeNotification): Notification {
  * (ETIMEDOUT). sac_error is no help: 0 in both cases unless the ABORT had a cause.
  */
 export function lostErrno(n: AssocChangeNotification): number {
-  return n.info !== undefined && n.info.length > 0 ? -104 /* ECONNRESET */ : -110; /* ETIMEDOUT */
+  return n.info !== undefined && n.info.length > 0 ? -ECONNRESET : -ETIMEDOUT;
+}
+
+/** What a Socket or an Association keeps that notifications change. */
+export interface AssociationView extends EventEmitter {
+  outboundStreams: number;
+  inboundStreams: number;
+}
+
+/**
+ * Emits a notification on the object that stands for its association: 'notification', then
+ * the typed event ('peerAddressChange', 'sendFailed', 'shutdown' when the peer starts one,
+ * 'restart'), keeping the stream counts current (a restart or a stream change alters them).
+ * The association's lifecycle (COMM_LOST, SHUTDOWN_COMP) is the owner's business.
+ */
+export function emitNotification(target: AssociationView, n: Notification): void {
+  target.emit('notification', n);
+  switch (n.type) {
+    case 'peer_addr_change':
+      target.emit('peerAddressChange', n);
+      break;
+    case 'send_failed':
+      target.emit('sendFailed', n);
+      break;
+    case 'shutdown':
+      target.emit('shutdown', n);
+      break;
+    case 'stream_change':
+      if (!n.denied && !n.failed) {
+        target.outboundStreams = n.outboundStreams;
+        target.inboundStreams = n.inboundStreams;
+      }
+      break;
+    case 'assoc_change':
+      if (n.state === 'comm_up' || n.state === 'restart') {
+        target.outboundStreams = n.outboundStreams;
+        target.inboundStreams = n.inboundStreams;
+      }
+      // The peer restarted: the same association (and id), new streams, possibly lost data.
+      if (n.state === 'restart') target.emit('restart', n);
+      break;
+  }
 }

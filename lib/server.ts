@@ -1,9 +1,11 @@
 // One-to-one SCTP server, like net.Server: listens on one or several local addresses
 // (multihomed) and hands out a Socket per association.
 import { EventEmitter } from 'node:events';
+import os from 'node:os';
 import { codedError, systemError } from './errors';
-import { applyHandleOptions, validateHandleOptions } from './handle';
-import { constants, EventKind, native, type NativeSocket } from './native';
+import { applyHandleOptions, readAddresses, validateHandleOptions } from './handle';
+import { Holder } from './holder';
+import { constants, native } from './native';
 import { Socket, type AddressInfo, type SocketOptions } from './socket';
 import {
   familyFor,
@@ -15,7 +17,27 @@ import {
   validatePort,
 } from './validate';
 
-export type ServerOptions = SocketOptions;
+export interface ServerOptions extends SocketOptions {
+  /**
+   * Accepted associations kept at most (as net.Server#maxConnections); one more is aborted
+   * as soon as it is accepted, and reported as 'drop'. Default: no limit.
+   */
+  maxConnections?: number;
+}
+
+/** What 'drop' reports about an association refused because of maxConnections. */
+export interface DroppedConnection {
+  localAddress?: string;
+  localPort?: number;
+  remoteAddress?: string;
+  remotePort?: number;
+  remoteFamily?: string;
+}
+
+const { EAFNOSUPPORT, EMFILE, ENFILE, ENOBUFS, ENOMEM } = os.constants.errno;
+/** Out of fds or memory: accepting pauses for this long at first, doubling up to the max. */
+const ACCEPT_BACKOFF_MIN_MS = 50;
+const ACCEPT_BACKOFF_MAX_MS = 1000;
 
 export interface ListenOptions {
   /** Local address, or several (multihoming). Default: every address ('::', or 0.0.0.0). */
@@ -32,6 +54,7 @@ export interface ServerAddress extends AddressInfo {
 
 export interface Server {
   on(event: 'connection', listener: (socket: Socket) => void): this;
+  on(event: 'drop', listener: (dropped: DroppedConnection) => void): this;
   on(event: 'listening' | 'close', listener: () => void): this;
   on(event: 'error', listener: (err: Error) => void): this;
   on(event: string | symbol, listener: (...args: any[]) => void): this;
@@ -43,18 +66,27 @@ export interface Server {
 
 export class Server extends EventEmitter {
   listening = false;
-  private handle: NativeSocket | null = null;
+  /** As net.Server#maxConnections; may be changed at any time. */
+  maxConnections: number | undefined;
+  private readonly holder = new Holder({
+    accept: (fds) => this.onAccept(fds),
+    error: (rc) => this.onAcceptError(rc),
+  });
   private family = constants.AF_INET;
   private readonly options: ServerOptions;
   private readonly connections = new Set<Socket>();
   private closeCallbacks: ((err?: Error) => void)[] = [];
-  private unrefed = false;
   private closing = false;
+  private acceptBackoff = ACCEPT_BACKOFF_MIN_MS;
 
   constructor(options: ServerOptions = {}, connectionListener?: (socket: Socket) => void) {
     super();
     validateObject(options, 'options');
     validateHandleOptions(options); // applied to the listening socket, before any association
+    if (options.maxConnections !== undefined) {
+      validateInteger(options.maxConnections, 'options.maxConnections', 0, 2 ** 31 - 1);
+    }
+    this.maxConnections = options.maxConnections;
     this.options = options;
     if (connectionListener !== undefined) {
       validateFunction(connectionListener, 'connectionListener');
@@ -77,7 +109,7 @@ export class Server extends EventEmitter {
       if (typeof rest[0] === 'string' || Array.isArray(rest[0])) opts.host = rest.shift() as string;
       if (typeof rest[0] === 'number') opts.backlog = rest.shift() as number;
     }
-    if (this.listening || this.handle) {
+    if (this.listening || this.holder.handle) {
       throw codedError(
         'Listen method has been called more than once without closing.',
         'ERR_SERVER_ALREADY_LISTEN',
@@ -100,15 +132,14 @@ export class Server extends EventEmitter {
         // Every address: an IPv6 socket also takes IPv4 (v4-mapped) unless IPv6 is off.
         this.family = constants.AF_INET6;
         fd = native.socket(this.family, constants.SOCK_STREAM);
-        if (fd === -97 /* EAFNOSUPPORT */) {
+        if (fd === -EAFNOSUPPORT) {
           this.family = constants.AF_INET;
           fd = native.socket(this.family, constants.SOCK_STREAM);
         }
         hosts = [this.family === constants.AF_INET6 ? '::' : '0.0.0.0'];
       }
       if (fd < 0) throw systemError(fd, 'socket');
-      const handle = new native.Socket(fd, this.family);
-      this.handle = handle;
+      const handle = this.holder.open(fd, this.family);
       // On the listening socket, not only the accepted ones: the kernel sets an incoming
       // association up (window from the receive buffer, streams, NODELAY) from this socket.
       applyHandleOptions(handle, this.options);
@@ -116,13 +147,10 @@ export class Server extends EventEmitter {
       if (rc < 0) throw systemError(rc, 'bind', { address: hosts, port });
       rc = handle.listen(backlog);
       if (rc < 0) throw systemError(rc, 'listen', { address: hosts, port });
-      handle.onevent = (kind, value) => this.onNativeEvent(kind, value);
       rc = handle.setAccepting(true);
       if (rc < 0) throw systemError(rc, 'uv_poll_start');
-      if (this.unrefed) handle.unref();
     } catch (err) {
-      this.handle?.close();
-      this.handle = null;
+      this.holder.close(false);
       process.nextTick(() => this.emit('error', err));
       return this;
     }
@@ -135,26 +163,43 @@ export class Server extends EventEmitter {
     return this;
   }
 
-  private onNativeEvent(kind: EventKind, value: unknown): void {
-    if (kind === EventKind.Accept) {
-      // Every fd of the batch is wrapped even if a 'connection' listener throws (no fd is
-      // leaked); the first exception is rethrown afterwards.
-      let thrown: { error: unknown } | null = null;
-      for (const fd of value as number[]) {
-        try {
-          this.onAccepted(fd);
-        } catch (error) {
-          thrown ??= { error };
-        }
+  private onAccept(fds: number[]): void {
+    this.acceptBackoff = ACCEPT_BACKOFF_MIN_MS;
+    // Every fd of the batch is wrapped even if a 'connection' listener throws (no fd is
+    // leaked); the first exception is rethrown afterwards.
+    let thrown: { error: unknown } | null = null;
+    for (const fd of fds) {
+      try {
+        this.onAccepted(fd);
+      } catch (error) {
+        thrown ??= { error };
       }
-      if (thrown) throw thrown.error;
-    } else if (kind === EventKind.Error) {
-      this.emit('error', systemError(value as number, 'accept'));
     }
+    if (thrown) throw thrown.error;
+  }
+
+  /**
+   * accept() failed. Out of fds or memory (EMFILE, ENFILE, ENOBUFS, ENOMEM), the pending
+   * association stays queued and the listening socket stays readable: polling on would spin.
+   * Accepting pauses instead and is retried on a timer (50 ms, doubling up to 1 s) until fds
+   * are free again. The error goes to 'error' listeners, if any: a peer that connects while
+   * the process is short of fds must not end it.
+   */
+  private onAcceptError(rc: number): void {
+    const err = systemError(rc, 'accept');
+    if ([EMFILE, ENFILE, ENOBUFS, ENOMEM].includes(-rc)) {
+      const handle = this.holder.live();
+      handle.setAccepting(false);
+      this.holder.timer(this.acceptBackoff, () => this.holder.handle?.setAccepting(true));
+      this.acceptBackoff = Math.min(this.acceptBackoff * 2, ACCEPT_BACKOFF_MAX_MS);
+      if (this.listenerCount('error') > 0) this.emit('error', err);
+      return;
+    }
+    this.emit('error', err);
   }
 
   private onAccepted(fd: number): void {
-    if (!this.handle) {
+    if (!this.holder.handle) {
       native.closeFd(fd);
       return;
     }
@@ -164,6 +209,18 @@ export class Server extends EventEmitter {
     } catch (err) {
       socket.destroy();
       this.emit('error', err);
+      return;
+    }
+    if (this.maxConnections !== undefined && this.connections.size >= this.maxConnections) {
+      const dropped: DroppedConnection = {
+        localAddress: socket.localAddress,
+        localPort: socket.localPort,
+        remoteAddress: socket.remoteAddress,
+        remotePort: socket.remotePort,
+        remoteFamily: socket.remoteFamily,
+      };
+      socket.destroy(); // an ABORT: the association was up
+      this.emit('drop', dropped);
       return;
     }
     this.connections.add(socket);
@@ -177,17 +234,8 @@ export class Server extends EventEmitter {
 
   /** The first bound address (as net.Server#address()), with every bound address in `addresses`. */
   address(): ServerAddress | null {
-    if (!this.handle) return null;
-    const list = this.handle.addresses(false, 0);
-    if (typeof list === 'number') throw systemError(list, 'getsockopt');
-    const addresses = list.map(
-      (a) =>
-        ({
-          address: a.address,
-          family: a.family === 'IPv6' ? 'IPv6' : 'IPv4',
-          port: a.port,
-        }) as AddressInfo,
-    );
+    if (!this.holder.handle) return null;
+    const addresses = readAddresses(this.holder.handle, false, 0);
     if (addresses.length === 0) return null;
     return { ...addresses[0]!, addresses };
   }
@@ -195,16 +243,13 @@ export class Server extends EventEmitter {
   /** Stops accepting; 'close' is emitted once every accepted socket has closed too. */
   close(callback?: (err?: Error) => void): this {
     if (callback !== undefined) validateFunction(callback, 'callback');
-    if (!this.handle) {
+    if (!this.holder.handle) {
       if (callback)
         process.nextTick(callback, codedError('Server is not running.', 'ERR_SERVER_NOT_RUNNING'));
       return this;
     }
     if (callback) this.closeCallbacks.push(callback);
-    const handle = this.handle;
-    this.handle = null;
-    handle.onevent = undefined;
-    handle.close();
+    this.holder.close(false);
     this.listening = false;
     this.closing = true;
     this.maybeClosed();
@@ -212,7 +257,7 @@ export class Server extends EventEmitter {
   }
 
   private maybeClosed(): void {
-    if (!this.closing || this.handle || this.connections.size > 0) return;
+    if (!this.closing || this.holder.handle || this.connections.size > 0) return;
     this.closing = false;
     const callbacks = this.closeCallbacks;
     this.closeCallbacks = [];
@@ -229,19 +274,17 @@ export class Server extends EventEmitter {
   }
 
   ref(): this {
-    this.unrefed = false;
-    this.handle?.ref();
+    this.holder.ref();
     return this;
   }
 
   unref(): this {
-    this.unrefed = true;
-    this.handle?.unref();
+    this.holder.unref();
     return this;
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
-    if (this.handle) await new Promise<void>((resolve) => this.close(() => resolve()));
+    if (this.holder.handle) await new Promise<void>((resolve) => this.close(() => resolve()));
   }
 }
 

@@ -1,40 +1,36 @@
 // One-to-one SCTP socket: a stream.Duplex in which every write is one message and every
 // 'data' chunk is one message, plus what SCTP has beyond TCP (streams, PPID, unordered
 // delivery, multihoming, notifications).
+import os from 'node:os';
 import { Duplex } from 'node:stream';
-import {
-  abortError,
-  codedError,
-  invalidArgType,
-  socketClosed,
-  systemError,
-  type SystemError,
-} from './errors';
+import { abortError, codedError, systemError } from './errors';
 import {
   applyHandleOptions,
   controlSend,
+  Entry,
+  entryAt,
   forEachEntry,
   getOption,
-  isNotificationAt,
   messageInfoAt,
   readAddresses,
   readStatus,
   resolveDefaults,
   resolveSendOptions,
-  sendMany,
   sendMessage,
   setOption,
+  toPayload,
   validateHandleOptions,
   type AddressInfo,
   type HandleOptions,
   type MessageInfo,
-  type ResolvedSend,
   type SendOptions,
   type Status,
 } from './handle';
-import { constants, EventKind, native, type NativeNotification, NativeSocket } from './native';
+import { Holder } from './holder';
+import { constants, native, type NativeNotification, type NativeSocket } from './native';
 import { Paths } from './paths';
 import {
+  emitNotification,
   lostErrno,
   toNotification,
   type AssocChangeNotification,
@@ -42,6 +38,7 @@ import {
   type PeerAddrChangeNotification,
   type SendFailedNotification,
 } from './notifications';
+import { SendQueue, sendError, sendNow, type QueuedSend, type SendCallback } from './send-queue';
 import {
   familyFor,
   validateAbortSignal,
@@ -90,34 +87,31 @@ export interface ConnectOptions extends SocketOptions {
 const kInfo = Symbol('kernel-sctp.messageInfo');
 type Received = Buffer & { [kInfo]?: MessageInfo };
 
-/** Messages handed over by _write/_writev that the kernel has not taken yet, in order. */
-interface Pending {
-  data: Buffer[];
-  options: ResolvedSend[];
-  /** How many of them the kernel has taken. */
-  sent: number;
-  callback: (err?: Error | null) => void;
-}
-
 interface QueuedMessage {
   data: Buffer;
   options: SendOptions;
 }
 
+const { EAGAIN, ECONNRESET, EINPROGRESS, ENOTCONN, EPIPE, ETIMEDOUT, EMSGSIZE } =
+  os.constants.errno;
 const DEFAULT_HIGH_WATER_MARK = 64;
 
+/**
+ * new → connecting → open → ending (end(): our SHUTDOWN is on its way) → ended (the
+ * SHUTDOWN handshake completed, either side started it) ; any → destroyed. An accepted or
+ * peeled-off socket starts open.
+ */
+type Phase = 'new' | 'connecting' | 'open' | 'ending' | 'ended' | 'destroyed';
+
 /** A written chunk as a message: send()'s queued object, or bytes with the defaults. */
-function toMessage(chunk: unknown, encoding: BufferEncoding): QueuedMessage | null {
-  if (Buffer.isBuffer(chunk)) return { data: chunk, options: {} };
-  if (typeof chunk === 'string') return { data: Buffer.from(chunk, encoding), options: {} };
-  if (chunk instanceof Uint8Array) {
-    return { data: Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength), options: {} };
-  }
+function toMessage(chunk: unknown, encoding: BufferEncoding): QueuedMessage {
   if (chunk && typeof chunk === 'object' && Buffer.isBuffer((chunk as QueuedMessage).data)) {
     return chunk as QueuedMessage;
   }
-  return null;
+  const data = typeof chunk === 'string' ? Buffer.from(chunk, encoding) : toPayload(chunk, 'chunk');
+  return { data, options: {} };
 }
+
 export interface Socket {
   on(event: 'connect' | 'ready' | 'end' | 'close' | 'drain' | 'finish', listener: () => void): this;
   on(event: 'data', listener: (data: Buffer) => void): this;
@@ -128,10 +122,12 @@ export interface Socket {
     listener: (notification: PeerAddrChangeNotification) => void,
   ): this;
   on(event: 'sendFailed', listener: (notification: SendFailedNotification) => void): this;
+  on(event: 'restart', listener: (notification: AssocChangeNotification) => void): this;
+  on(event: 'shutdown', listener: () => void): this;
   on(event: 'error', listener: (err: Error) => void): this;
   on(event: string | symbol, listener: (...args: any[]) => void): this;
   once(
-    event: 'connect' | 'ready' | 'end' | 'close' | 'drain' | 'finish',
+    event: 'connect' | 'ready' | 'end' | 'close' | 'drain' | 'finish' | 'shutdown',
     listener: () => void,
   ): this;
   once(event: 'data', listener: (data: Buffer) => void): this;
@@ -146,33 +142,39 @@ export class Socket extends Duplex {
   assocId = 0;
   /** Path management: per-path state, primary path, local addresses, heartbeats. */
   readonly paths = new Paths(
-    () => this.handle ?? throwClosed(),
+    () => this.holder.live(),
     () => 0,
   );
-  /** True while the association is being set up. */
-  connecting = false;
+  /** Streams negotiated for the association (0 until it is up). */
+  outboundStreams = 0;
+  inboundStreams = 0;
 
-  private handle: NativeSocket | null = null;
-  /** The handle's receive info for the read batch being delivered (see INFO_STRIDE). */
-  private readInfo: Uint32Array = new Uint32Array(0);
+  private phase: Phase = 'new';
+  private readonly holder = new Holder({
+    read: (count, bytes, extras) => this.onBatch(count, bytes, extras),
+    writable: () => this.flushQueue(),
+    connect: (rc) => this.onConnectOutcome(rc),
+    end: () => this.onEnd(),
+    error: (rc) => this.onReadError(rc),
+  });
   private family = constants.AF_INET;
   private readonly defaults: { stream: number; ppid: number };
   private readonly options: SocketOptions;
-  private pending: Pending | null = null;
+  /** Messages handed over by _write/_writev that the kernel has not taken yet. */
+  private readonly queue = new SendQueue((item, err) => this.settle(item, err));
+  /** Reading from the kernel stopped: the readable side is full (resumed by _read). */
   private readingPaused = true;
-  private established = false;
-  private shutdownComplete = false;
   private shutdownTimer: NodeJS.Timeout | null = null;
   private connectTimer: NodeJS.Timeout | null = null;
+  private stallTimer: NodeJS.Timeout | null = null;
   private abortCleanup: (() => void) | null = null;
   private remote: { hosts: string[]; port: number } | null = null;
   private messageWired = false;
-  private unrefed = false;
+  /** Peeled off a one-to-many socket: it keeps that style's SHUTDOWN (an SCTP_EOF message). */
   private peeled = false;
-  /** Outbound streams negotiated for the association (0 until it is up). */
-  private outboundStreams = 0;
 
   constructor(options: SocketOptions = {}) {
+    validateObject(options, 'options');
     super({
       allowHalfOpen: false, // SCTP has no half-close: SHUTDOWN ends both directions
       readableObjectMode: true, // one chunk per message, boundaries kept
@@ -180,7 +182,6 @@ export class Socket extends Duplex {
       readableHighWaterMark: options.readableHighWaterMark ?? DEFAULT_HIGH_WATER_MARK,
       writableHighWaterMark: options.writableHighWaterMark ?? DEFAULT_HIGH_WATER_MARK,
     });
-    validateObject(options, 'options');
     this.options = { ...options };
     this.defaults = resolveDefaults(options);
     validateHandleOptions(options);
@@ -198,6 +199,11 @@ export class Socket extends Duplex {
     });
   }
 
+  /** True while the association is being set up (as net.Socket#connecting). */
+  get connecting(): boolean {
+    return this.phase === 'connecting';
+  }
+
   // ---------------------------------------------------------------------------------------
   // Setup
 
@@ -212,17 +218,17 @@ export class Socket extends Duplex {
   /** @internal Wraps an open fd (an accepted or peeled-off association). */
   attach(fd: number, family: number): void {
     this.family = family;
-    const handle = new native.Socket(fd, family);
-    this.handle = handle;
-    this.readInfo = handle.readInfo();
-    handle.onevent = (kind, value, bytes, extras) => this.onNativeEvent(kind, value, bytes, extras);
-    if (this.unrefed) handle.unref();
-    applyHandleOptions(handle, this.options);
+    applyHandleOptions(this.holder.open(fd, family), this.options);
+  }
+
+  /** @internal The native handle (for the endpoint's peeloff). */
+  nativeHandle(): NativeSocket | null {
+    return this.holder.handle;
   }
 
   /** @internal An accepted association: already up. */
   acceptedUp(): void {
-    this.established = true;
+    this.phase = 'open';
     this.readStatusOnce();
     this.startReading();
   }
@@ -266,15 +272,16 @@ export class Socket extends Duplex {
         ? undefined
         : validateAbortSignal(options.signal, 'options.signal');
     if (connectListener !== undefined) validateFunction(connectListener, 'connectListener');
-    if (this.handle || this.connecting || this.destroyed) {
+    if (this.phase !== 'new' || this.destroyed) {
+      const destroyed = this.destroyed || this.phase === 'destroyed';
       throw codedError(
-        this.destroyed ? 'Socket is destroyed' : 'Socket is already connected or connecting',
-        this.destroyed ? 'ERR_SOCKET_CLOSED' : 'ERR_SOCKET_CONNECTING',
+        destroyed ? 'Socket is destroyed' : 'Socket is already connected or connecting',
+        destroyed ? 'ERR_SOCKET_CLOSED' : 'ERR_SOCKET_CONNECTING',
       );
     }
     Object.assign(this.options, options);
     if (connectListener) this.once('connect', connectListener);
-    this.connecting = true;
+    this.phase = 'connecting';
     this.remote = { hosts, port };
 
     if (signal?.aborted) {
@@ -283,7 +290,7 @@ export class Socket extends Duplex {
     }
     try {
       this.openFor(locals ? [...hosts, ...locals] : hosts);
-      const handle = this.handle!;
+      const handle = this.holder.live();
       if (locals || localPort) {
         const bindHosts = locals ?? [this.family === constants.AF_INET6 ? '::' : '0.0.0.0'];
         const rc = handle.bindx(bindHosts, localPort, false);
@@ -293,7 +300,7 @@ export class Socket extends Duplex {
       this.assocId = assocId;
       if (rc === 0) {
         process.nextTick(() => this.onConnected());
-      } else if (rc !== -115 /* EINPROGRESS */) {
+      } else if (rc !== -EINPROGRESS) {
         throw systemError(rc, 'connect', { address: hosts, port });
       }
     } catch (err) {
@@ -301,10 +308,9 @@ export class Socket extends Duplex {
       return this;
     }
     if (options.connectTimeout !== undefined) {
-      this.connectTimer = setTimeout(() => {
-        const err = systemError(-110 /* ETIMEDOUT */, 'connect', { address: hosts, port });
-        this.destroy(err);
-      }, options.connectTimeout);
+      this.connectTimer = this.holder.timer(options.connectTimeout, () => {
+        this.destroy(systemError(-ETIMEDOUT, 'connect', { address: hosts, port }));
+      });
     }
     if (signal) {
       const onAbort = () => this.destroy(abortError(signal));
@@ -314,30 +320,44 @@ export class Socket extends Duplex {
     return this;
   }
 
+  private onConnectOutcome(rc: number): void {
+    if (rc === 0) return this.onConnected();
+    this.clearConnectWatch();
+    const remote = this.remote;
+    this.destroy(
+      systemError(rc, 'connect', remote ? { address: remote.hosts, port: remote.port } : undefined),
+    );
+  }
+
   private onConnected(): void {
     this.clearConnectWatch();
-    if (this.destroyed) return;
-    this.connecting = false;
-    this.established = true;
+    if (this.destroyed || this.phase !== 'connecting') return;
+    this.phase = 'open';
     this.readStatusOnce();
     this.startReading();
     this.emit('connect');
     this.emit('ready');
+    this.flushQueue(); // what was written while connecting
   }
 
   private clearConnectWatch(): void {
-    if (this.connectTimer) clearTimeout(this.connectTimer);
-    this.connectTimer = null;
+    this.connectTimer = this.holder.clearTimer(this.connectTimer);
     this.abortCleanup?.();
     this.abortCleanup = null;
   }
 
-  /** The association id and the negotiated stream count, once the association is up. */
+  /** The association id and the negotiated stream counts, once the association is up. */
   private readStatusOnce(): void {
-    const s = this.handle?.getOption('SCTP_STATUS', { assocId: 0 });
+    const s = this.holder.handle?.getOption('SCTP_STATUS', { assocId: 0 });
     if (typeof s !== 'object') return;
     this.assocId = (s.assocId as number) || this.assocId;
     this.outboundStreams = s.outboundStreams as number;
+    this.inboundStreams = s.inboundStreams as number;
+  }
+
+  /** The association is up and may be written to. */
+  private get writableNow(): boolean {
+    return this.phase === 'open' || this.phase === 'ending';
   }
 
   // ---------------------------------------------------------------------------------------
@@ -347,161 +367,149 @@ export class Socket extends Duplex {
    * Sends one message with per-message options. Returns false when the message had to be
    * queued (the kernel's send buffer is full); wait for 'drain' before sending more.
    */
-  send(
-    data: string | Uint8Array,
-    options: SendOptions = {},
-    callback?: (err?: Error | null) => void,
-  ): boolean {
-    if (typeof data === 'string') data = Buffer.from(data);
-    else if (!(data instanceof Uint8Array)) {
-      throw invalidArgType('data', 'of type string or an instance of Buffer or Uint8Array', data);
-    }
+  send(data: string | Uint8Array, options: SendOptions = {}, callback?: SendCallback): boolean {
+    const payload = toPayload(data);
     validateObject(options, 'options');
-    const resolved = this.resolveSendOptions(options);
+    if (callback !== undefined) validateFunction(callback, 'callback');
+    const send = this.resolveSendOptions(options);
+    const handle = this.holder.handle;
     // Fast path: nothing queued ahead of this message, so it can go to the kernel now.
     if (
-      this.established &&
-      this.handle &&
-      !this.pending &&
+      this.phase === 'open' &&
+      handle &&
+      this.queue.length === 0 &&
       this.writableLength === 0 &&
       !this.writableEnded &&
       !this.writableCorked
     ) {
-      const n = sendMessage(this.handle, data, resolved, 0);
+      const item: QueuedSend = { data: payload, send, assocId: 0 };
+      const n = sendNow(handle, item);
       if (n >= 0) {
         if (callback) process.nextTick(callback, null);
         return true;
       }
-      if (n !== -11 /* EAGAIN */) {
-        const err = this.sendError(n, data.byteLength);
+      if (n !== -EAGAIN) {
+        const err = sendError(n, item, handle);
         if (callback) process.nextTick(callback, err);
         this.destroy(err);
         return false;
       }
     }
-    const msg: QueuedMessage = {
-      data: Buffer.isBuffer(data)
-        ? data
-        : Buffer.from(data.buffer, data.byteOffset, data.byteLength),
-      options,
-    };
+    const msg: QueuedMessage = { data: payload, options };
     return this.write(msg, callback);
   }
 
-  private resolveSendOptions(options: SendOptions): ResolvedSend {
+  /** An empty message cannot be sent: refused here instead of destroying the socket later. */
+  override write(chunk: unknown, encoding?: unknown, callback?: unknown): boolean {
+    if (typeof chunk === 'string' && chunk.length === 0) toPayload(chunk, 'chunk');
+    else if (chunk instanceof Uint8Array && chunk.byteLength === 0) toPayload(chunk, 'chunk');
+    return super.write(chunk, encoding as BufferEncoding, callback as SendCallback);
+  }
+
+  private resolveSendOptions(options: SendOptions) {
     return resolveSendOptions(options, this.defaults, this.outboundStreams);
   }
 
-  override _write(
-    chunk: unknown,
-    encoding: BufferEncoding,
-    callback: (err?: Error | null) => void,
-  ): void {
+  override _write(chunk: unknown, encoding: BufferEncoding, callback: SendCallback): void {
     this._writev([{ chunk, encoding }], callback);
   }
 
-  /** Several messages queued while the kernel's buffer was full: sent in sendmmsg batches. */
+  /**
+   * Several messages queued while the kernel's buffer was full: sent in sendmmsg batches.
+   * One callback for the batch (Writable's _writev contract): it goes with the last message.
+   */
   override _writev(
     chunks: { chunk: unknown; encoding: BufferEncoding }[],
-    callback: (err?: Error | null) => void,
+    callback: SendCallback,
   ): void {
-    const p: Pending = { data: [], options: [], sent: 0, callback };
-    for (const { chunk, encoding } of chunks) {
-      const message = toMessage(chunk, encoding);
-      if (!message) {
-        callback(
-          invalidArgType('chunk', 'of type string or an instance of Buffer or Uint8Array', chunk),
-        );
-        return;
+    const items: QueuedSend[] = [];
+    try {
+      for (const { chunk, encoding } of chunks) {
+        const message = toMessage(chunk, encoding);
+        items.push({
+          data: message.data,
+          send: this.resolveSendOptions(message.options),
+          assocId: 0,
+        });
       }
-      try {
-        p.options.push(this.resolveSendOptions(message.options));
-      } catch (err) {
-        callback(err as Error);
-        return;
-      }
-      p.data.push(message.data);
+    } catch (err) {
+      callback(err as Error);
+      return;
     }
-    this.pending = p;
-    if (this.established) this.flushPending();
-    else this.once('connect', () => this.flushPending());
+    items[items.length - 1]!.callback = callback;
+    for (const item of items) this.queue.push(item);
+    if (this.writableNow) this.flushQueue();
   }
 
-  /** Hands the pending messages to the kernel until they are all sent or it is full. */
-  private flushPending(): void {
-    const p = this.pending;
-    if (!p || !this.handle) return;
-    while (p.sent < p.data.length) {
-      const left = p.data.length - p.sent;
-      let n: number;
-      if (left === 1) {
-        n = sendMessage(this.handle, p.data[p.sent]!, p.options[p.sent]!, 0);
-        if (n >= 0) n = 1;
-      } else {
-        const from = p.sent;
-        n = sendMany(
-          this.handle,
-          left,
-          (i) => p.data[from + i]!,
-          (i) => p.options[from + i]!,
-          () => 0,
-        );
-      }
-      if (n === -11 /* EAGAIN */) {
-        const rc = this.handle.setWatchWritable(true); // retried on a Writable event
-        if (rc < 0) this.destroy(systemError(rc, 'uv_poll_start'));
-        return;
-      }
-      if (n < 0) {
-        // One callback for the batch (Writable's _writev contract): the messages before the
-        // failed one did reach the kernel, yet their write() callbacks see the error too;
-        // the error ends the socket anyway.
-        this.pending = null;
-        p.callback(this.sendError(n, p.data[p.sent]!.length));
-        return;
-      }
-      p.sent += n;
+  /** Hands the queued messages to the kernel until they are all sent or it is full. */
+  private flushQueue(): void {
+    const handle = this.holder.handle;
+    if (!handle || !this.writableNow || this.queue.length === 0) return;
+    if (this.queue.flush(handle)) {
+      this.stallTimer = this.holder.clearTimer(this.stallTimer);
+      return;
     }
-    this.pending = null;
-    p.callback(null);
+    const rc = handle.setWatchWritable(true); // retried on a Writable event
+    if (rc < 0) return void this.destroy(systemError(rc, 'uv_poll_start'));
+    const stall = this.options.stallTimeout;
+    if (stall && !this.stallTimer)
+      this.stallTimer = this.holder.timer(stall, () => this.checkStall());
   }
 
-  private sendError(rc: number, length: number): SystemError {
-    const err = systemError(rc, 'sendmsg');
-    if (rc === -90 /* EMSGSIZE */) {
-      const so = this.handle?.getOption('SO_SNDBUF');
-      const buffer = typeof so === 'object' ? ` (${so.value} bytes)` : '';
-      err.message =
-        `sendmsg EMSGSIZE: a message of ${length} bytes does not fit the socket's send buffer${buffer}; ` +
-        'raise the sendBufferSize option (capped by net.core.wmem_max unless the process has CAP_NET_ADMIN)';
+  /** The stall guard: a queue the kernel has taken nothing of for stallTimeout ends the socket. */
+  private checkStall(): void {
+    this.stallTimer = null;
+    if (this.queue.length === 0) return;
+    const limit = this.options.stallTimeout!;
+    const waited = Date.now() - this.queue.movedAt;
+    if (waited < limit) {
+      this.stallTimer = this.holder.timer(limit - waited, () => this.checkStall());
+      return;
     }
-    return err;
+    this.destroy(
+      codedError(
+        `the kernel took none of the ${this.queue.length} queued messages for ${limit} ms (the peer is not reading); aborted`,
+        'ERR_SCTP_STALLED',
+      ),
+    );
   }
 
-  override _final(callback: (err?: Error | null) => void): void {
+  /** A queued message went to the kernel or failed: the error ends the socket. */
+  private settle(item: QueuedSend, err: Error | null): void {
+    if (item.callback) item.callback(err);
+    else if (err && !this.destroyed) this.destroy(err);
+  }
+
+  override _final(callback: SendCallback): void {
     const finish = () => {
-      if (!this.handle || this.shutdownComplete) return callback();
+      const handle = this.holder.handle;
+      if (!handle || this.phase === 'ended') return callback();
       // Graceful SHUTDOWN: the kernel delivers what is queued, then runs the handshake. A
       // peeled-off socket keeps the one-to-many style, where shutdown() does nothing and an
       // empty message with SCTP_EOF does it.
       const rc = this.peeled
-        ? sendMessage(this.handle, Buffer.alloc(0), controlSend(constants.SCTP_EOF), 0)
-        : this.handle.shutdown(constants.SHUT_WR);
-      if (rc < 0 && rc !== -107 /* ENOTCONN */ && rc !== -32 /* EPIPE */) {
+        ? sendMessage(handle, Buffer.alloc(0), controlSend(constants.SCTP_EOF), 0)
+        : handle.shutdown(constants.SHUT_WR);
+      if (rc < 0 && rc !== -ENOTCONN && rc !== -EPIPE) {
         return callback(systemError(rc, 'shutdown'));
       }
+      this.phase = 'ending';
+      // The handshake's end (SHUTDOWN_COMPLETE, or end of file) is read like data: reading
+      // goes on even if the application stopped consuming.
+      this.startReading();
       const timeout = this.options.shutdownTimeout ?? 30000;
-      if (!this.shutdownComplete && !this.readableEnded) {
-        this.shutdownTimer = setTimeout(() => {
+      if (!this.readableEnded) {
+        this.shutdownTimer = this.holder.timer(timeout, () => {
           this.destroy(
             codedError(`SCTP SHUTDOWN did not complete within ${timeout} ms; aborted`, 'ETIMEDOUT'),
           );
-        }, timeout);
-        this.shutdownTimer.unref?.();
+        });
+        // Like net.Socket's end(): a pending shutdown does not keep the process alive.
+        this.shutdownTimer.unref();
       }
       callback();
     };
-    if (this.connecting) this.once('connect', finish);
+    if (this.phase === 'connecting') this.once('connect', finish);
     else finish();
   }
 
@@ -509,59 +517,29 @@ export class Socket extends Duplex {
   // Receiving
 
   private startReading(): void {
-    if (this.readingPaused && this.handle) {
+    const handle = this.holder.handle;
+    if (this.readingPaused && handle) {
       this.readingPaused = false;
-      const rc = this.handle.setReading(true);
+      const rc = handle.setReading(true);
       if (rc < 0) this.destroy(systemError(rc, 'uv_poll_start'));
     }
   }
 
   override _read(): void {
-    if (this.established && !this.shutdownComplete) this.startReading();
+    if (this.phase === 'open' || this.phase === 'ending') this.startReading();
   }
 
-  private onNativeEvent(kind: EventKind, value: unknown, bytes?: Buffer, extras?: unknown[]): void {
-    switch (kind) {
-      case EventKind.Read:
-        return this.onBatch(value as number, bytes, extras);
-      case EventKind.Writable:
-        return this.flushPending();
-      case EventKind.Connect: {
-        const rc = value as number;
-        if (rc === 0) return this.onConnected();
-        this.clearConnectWatch();
-        const remote = this.remote;
-        return void this.destroy(
-          systemError(
-            rc,
-            'connect',
-            remote ? { address: remote.hosts, port: remote.port } : undefined,
-          ),
-        );
-      }
-      case EventKind.End:
-        return this.onEnd();
-      case EventKind.Error: {
-        const rc = value as number;
-        if (rc === -90 /* EMSGSIZE */) {
-          // The peer sent more than this application accepts: like any 'error', fatal (ABORT).
-          const max = this.options.maxMessageSize ?? 64 * 1024 * 1024;
-          const err = systemError(rc, 'recvmsg') as SystemError;
-          err.message = `recvmsg EMSGSIZE: a received message exceeds maxMessageSize (${max} bytes)`;
-          return void this.destroy(err);
-        }
-        if (rc === -104 /* ECONNRESET */ || rc === -107 /* ENOTCONN */) {
-          // After SHUTDOWN_COMPLETE a one-to-one socket reads ENOTCONN, not end-of-file.
-          return this.shutdownComplete ? this.onEnd() : this.onLost();
-        }
-        return void this.destroy(systemError(rc, 'recvmsg'));
-      }
+  private onReadError(rc: number): void {
+    if (rc === -ECONNRESET || rc === -ENOTCONN) {
+      // After SHUTDOWN_COMPLETE a one-to-one socket reads ENOTCONN, not end-of-file.
+      return this.phase === 'ended' ? this.onEnd() : this.onLost();
     }
+    this.destroy(systemError(rc, 'recvmsg'));
   }
 
   private onBatch(count: number, bytes?: Buffer, extras?: unknown[]): void {
     forEachEntry(
-      this.readInfo,
+      this.holder.readInfo,
       count,
       bytes,
       extras,
@@ -572,39 +550,40 @@ export class Socket extends Duplex {
 
   /** One entry of a read batch: a message pushed to the readable side, or a notification. */
   private deliver(k: number, entry: unknown): void {
-    if (isNotificationAt(this.readInfo, k)) {
-      this.onNotification(toNotification(entry as NativeNotification));
-      return;
+    const info = this.holder.readInfo;
+    switch (entryAt(info, k)) {
+      case Entry.Notification:
+        return this.onNotification(toNotification(entry as NativeNotification));
+      case Entry.TooLarge:
+        return this.injectTooLarge();
+      case Entry.Message:
+        break;
     }
     const data = entry as Received;
-    data[kInfo] = messageInfoAt(this.readInfo, k);
-    if (!this.push(data) && !this.readingPaused) {
+    data[kInfo] = messageInfoAt(info, k);
+    if (!this.push(data) && !this.readingPaused && this.phase === 'open') {
       // The reader is behind: stop taking messages from the kernel (its receive window
       // then closes and the peer slows down). _read() resumes.
       this.readingPaused = true;
-      this.handle?.setReading(false);
+      this.holder.handle?.setReading(false);
     }
   }
 
+  /** @internal The peer sent more than this application accepts: like any 'error', fatal (ABORT). */
+  injectTooLarge(): void {
+    const max = this.options.maxMessageSize ?? native.boundary.defaultMaxMessageSize;
+    const err = systemError(-EMSGSIZE, 'recvmsg');
+    err.message =
+      `recvmsg EMSGSIZE: a received message exceeds maxMessageSize (${max} bytes) or the ` +
+      'bytes partial messages may hold (maxPartialBytes)';
+    this.destroy(err);
+  }
+
   private onNotification(n: Notification): void {
-    this.emit('notification', n);
-    switch (n.type) {
-      case 'peer_addr_change':
-        this.emit('peerAddressChange', n);
-        break;
-      case 'send_failed':
-        this.emit('sendFailed', n);
-        break;
-      case 'stream_change':
-        if (!n.denied && !n.failed) this.outboundStreams = n.outboundStreams;
-        break;
-      case 'assoc_change':
-        if (n.state === 'shutdown_comp') this.onEnd();
-        else if (n.state === 'comm_up' || n.state === 'restart') {
-          this.outboundStreams = n.outboundStreams;
-        } else if (n.state === 'comm_lost' || n.state === 'cant_str_assoc') this.onLost(n);
-        break;
-    }
+    emitNotification(this, n);
+    if (n.type !== 'assoc_change') return;
+    if (n.state === 'shutdown_comp') this.onEnd();
+    else if (n.state === 'comm_lost' || n.state === 'cant_str_assoc') this.onLost(n);
   }
 
   /**
@@ -613,18 +592,18 @@ export class Socket extends Duplex {
    */
   private onLost(n?: AssocChangeNotification): void {
     if (this.destroyed) return;
-    const so = this.handle?.getOption('SO_ERROR');
+    const so = this.holder.handle?.getOption('SO_ERROR');
     const errno =
       typeof so === 'object' && (so.value as number) > 0
         ? -(so.value as number)
         : n
           ? lostErrno(n)
-          : -104; /* ECONNRESET */
+          : -ECONNRESET;
     const remote = this.remote;
     this.destroy(
       systemError(
         errno,
-        this.established ? 'recvmsg' : 'connect',
+        this.phase === 'connecting' ? 'connect' : 'recvmsg',
         remote ? { address: remote.hosts, port: remote.port } : undefined,
       ),
     );
@@ -632,11 +611,10 @@ export class Socket extends Duplex {
 
   /** The association ended with a completed SHUTDOWN (either side started it). */
   private onEnd(): void {
-    if (this.shutdownComplete) return;
-    this.shutdownComplete = true;
-    if (this.shutdownTimer) clearTimeout(this.shutdownTimer);
-    this.shutdownTimer = null;
-    this.handle?.setReading(false);
+    if (this.phase === 'ended' || this.phase === 'destroyed') return;
+    this.phase = 'ended';
+    this.shutdownTimer = this.holder.clearTimer(this.shutdownTimer);
+    this.holder.handle?.setReading(false);
     this.readingPaused = true;
     this.push(null);
   }
@@ -665,21 +643,11 @@ export class Socket extends Duplex {
 
   override _destroy(err: Error | null, callback: (err: Error | null) => void): void {
     this.clearConnectWatch();
-    if (this.shutdownTimer) clearTimeout(this.shutdownTimer);
-    this.shutdownTimer = null;
-    const handle = this.handle;
-    this.handle = null;
-    if (handle) {
-      // Not ended by a completed SHUTDOWN: ABORT (SO_LINGER with a zero timeout).
-      if (!this.shutdownComplete) handle.setOption('SO_LINGER', { onoff: 1, linger: 0 });
-      handle.onevent = undefined;
-      handle.close();
-    }
-    this.connecting = false;
-    this.established = false;
-    const p = this.pending;
-    this.pending = null;
-    if (p) p.callback(err ?? codedError('Socket was destroyed', 'ERR_STREAM_DESTROYED'));
+    // Not ended by a completed SHUTDOWN: ABORT (SO_LINGER with a zero timeout).
+    this.holder.close(this.phase !== 'ended');
+    this.shutdownTimer = this.stallTimer = null;
+    this.phase = 'destroyed';
+    this.queue.clear(err ?? codedError('Socket was destroyed', 'ERR_STREAM_DESTROYED'));
     callback(err);
   }
 
@@ -688,16 +656,12 @@ export class Socket extends Duplex {
 
   /** All local addresses of the association (or of the bound socket). */
   localAddresses(): AddressInfo[] {
-    return this.addressList(false);
+    return readAddresses(this.holder.handle, false, 0);
   }
 
   /** All addresses of the peer. */
   remoteAddresses(): AddressInfo[] {
-    return this.addressList(true);
-  }
-
-  private addressList(peer: boolean): AddressInfo[] {
-    return readAddresses(this.handle, peer, 0);
+    return readAddresses(this.holder.handle, true, 0);
   }
 
   /** The first local address, as net.Socket#address() gives it. */
@@ -727,23 +691,27 @@ export class Socket extends Duplex {
 
   /** SCTP_STATUS: association state, windows, stream counts and the primary path. */
   status(): Status {
-    return readStatus(this.handle, 0);
+    return readStatus(this.holder.handle, 0);
+  }
+
+  /** Bytes of a message still arriving in pieces (native reassembly). */
+  get partialBytes(): number {
+    return this.holder.handle?.partialBytes() ?? 0;
   }
 
   setNoDelay(noDelay = true): this {
-    this.handle?.setOption('SCTP_NODELAY', { value: noDelay ? 1 : 0 });
+    this.holder.handle?.setOption('SCTP_NODELAY', { value: noDelay ? 1 : 0 });
     return this;
   }
 
+  /** ref()/unref() apply to the socket and to its timers (connect timeout, stall guard). */
   ref(): this {
-    this.unrefed = false;
-    this.handle?.ref();
+    this.holder.ref();
     return this;
   }
 
   unref(): this {
-    this.unrefed = true;
-    this.handle?.unref();
+    this.holder.unref();
     return this;
   }
 
@@ -752,11 +720,11 @@ export class Socket extends Duplex {
    * input fields such as assocId or address. Advanced use; see docs.
    */
   getOption(name: string, input?: Record<string, unknown>): Record<string, unknown> {
-    return getOption(this.handle, name, input);
+    return getOption(this.holder.handle, name, input);
   }
 
   setOption(name: string, value: Record<string, unknown>): void {
-    setOption(this.handle, name, value);
+    setOption(this.holder.handle, name, value);
   }
 }
 
@@ -764,8 +732,4 @@ export class Socket extends Duplex {
 export function connect(options: ConnectOptions, connectListener?: () => void): Socket {
   validateObject(options, 'options');
   return new Socket(options).connect(options, connectListener);
-}
-
-function throwClosed(): never {
-  throw socketClosed();
 }

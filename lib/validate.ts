@@ -61,16 +61,15 @@ export function validateBoolean(value: unknown, name: string): boolean {
   return value;
 }
 
+/**
+ * A real AbortSignal only: a look-alike would pass a duck-typed check and fail later, inside
+ * an event callback, where its error cannot reach the caller.
+ */
 export function validateAbortSignal(value: unknown, name: string): AbortSignal {
-  if (
-    value === null ||
-    typeof value !== 'object' ||
-    !('aborted' in value) ||
-    typeof (value as AbortSignal).addEventListener !== 'function'
-  ) {
+  if (!(value instanceof AbortSignal)) {
     throw invalidArgType(name, 'an instance of AbortSignal', value);
   }
-  return value as AbortSignal;
+  return value;
 }
 
 /** The socket family needed for a set of addresses: IPv6 as soon as one is IPv6. */

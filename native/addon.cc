@@ -8,7 +8,9 @@
 
 #include <cerrno>
 
+#include "convert.h"
 #include "linux_sctp.h"
+#include "notification.h"
 #include "options.h"
 #include "socket.h"
 
@@ -76,6 +78,10 @@ static Napi::Object Constants(Napi::Env env) {
   CONSTANT(SCTP_EOF);
   CONSTANT(SCTP_FUTURE_ASSOC);
   CONSTANT(SCTP_SENDER_DRY_EVENT);
+  CONSTANT(SCTP_ASSOC_CHANGE);
+  CONSTANT(SCTP_SHUTDOWN_EVENT);
+  CONSTANT(SCTP_PARTIAL_DELIVERY_EVENT);
+  CONSTANT(SCTP_STREAM_CHANGE_EVENT);
   CONSTANT(SCTP_CURRENT_ASSOC);
   CONSTANT(SCTP_ALL_ASSOC);
   // spp_flags of SCTP_PEER_ADDR_PARAMS
@@ -88,6 +94,24 @@ static Napi::Object Constants(Napi::Env env) {
   CONSTANT(SPP_SACKDELAY_DISABLE);
 #undef CONSTANT
   return c;
+}
+
+// The constants both sides of the native boundary use; lib/native.ts checks its own copies
+// against these when the addon loads.
+static Napi::Object Boundary(Napi::Env env) {
+  Napi::Object b = Napi::Object::New(env);
+  b.Set("infoStride", static_cast<double>(kInfoStride));
+  b.Set("infoNotification", kInfoNotification);
+  b.Set("infoTooLarge", kInfoTooLarge);
+  b.Set("infoExtra", kInfoExtra);
+  b.Set("readBudget", kReadBudget);
+  b.Set("sendFields", static_cast<double>(kSendFields));
+  b.Set("sendBatch", static_cast<double>(kSendBatch));
+  b.Set("eventKinds", static_cast<double>(kEventKindCount));
+  b.Set("defaultMaxMessageSize", static_cast<double>(kDefaultMaxMessageSize));
+  b.Set("defaultMaxPartialBytes", static_cast<double>(kDefaultMaxPartialBytes));
+  b.Set("maxNotificationSize", static_cast<double>(kMaxNotificationSize));
+  return b;
 }
 
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
@@ -106,11 +130,8 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   data->send_fields_ref = Napi::Persistent(send_fields);
   exports.Set("sendFields", send_fields);
 
-  size_t count;
-  const SocketOption* options = OptionTable(&count);
-  Napi::Array names = Napi::Array::New(env, count);
-  for (size_t i = 0; i < count; i++) names.Set(i, options[i].name);
-  exports.Set("optionNames", names);
+  exports.Set("optionLayouts", OptionLayoutsToJs(env));
+  exports.Set("boundary", Boundary(env));
   return exports;
 }
 

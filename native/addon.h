@@ -18,6 +18,22 @@ class Socket;
 constexpr size_t kSendFields = 6;
 constexpr size_t kSendBatch = 64;
 
+// A read batch describes entry k in the socket's readInfo() Uint32Array at
+// [k * kInfoStride ...]: [stream, ppid, ssn, tsn, flags, context, assocId, length]. Slot 0
+// holds a marker instead of a stream (streams are 16-bit) for the entries that are not
+// messages: kInfoNotification (the entry is the next of `extras`), kInfoTooLarge (a message of
+// the association in slot 6, stream in slot 1, exceeded a reassembly bound and was discarded;
+// no payload). Slot 7 is a length in the batch's shared bytes, or kInfoExtra.
+constexpr size_t kInfoStride = 8;
+constexpr uint32_t kInfoNotification = 0xffffffff;
+constexpr uint32_t kInfoTooLarge = 0xfffffffe;
+constexpr uint32_t kInfoExtra = 0xffffffff;
+// recvmsg calls per wake-up before yielding to the loop (libuv reads 32 times).
+constexpr int kReadBudget = 64;
+// Reassembly bounds: one message, and all partial messages of one socket together.
+constexpr size_t kDefaultMaxMessageSize = 64 * 1024 * 1024;
+constexpr size_t kDefaultMaxPartialBytes = 128 * 1024 * 1024;
+
 struct AddonData {
   uv_loop_t* loop = nullptr;
   // Every open socket, so the environment's teardown can close them all.

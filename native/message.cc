@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <cstring>
 #include <memory>
+#include <new>
 
 namespace ksctp {
 
@@ -103,6 +104,11 @@ Received ReceiveMessage(int fd, uint8_t* buffer, size_t capacity) {
   return r;
 }
 
+void Reassembler::Release(Partial& p) {
+  held_ -= p.bytes.size();
+  std::vector<uint8_t>().swap(p.bytes);
+}
+
 Reassembler::Result Reassembler::Add(uint64_t key, const uint8_t* data, size_t length,
                                      bool end_of_record) {
   complete_data_ = nullptr;
@@ -122,9 +128,17 @@ Reassembler::Result Reassembler::Add(uint64_t key, const uint8_t* data, size_t l
     if (end_of_record) partial_.erase(it);
     return Result::kDiscarded;
   }
-  if (p.bytes.size() + length > max_) {
-    p.bytes.clear();
-    p.bytes.shrink_to_fit();
+  bool fits = p.bytes.size() + length <= max_ && held_ + length <= max_total_;
+  if (fits) {
+    try {
+      p.bytes.insert(p.bytes.end(), data, data + length);
+      held_ += length;
+    } catch (const std::bad_alloc&) {
+      fits = false;  // the memory a peer asked for is not there: this message is dropped
+    }
+  }
+  if (!fits) {
+    Release(p);
     if (end_of_record) {
       partial_.erase(it);
     } else {
@@ -132,8 +146,8 @@ Reassembler::Result Reassembler::Add(uint64_t key, const uint8_t* data, size_t l
     }
     return Result::kTooLarge;
   }
-  p.bytes.insert(p.bytes.end(), data, data + length);
   if (!end_of_record) return Result::kPartial;
+  held_ -= p.bytes.size();
   done_ = std::move(p.bytes);
   partial_.erase(it);
   complete_data_ = done_.data();
@@ -147,6 +161,45 @@ void Reassembler::Consume() {
   std::vector<uint8_t>().swap(done_);
 }
 
-bool Reassembler::Drop(uint64_t key) { return partial_.erase(key) > 0; }
+bool Reassembler::Drop(uint64_t key) {
+  auto it = partial_.find(key);
+  if (it == partial_.end()) return false;
+  Release(it->second);
+  partial_.erase(it);
+  return true;
+}
+
+size_t Reassembler::DropAssociation(int32_t assoc_id) {
+  size_t dropped = 0;
+  for (auto it = partial_.begin(); it != partial_.end();) {
+    if (AssocOf(it->first) == assoc_id) {
+      Release(it->second);
+      it = partial_.erase(it);
+      dropped++;
+    } else {
+      ++it;
+    }
+  }
+  return dropped;
+}
+
+void Reassembler::MoveAssociation(int32_t assoc_id, Reassembler* to) {
+  for (auto it = partial_.begin(); it != partial_.end();) {
+    if (AssocOf(it->first) != assoc_id) {
+      ++it;
+      continue;
+    }
+    held_ -= it->second.bytes.size();
+    to->held_ += it->second.bytes.size();
+    to->partial_[it->first] = std::move(it->second);
+    it = partial_.erase(it);
+  }
+}
+
+size_t Reassembler::PendingOf(int32_t assoc_id) const {
+  size_t n = 0;
+  for (const auto& entry : partial_) n += AssocOf(entry.first) == assoc_id;
+  return n;
+}
 
 }  // namespace ksctp

@@ -139,6 +139,15 @@ bool ParseNotification(const uint8_t* data, size_t length, Notification* out) {
     out->fields = DecodeFields(t.layout, data);
     out->extra_offset = t.layout.size;
     out->extra_length = end - t.layout.size;
+    if (out->type == SCTP_STREAM_RESET_EVENT) {
+      const uint8_t* list = data + out->extra_offset;
+      for (size_t i = 0; i + sizeof(uint16_t) <= out->extra_length; i += sizeof(uint16_t)) {
+        uint16_t stream;
+        std::memcpy(&stream, list + i, sizeof(stream));
+        out->streams.push_back(stream);
+      }
+      out->extra_length = 0;
+    }
     return true;
   }
   // Unknown type: passed through raw.

@@ -19,7 +19,15 @@ struct Notification {
   // list), or the whole notification when its type is unknown.
   size_t extra_offset = 0;
   size_t extra_length = 0;
+  // STREAM_RESET_EVENT: the streams that were reset (strreset_stream_list, host byte order),
+  // decoded here so that no byte layout is read outside native code. Empty means all.
+  std::vector<uint16_t> streams;
 };
+
+// The largest notification accepted when reassembling one. The kernel's largest carry one
+// chunk (an ABORT's causes in ASSOC_CHANGE, a DATA chunk in SEND_FAILED, at most 64 KiB) or a
+// stream list (at most 128 KiB); anything larger is reported as malformed.
+constexpr size_t kMaxNotificationSize = 1024 * 1024;
 
 // Parses one complete notification of `length` bytes. Returns false when it is shorter than
 // its header or than the fixed part of its type (the caller reports it as malformed).

@@ -9,6 +9,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "convert.h"
+#include "kernel.h"
 #include "linux_sctp.h"
 #include "notification.h"
 #include "options.h"
@@ -16,66 +18,21 @@
 
 namespace ksctp {
 
-// A kEventRead event is onevent(kEventRead, count, bytes, extras): `count` entries, whose
-// receive info is in the socket's readInfo() Uint32Array at [k * kInfoStride ...]:
-// [stream, ppid, ssn, tsn, flags, context, assocId, length], stream being kInfoNotification
-// for a notification. A message shorter than kSharedMaxLength is `length` bytes of the
-// Buffer `bytes`, which holds the batch's small messages back to back; a longer message or
-// a notification is the next element of the array `extras` (length kInfoExtra). One
-// allocation per batch instead of one per message (an ArrayBuffer costs far more than a
-// view on one), and a long message still does not keep a shared buffer alive.
-static constexpr int kInfoStride = 8;
-static constexpr uint32_t kInfoNotification = 0xffffffff;
-static constexpr uint32_t kInfoExtra = 0xffffffff;
+// A kEventRead event is onevent(kEventRead, count, bytes, extras): `count` entries described
+// in the socket's readInfo() (see kInfoStride in addon.h). A message shorter than
+// kSharedMaxLength is `length` bytes of the Buffer `bytes`, which holds the batch's small
+// messages back to back; a longer message or a notification is the next element of the
+// array `extras` (length kInfoExtra). One allocation per batch instead of one per message
+// (an ArrayBuffer costs far more than a view on one), and a long message still does not keep
+// a shared buffer alive.
 // The size below which messages share the batch's buffer: as Node's Buffer pool does.
 static constexpr size_t kSharedMaxLength = 4096;
-// recvmsg calls per wake-up before yielding to the loop (libuv reads 32 times).
-static constexpr int kReadBudget = 64;
 static constexpr int kAcceptBudget = 64;
-static constexpr size_t kDefaultMaxMessageSize = 64 * 1024 * 1024;
-static constexpr size_t kMaxNotificationSize = 64 * 1024;
 
 static uint64_t ReassemblyKey(const Received& r) {
   if (!r.has_info) return 0;
-  return (static_cast<uint64_t>(static_cast<uint32_t>(r.info.rcv_assoc_id)) << 16) | r.info.rcv_sid;
-}
-
-static Napi::Object AddressToJs(Napi::Env env, const Address& a) {
-  Napi::Object o = Napi::Object::New(env);
-  o.Set("address", a.host);
-  o.Set("family", a.family == AF_INET6 ? "IPv6" : a.family == AF_INET ? "IPv4" : "");
-  o.Set("port", a.port);
-  return o;
-}
-
-static Napi::Object ValuesToJs(Napi::Env env, const std::vector<Value>& values, Napi::Object into) {
-  for (const auto& v : values) {
-    if (v.is_address) {
-      into.Set(v.name, AddressToJs(env, v.address));
-    } else {
-      into.Set(v.name, Napi::Number::New(env, static_cast<double>(v.number)));
-    }
-  }
-  return into;
-}
-
-static Napi::Object NotificationToJs(Napi::Env env, const Notification& n, bool ok,
-                                     const uint8_t* data, size_t length) {
-  Napi::Object o = Napi::Object::New(env);
-  if (!ok) {
-    o.Set("type", "malformed");
-    o.Set("typeCode", n.type);
-    o.Set("data", Napi::Buffer<uint8_t>::Copy(env, data, length));
-    return o;
-  }
-  o.Set("type", n.name ? n.name : "unknown");
-  o.Set("typeCode", n.type);
-  o.Set("flags", n.flags);
-  ValuesToJs(env, n.fields, o);
-  if (n.extra_length > 0) {
-    o.Set("data", Napi::Buffer<uint8_t>::Copy(env, data + n.extra_offset, n.extra_length));
-  }
-  return o;
+  return Reassembler::Key(r.info.rcv_assoc_id, r.info.rcv_sid,
+                          (r.info.rcv_flags & SCTP_UNORDERED) != 0);
 }
 
 static int64_t FieldNumber(const Notification& n, const char* name) {
@@ -85,18 +42,8 @@ static int64_t FieldNumber(const Notification& n, const char* name) {
   return 0;
 }
 
-static std::vector<std::string> StringArray(const Napi::Value& v) {
-  std::vector<std::string> out;
-  if (!v.IsArray()) return out;
-  Napi::Array a = v.As<Napi::Array>();
-  for (uint32_t i = 0; i < a.Length(); i++) {
-    Napi::Value item = a.Get(i);
-    if (item.IsString()) out.push_back(item.As<Napi::String>().Utf8Value());
-  }
-  return out;
-}
-
 static Napi::Number Errno(Napi::Env env, int err) { return Napi::Number::New(env, -err); }
+static Napi::Number Result(Napi::Env env, int rc) { return Napi::Number::New(env, rc); }
 
 Napi::Function Socket::Define(Napi::Env env) {
   return DefineClass(env, "Socket",
@@ -114,7 +61,9 @@ Napi::Function Socket::Define(Napi::Env env) {
                          InstanceMethod<&Socket::Peeloff>("peeloff"),
                          InstanceMethod<&Socket::Shutdown>("shutdown"),
                          InstanceMethod<&Socket::SubscribeEvents>("subscribeEvents"),
-                         InstanceMethod<&Socket::SetMaxMessageSize>("setMaxMessageSize"),
+                         InstanceMethod<&Socket::SetReassemblyLimits>("setReassemblyLimits"),
+                         InstanceMethod<&Socket::MovePartials>("movePartials"),
+                         InstanceMethod<&Socket::PartialBytes>("partialBytes"),
                          InstanceMethod<&Socket::Ref>("ref"),
                          InstanceMethod<&Socket::Unref>("unref"),
                          InstanceMethod<&Socket::Close>("close"),
@@ -130,8 +79,8 @@ Socket::Socket(const Napi::CallbackInfo& info)
       addon_(info.Env().GetInstanceData<AddonData>()),
       fd_(info[0].As<Napi::Number>().Int32Value()),
       family_(info[1].As<Napi::Number>().Int32Value()),
-      data_(kDefaultMaxMessageSize),
-      notifications_(kMaxNotificationSize),
+      data_(kDefaultMaxMessageSize, kDefaultMaxPartialBytes),
+      notifications_(kMaxNotificationSize, kMaxNotificationSize),
       async_context_(info.Env(), "SctpSocket") {
   int type = 0;
   socklen_t type_length = sizeof(type);
@@ -204,7 +153,9 @@ void Socket::OnPoll(uv_poll_t* handle, int status, int events) {
   // none may escape into libuv.
   try {
     self->HandlePoll(status, events);
-  } catch (const Napi::Error&) {
+  } catch (const std::exception&) {
+    // Napi::Error, or std::bad_alloc from an allocation a peer's sizes asked for: the event
+    // is lost, the process is not (an exception escaping into libuv would terminate it).
   }
   napi_close_handle_scope(self->Env(), raw_scope);
 }
@@ -367,15 +318,15 @@ void Socket::OnReadable() {
     bool eor = (r.flags & MSG_EOR) != 0;
     if (r.flags & MSG_NOTIFICATION) {
       auto result = notifications_.Add(0, buffer.data(), r.length, eor);
+      if (result == Reassembler::Result::kTooLarge) {
+        next_entry(r, true)[7] = kInfoExtra;
+        push_extra(OversizedNotificationToJs(env, notifications_.MaxMessageSize()));
+        continue;
+      }
       if (result != Reassembler::Result::kComplete) continue;
       Notification parsed;
       bool ok = ParseNotification(notifications_.Data(), notifications_.Size(), &parsed);
-      // A partial delivery that was aborted will never complete: drop what we hold of it.
-      if (ok && parsed.type == SCTP_PARTIAL_DELIVERY_EVENT &&
-          FieldNumber(parsed, "indication") == SCTP_PARTIAL_DELIVERY_ABORTED) {
-        uint64_t assoc = static_cast<uint32_t>(FieldNumber(parsed, "assocId"));
-        data_.Drop((assoc << 16) | (FieldNumber(parsed, "stream") & 0xffff));
-      }
+      if (ok) DropPartialsFor(parsed);
       next_entry(r, true)[7] = kInfoExtra;
       push_extra(NotificationToJs(env, parsed, ok, notifications_.Data(), notifications_.Size()));
       notifications_.Consume();
@@ -384,11 +335,12 @@ void Socket::OnReadable() {
     }
     auto result = data_.Add(ReassemblyKey(r), buffer.data(), r.length, eor);
     if (result == Reassembler::Result::kTooLarge) {
-      // Reported once per oversized message; keep reading (later messages are fine).
-      emit_batch();
-      if (state_ != State::kOpen) return;
-      Emit(kEventError, Errno(env, EMSGSIZE));
-      if (state_ != State::kOpen || !reading_) return;
+      // Reported once per oversized message, in order with the association's other
+      // entries; reading goes on (later messages are fine).
+      uint32_t* out = next_entry(r, false);
+      out[1] = out[0];
+      out[0] = kInfoTooLarge;
+      out[7] = 0;
       continue;
     }
     if (result != Reassembler::Result::kComplete) continue;
@@ -415,34 +367,31 @@ void Socket::OnReadable() {
   }
 }
 
+// What the kernel will not complete any more is dropped: a partial delivery it aborted, and
+// everything of an association that ended or restarted (its TSNs start again).
+void Socket::DropPartialsFor(const Notification& n) {
+  // Keys carry the association id the kernel reports on one-to-one sockets too.
+  auto assoc = static_cast<int32_t>(FieldNumber(n, "assocId"));
+  if (n.type == SCTP_PARTIAL_DELIVERY_EVENT) {
+    if (FieldNumber(n, "indication") != SCTP_PARTIAL_DELIVERY_ABORTED) return;
+    // Without interleaving the kernel reports stream 0 whichever stream it was, and an
+    // association has one partial delivery at a time; only with I-DATA can it have several,
+    // and then the stream (and pdapi_flags' unordered bit) name the one.
+    if (data_.PendingOf(assoc) > 1) {
+      data_.Drop(Reassembler::Key(assoc, FieldNumber(n, "stream") & 0xffff, (n.flags & 1) != 0));
+    } else {
+      data_.DropAssociation(assoc);
+    }
+  } else if (n.type == SCTP_ASSOC_CHANGE && FieldNumber(n, "state") != SCTP_COMM_UP) {
+    data_.DropAssociation(assoc);
+  }
+}
+
 // bindx(hosts: string[], port, remove: boolean) -> 0 | -errno
 Napi::Value Socket::Bindx(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  std::vector<std::string> hosts = StringArray(info[0]);
   uint16_t port = static_cast<uint16_t>(info[1].As<Napi::Number>().Uint32Value());
-  bool remove = info[2].ToBoolean();
-  if (hosts.empty()) return Errno(env, EINVAL);
-  int optname = remove ? SCTP_SOCKOPT_BINDX_REM : SCTP_SOCKOPT_BINDX_ADD;
-  std::vector<uint8_t> packed;
-  if (!remove && port == 0 && hosts.size() > 1) {
-    // An ephemeral port is chosen by the first bind; the others must use the same one.
-    if (!PackAddresses({hosts[0]}, 0, family_, &packed)) return Errno(env, EAFNOSUPPORT);
-    if (setsockopt(fd_, IPPROTO_SCTP, optname, packed.data(), packed.size()) < 0) {
-      return Errno(env, errno);
-    }
-    sockaddr_storage ss;
-    socklen_t len = sizeof(ss);
-    if (getsockname(fd_, reinterpret_cast<sockaddr*>(&ss), &len) < 0) return Errno(env, errno);
-    Address bound;
-    FromSockaddr(&ss, len, &bound);
-    port = bound.port;
-    hosts.erase(hosts.begin());
-  }
-  if (!PackAddresses(hosts, port, family_, &packed)) return Errno(env, EAFNOSUPPORT);
-  if (setsockopt(fd_, IPPROTO_SCTP, optname, packed.data(), packed.size()) < 0) {
-    return Errno(env, errno);
-  }
-  return Napi::Number::New(env, 0);
+  return Result(info.Env(),
+                BindAddresses(fd_, family_, StringArray(info[0]), port, info[2].ToBoolean()));
 }
 
 // connectx(hosts: string[], port) -> [0 | -errno, assocId]. On a one-to-one socket
@@ -450,37 +399,16 @@ Napi::Value Socket::Bindx(const Napi::CallbackInfo& info) {
 // socket reports it as an ASSOC_CHANGE notification (COMM_UP or CANT_STR_ASSOC) instead.
 Napi::Value Socket::Connectx(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  std::vector<std::string> hosts = StringArray(info[0]);
   uint16_t port = static_cast<uint16_t>(info[1].As<Napi::Number>().Uint32Value());
-  Napi::Array result = Napi::Array::New(env, 2);
-  std::vector<uint8_t> packed;
-  if (hosts.empty() || !PackAddresses(hosts, port, family_, &packed)) {
-    result.Set(0u, Errno(env, hosts.empty() ? EINVAL : EAFNOSUPPORT));
-    result.Set(1u, 0);
-    return result;
-  }
-  // SCTP_SOCKOPT_CONNECTX3 is a getsockopt so that the kernel can return the association
-  // id, even when the connect is still in progress.
-  sctp_getaddrs_old param{};
-  param.assoc_id = 0;
-  param.addr_num = static_cast<int>(packed.size());
-  param.addrs = reinterpret_cast<sockaddr*>(packed.data());
-  socklen_t len = sizeof(param);
-  int rc = getsockopt(fd_, IPPROTO_SCTP, SCTP_SOCKOPT_CONNECTX3, &param, &len);
-  int err = rc < 0 ? errno : 0;
-  if (err == ENOPROTOOPT) {
-    // Kernels before 2.6.26: plain connectx, no association id.
-    rc = setsockopt(fd_, IPPROTO_SCTP, SCTP_SOCKOPT_CONNECTX, packed.data(), packed.size());
-    err = rc < 0 ? errno : 0;
-    param.assoc_id = rc > 0 ? rc : 0;
-  }
-  if (err == EINPROGRESS && !one_to_many_) {
+  ConnectResult r = ConnectAddresses(fd_, family_, StringArray(info[0]), port);
+  if (r.error == EINPROGRESS && !one_to_many_) {
     connecting_ = true;
     int rc = UpdatePoll();
-    if (rc != 0) err = -rc;
+    if (rc != 0) r.error = -rc;
   }
-  result.Set(0u, Errno(env, err));
-  result.Set(1u, param.assoc_id);
+  Napi::Array result = Napi::Array::New(env, 2);
+  result.Set(0u, Errno(env, r.error));
+  result.Set(1u, r.assoc_id);
   return result;
 }
 
@@ -560,34 +488,6 @@ Napi::Value Socket::SetAccepting(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), UpdatePoll());
 }
 
-// Fills `buffer` (layout.size bytes) from the fields present in `input`.
-static void EncodeInput(const Layout& layout, int family, Napi::Object input, uint8_t* buffer) {
-  for (size_t i = 0; i < layout.field_count; i++) {
-    const Field& f = layout.fields[i];
-    if (!input.Has(f.name)) continue;
-    Napi::Value v = input.Get(f.name);
-    if (f.kind == FieldKind::kAddress) {
-      std::string host;
-      uint16_t port = 0;
-      if (v.IsString()) {
-        host = v.As<Napi::String>().Utf8Value();
-      } else if (v.IsObject()) {
-        Napi::Object o = v.As<Napi::Object>();
-        if (o.Get("address").IsString()) host = o.Get("address").As<Napi::String>().Utf8Value();
-        if (o.Get("port").IsNumber()) {
-          port = static_cast<uint16_t>(o.Get("port").As<Napi::Number>().Uint32Value());
-        }
-      }
-      sockaddr_storage ss;
-      if (!host.empty() && ToSockaddr(host, port, family, &ss) > 0) {
-        std::memcpy(buffer + f.offset, &ss, sizeof(ss));
-      }
-    } else if (v.IsNumber() || v.IsBoolean()) {
-      EncodeNumber(f, static_cast<int64_t>(v.ToNumber().DoubleValue()), buffer);
-    }
-  }
-}
-
 // getOption(name, input?) -> object | -errno. `input` carries the fields the kernel reads
 // (assocId, address).
 Napi::Value Socket::GetOption(const Napi::CallbackInfo& info) {
@@ -621,52 +521,30 @@ Napi::Value Socket::SetOption(const Napi::CallbackInfo& info) {
 // addresses(peer: boolean, assocId) -> [{address, family, port}] | -errno
 Napi::Value Socket::Addresses(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  bool peer = info[0].ToBoolean();
-  int32_t assoc_id = info[1].As<Napi::Number>().Int32Value();
-  // The kernel fails with ENOMEM when the list does not fit: grow and ask again.
-  for (size_t size = 4096; size <= (1u << 24); size *= 4) {
-    std::vector<uint8_t> buffer(size, 0);
-    auto* param = reinterpret_cast<sctp_getaddrs*>(buffer.data());
-    param->assoc_id = assoc_id;
-    socklen_t len = static_cast<socklen_t>(size);
-    int rc = getsockopt(fd_, IPPROTO_SCTP, peer ? SCTP_GET_PEER_ADDRS : SCTP_GET_LOCAL_ADDRS,
-                        buffer.data(), &len);
-    if (rc < 0 && errno == ENOMEM) continue;
-    if (rc < 0) return Errno(env, errno);
-    // The returned length is not usable: for local addresses the kernel leaves the header
-    // out of it, for peer addresses it counts it. addr_num and the buffer bound the walk.
-    size_t header = offsetof(sctp_getaddrs, addrs);
-    auto list = UnpackAddresses(buffer.data() + header, size - header, param->addr_num);
-    Napi::Array out = Napi::Array::New(env, list.size());
-    for (size_t i = 0; i < list.size(); i++) out.Set(i, AddressToJs(env, list[i]));
-    return out;
-  }
-  return Errno(env, ENOMEM);
+  std::vector<Address> list;
+  int rc = ReadAddresses(fd_, info[0].ToBoolean(), info[1].As<Napi::Number>().Int32Value(), &list);
+  if (rc < 0) return Result(env, rc);
+  Napi::Array out = Napi::Array::New(env, list.size());
+  for (size_t i = 0; i < list.size(); i++) out.Set(i, AddressToJs(env, list[i]));
+  return out;
 }
 
 // peeloff(assocId) -> fd | -errno: the association moves to a new one-to-one socket.
 Napi::Value Socket::Peeloff(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  int32_t assoc_id = info[0].As<Napi::Number>().Int32Value();
-  sctp_peeloff_flags_arg_t flags{};
-  flags.p_arg.associd = assoc_id;
-  flags.flags = SOCK_NONBLOCK | SOCK_CLOEXEC;
-  socklen_t len = sizeof(flags);
-  // The kernel returns the new fd (not 0) on success, and also stores it in the argument.
-  if (getsockopt(fd_, IPPROTO_SCTP, SCTP_SOCKOPT_PEELOFF_FLAGS, &flags, &len) >= 0) {
-    return Napi::Number::New(env, flags.p_arg.sd);
-  }
-  if (errno != ENOPROTOOPT && errno != EINVAL) return Errno(env, errno);
-  // Kernels before 4.13: plain peeloff, then the flags by hand.
-  sctp_peeloff_arg_t arg{};
-  arg.associd = assoc_id;
-  len = sizeof(arg);
-  if (getsockopt(fd_, IPPROTO_SCTP, SCTP_SOCKOPT_PEELOFF, &arg, &len) < 0) {
-    return Errno(env, errno);
-  }
-  fcntl(arg.sd, F_SETFL, fcntl(arg.sd, F_GETFL) | O_NONBLOCK);
-  fcntl(arg.sd, F_SETFD, FD_CLOEXEC);
-  return Napi::Number::New(env, arg.sd);
+  return Result(info.Env(), PeelOff(fd_, info[0].As<Napi::Number>().Int32Value()));
+}
+
+// movePartials(assocId, socket): the pieces already read of an association's messages go
+// with it to the socket it was peeled off to, where the rest of them will arrive.
+Napi::Value Socket::MovePartials(const Napi::CallbackInfo& info) {
+  Socket* to = Napi::ObjectWrap<Socket>::Unwrap(info[1].As<Napi::Object>());
+  data_.MoveAssociation(info[0].As<Napi::Number>().Int32Value(), &to->data_);
+  return info.Env().Undefined();
+}
+
+// partialBytes() -> bytes held in messages not yet complete.
+Napi::Value Socket::PartialBytes(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), static_cast<double>(data_.HeldBytes()));
 }
 
 Napi::Value Socket::Shutdown(const Napi::CallbackInfo& info) {
@@ -674,51 +552,15 @@ Napi::Value Socket::Shutdown(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), ::shutdown(fd_, how) < 0 ? -errno : 0);
 }
 
-// Turns on SCTP_RCVINFO and the notifications in kSubscribedEvents. SCTP_EVENT (Linux 5.0+) per
-// type; older kernels take SCTP_EVENTS, whose structure grew over time, so the size is probed.
-// subscribeEvents(senderDry: boolean) -> 0 | -errno; senderDry adds SCTP_SENDER_DRY_EVENT.
+// subscribeEvents(senderDry: boolean) -> 0 | -errno (see SubscribeEvents in kernel.h).
 Napi::Value Socket::SubscribeEvents(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  bool sender_dry = info[0].ToBoolean();
-  int on = 1;
-  if (setsockopt(fd_, IPPROTO_SCTP, SCTP_RECVRCVINFO, &on, sizeof(on)) < 0) {
-    return Errno(env, errno);
-  }
-  // With SCTP_NXTINFO each read says whether more is queued, which spares the read that
-  // would only return EAGAIN (one syscall per wake-up). Without it, reads go to EAGAIN.
-  knows_next_ = setsockopt(fd_, IPPROTO_SCTP, SCTP_RECVNXTINFO, &on, sizeof(on)) == 0;
-  bool per_event = true;
-  for (size_t i = 0; i <= kSubscribedEventCount; i++) {
-    if (i == kSubscribedEventCount && !sender_dry) break;
-    sctp_event e{};
-    e.se_assoc_id = SCTP_FUTURE_ASSOC;
-    e.se_type = i < kSubscribedEventCount ? kSubscribedEvents[i]
-                                          : static_cast<uint16_t>(SCTP_SENDER_DRY_EVENT);
-    e.se_on = 1;
-    if (setsockopt(fd_, IPPROTO_SCTP, SCTP_EVENT, &e, sizeof(e)) < 0) {
-      if (errno == ENOPROTOOPT) {
-        per_event = false;
-        break;
-      }
-      // A type this kernel does not know: skip it, keep the others.
-    }
-  }
-  if (per_event) return Napi::Number::New(env, 0);
-  sctp_event_subscribe all;
-  std::memset(&all, 1, sizeof(all));
-  all.sctp_data_io_event = 0;              // SCTP_RCVINFO replaces it
-  all.sctp_sender_dry_event = sender_dry;  // opt-in, see kSubscribedEvents
-  for (size_t size = sizeof(all); size >= 10; size--) {
-    if (setsockopt(fd_, IPPROTO_SCTP, SCTP_EVENTS, &all, static_cast<socklen_t>(size)) == 0) {
-      return Napi::Number::New(env, 0);
-    }
-    if (errno != EINVAL) break;
-  }
-  return Errno(env, errno);
+  return Result(info.Env(), ksctp::SubscribeEvents(fd_, info[0].ToBoolean(), &knows_next_));
 }
 
-Napi::Value Socket::SetMaxMessageSize(const Napi::CallbackInfo& info) {
+// setReassemblyLimits(maxMessageSize, maxPartialBytes): validated in TypeScript.
+Napi::Value Socket::SetReassemblyLimits(const Napi::CallbackInfo& info) {
   data_.SetMaxMessageSize(static_cast<size_t>(info[0].As<Napi::Number>().DoubleValue()));
+  data_.SetMaxTotal(static_cast<size_t>(info[1].As<Napi::Number>().DoubleValue()));
   return info.Env().Undefined();
 }
 

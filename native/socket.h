@@ -6,6 +6,7 @@
 
 #include "addon.h"
 #include "message.h"
+#include "notification.h"
 #include "uv_handle.h"
 
 namespace ksctp {
@@ -14,11 +15,12 @@ namespace ksctp {
 // last two for kEventRead only).
 enum EventKind {
   kEventRead = 0,      // value: entry count; then the batch's bytes and extras (socket.cc)
-  kEventError = 1,     // value: -errno (a failed read, or EMSGSIZE for an oversized message)
+  kEventError = 1,     // value: -errno (a failed read or accept)
   kEventWritable = 2,  // the socket accepts writes again after EAGAIN
   kEventConnect = 3,   // value: 0 or -errno, the outcome of a non-blocking connect
   kEventAccept = 4,    // value: array of new fds
   kEventEnd = 5,       // recvmsg returned 0: the association is gone (one-to-one)
+  kEventKindCount = 6,
 };
 
 class Socket : public Napi::ObjectWrap<Socket> {
@@ -47,7 +49,9 @@ class Socket : public Napi::ObjectWrap<Socket> {
   Napi::Value Peeloff(const Napi::CallbackInfo& info);
   Napi::Value Shutdown(const Napi::CallbackInfo& info);
   Napi::Value SubscribeEvents(const Napi::CallbackInfo& info);
-  Napi::Value SetMaxMessageSize(const Napi::CallbackInfo& info);
+  Napi::Value SetReassemblyLimits(const Napi::CallbackInfo& info);
+  Napi::Value MovePartials(const Napi::CallbackInfo& info);
+  Napi::Value PartialBytes(const Napi::CallbackInfo& info);
   Napi::Value Ref(const Napi::CallbackInfo& info);
   Napi::Value Unref(const Napi::CallbackInfo& info);
   Napi::Value Close(const Napi::CallbackInfo& info);
@@ -63,6 +67,7 @@ class Socket : public Napi::ObjectWrap<Socket> {
   void OnReadable();
   void OnAcceptable();
   void OnWritable();
+  void DropPartialsFor(const Notification& n);
   void Emit(EventKind kind, napi_value value, napi_value bytes = nullptr,
             napi_value extras = nullptr);
 

@@ -161,7 +161,7 @@ static void Addresses() {
 }
 
 static void Reassembly() {
-  Reassembler r(10);
+  Reassembler r(10, 1000);
   const uint8_t* hello = reinterpret_cast<const uint8_t*>("helloworld!");
   // A whole message: no copy, the caller's bytes.
   CHECK(r.Add(1, hello, 5, true) == Reassembler::Result::kComplete);
@@ -184,6 +184,55 @@ static void Reassembly() {
   r.Consume();
   CHECK(r.Add(4, hello, 11, true) == Reassembler::Result::kTooLarge);
   CHECK(r.Pending() == 0);
+  CHECK(r.HeldBytes() == 0);
+}
+
+// Keys by association, stream and ordering; what is dropped when; the total bound; moving an
+// association's pieces to another reassembler (peeloff).
+static void ReassemblyByAssociation() {
+  const uint8_t* data = reinterpret_cast<const uint8_t*>("abcdefghij");
+  using R = Reassembler;
+  CHECK(R::Key(7, 1, false) != R::Key(7, 1, true));
+  CHECK(R::Key(7, 1, false) != R::Key(8, 1, false));
+  CHECK(R::AssocOf(R::Key(-5, 3, true)) == -5);
+  R r(100, 12);
+  CHECK(r.Add(R::Key(7, 1, false), data, 4, false) == R::Result::kPartial);
+  CHECK(r.Add(R::Key(7, 1, true), data, 4, false) == R::Result::kPartial);
+  CHECK(r.Add(R::Key(8, 1, false), data, 4, false) == R::Result::kPartial);
+  CHECK(r.HeldBytes() == 12 && r.PendingOf(7) == 2 && r.PendingOf(8) == 1);
+  // The total is reached: the next piece makes its message too large, whichever it is.
+  CHECK(r.Add(R::Key(9, 0, false), data, 1, false) == R::Result::kTooLarge);
+  CHECK(r.Add(R::Key(9, 0, false), data, 1, true) == R::Result::kDiscarded);
+  CHECK(r.HeldBytes() == 12);
+  CHECK(r.DropAssociation(7) == 2);
+  CHECK(r.HeldBytes() == 4 && r.Pending() == 1);
+  R other(100, 100);
+  r.MoveAssociation(8, &other);
+  CHECK(r.HeldBytes() == 0 && r.Pending() == 0);
+  CHECK(other.HeldBytes() == 4 && other.PendingOf(8) == 1);
+  CHECK(other.Add(R::Key(8, 1, false), data + 4, 2, true) == R::Result::kComplete);
+  CHECK(other.Size() == 6 && std::memcmp(other.Data(), "abcdef", 6) == 0);
+  other.Consume();
+  CHECK(other.HeldBytes() == 0);
+}
+
+static void StreamResetList() {
+  std::vector<uint8_t> buf(sizeof(sctp_stream_reset_event) + 6, 0);
+  sctp_stream_reset_event e{};
+  e.strreset_type = SCTP_STREAM_RESET_EVENT;
+  e.strreset_flags = SCTP_STREAM_RESET_OUTGOING_SSN;
+  e.strreset_length = static_cast<uint32_t>(buf.size());
+  e.strreset_assoc_id = 3;
+  std::memcpy(buf.data(), &e, sizeof(e));
+  const uint16_t streams[3] = {1, 2, 300};
+  std::memcpy(buf.data() + sizeof(e), streams, sizeof(streams));
+  Notification n;
+  CHECK(ParseNotification(buf.data(), buf.size(), &n));
+  CHECK(n.streams.size() == 3 && n.streams[2] == 300);
+  CHECK(n.extra_length == 0);
+  // An odd trailing byte is not a stream.
+  CHECK(ParseNotification(buf.data(), buf.size() - 1, &n));
+  CHECK(n.streams.size() == 2);
 }
 
 // Random bytes, random known types, random lengths: the parser must never read out of
@@ -220,6 +269,8 @@ int main(int argc, char** argv) {
   UnknownAndLengths();
   Addresses();
   Reassembly();
+  ReassemblyByAssociation();
+  StreamResetList();
   Fuzz(iterations);
   if (failures) {
     std::fprintf(stderr, "%d of %d checks failed\n", failures, checks);

@@ -1,0 +1,468 @@
+// One association of a one-to-many Endpoint. It owns its state, its send queue and its read
+// flow: pause()/resume() and an iterator hold its messages without stopping the socket, which
+// every other association shares. The endpoint reads the socket, routes each entry here, and
+// hands this association's queue to the kernel when the kernel takes writes again.
+import { EventEmitter } from 'node:events';
+import os from 'node:os';
+import { codedError, invalidArgType, outOfRange, systemError } from './errors';
+import {
+  controlSend,
+  getOption,
+  readAddresses,
+  readStatus,
+  resolveSendOptions,
+  sendMessage,
+  setOption,
+  toPayload,
+  type AddressInfo,
+  type MessageInfo,
+  type SendOptions,
+  type Status,
+} from './handle';
+import { iterate } from './iterate';
+import { constants, type NativeSocket } from './native';
+import {
+  emitNotification,
+  lostErrno,
+  type AssocChangeNotification,
+  type Notification,
+  type PeerAddrChangeNotification,
+  type SendFailedNotification,
+} from './notifications';
+import { Paths } from './paths';
+import { SendQueue, sendError, sendNow, type QueuedSend, type SendCallback } from './send-queue';
+import type { Socket, SocketOptions } from './socket';
+import { validateFunction, validateObject } from './validate';
+// Types only: the endpoint creates associations, an association never creates an endpoint.
+import type { Endpoint } from './endpoint';
+
+const { EAGAIN, ECONNRESET } = os.constants.errno;
+const ITERATOR_HIGH_WATER_MARK = 64;
+/** The longest ABORT reason: it must fit in one packet on any path (IPv6's minimum MTU is 1280). */
+export const MAX_ABORT_REASON = 1024;
+
+/**
+ * up → shutting_down (shutdown(), or the peer's SHUTDOWN) → closed; up or shutting_down →
+ * aborting (abort(), or a failure that ends it) → closed; up → peeled_off.
+ */
+export type AssociationState = 'up' | 'shutting_down' | 'aborting' | 'closed' | 'peeled_off';
+
+/** MessageInfo with the association object the message belongs to. */
+export interface EndpointMessageInfo extends MessageInfo {
+  association: Association | undefined;
+}
+
+/** @internal What an association needs of its endpoint (see Endpoint). */
+export interface AssociationHost {
+  handleFor(a: Association): NativeSocket;
+  sendHandle(): NativeSocket;
+  readonly defaults: { stream: number; ppid: number };
+  readonly limits: EndpointLimits;
+  /** Payload bytes queued, and held for paused readers, over all associations. */
+  queuedBytes: number;
+  heldBytes: number;
+  waitForWritable(a: Association): void;
+  owesDrain(): void;
+  holdsAll(): boolean;
+  reportSendError(a: Association, err: Error): void;
+  emitMessage(data: Buffer, info: EndpointMessageInfo): void;
+  shedHeld(): void;
+  forget(a: Association): void;
+  peelOff(a: Association, options: SocketOptions): Socket;
+}
+
+/** The bounds an endpoint puts on what its associations queue and hold (EndpointOptions). */
+export interface EndpointLimits {
+  highWaterMark: number;
+  highWaterBytes: number;
+  maxQueuedBytes: number;
+  maxTotalQueuedBytes: number;
+  maxHeldBytes: number;
+  maxTotalHeldBytes: number;
+}
+
+export interface Association {
+  on(event: 'message', listener: (data: Buffer, info: EndpointMessageInfo) => void): this;
+  on(event: 'notification', listener: (notification: Notification) => void): this;
+  on(event: 'restart', listener: (notification: AssocChangeNotification) => void): this;
+  on(
+    event: 'peerAddressChange',
+    listener: (notification: PeerAddrChangeNotification) => void,
+  ): this;
+  on(event: 'sendFailed', listener: (notification: SendFailedNotification) => void): this;
+  on(event: 'shutdown' | 'drain', listener: () => void): this;
+  on(event: 'close', listener: (err?: Error) => void): this;
+  on(event: 'peeloff', listener: (socket: Socket) => void): this;
+  on(event: 'error', listener: (err: Error) => void): this;
+  on(event: string | symbol, listener: (...args: any[]) => void): this;
+}
+
+/**
+ * One association of an Endpoint. Events: 'message', 'notification' (and 'restart',
+ * 'peerAddressChange', 'sendFailed', 'shutdown' when the peer starts a SHUTDOWN), 'drain',
+ * 'peeloff', 'error' (only when listened to: a failed send without a callback), and 'close',
+ * on the next tick, with the reason when it ended badly (peer ABORT, timeout, EMSGSIZE,
+ * a stalled or overflowing queue).
+ */
+export class Association extends EventEmitter {
+  state: AssociationState = 'up';
+  /** Streams negotiated (they can change on a restart or a stream reconfiguration). */
+  outboundStreams: number;
+  inboundStreams: number;
+  /** Path management: per-path state, primary path, local addresses, heartbeats. */
+  readonly paths = new Paths(
+    () => this.host.handleFor(this),
+    () => this.id,
+  );
+  /** @internal Sends the kernel could not take yet. */
+  readonly queue: SendQueue;
+  /** Messages read while paused, delivered on resume(). */
+  private held: { data: Buffer; info: EndpointMessageInfo }[] = [];
+  private heldSize = 0;
+  private userPaused = false;
+  /** Iterators that are behind (each pauses once). */
+  private iteratorPauses = 0;
+  private owedDrain = false;
+  /** Why this association is being aborted, for its 'close' (null: abort() was asked for). */
+  private abortError: Error | null = null;
+
+  /** @internal */
+  constructor(
+    readonly endpoint: Endpoint,
+    readonly id: number,
+    up: AssocChangeNotification,
+    private readonly host: AssociationHost,
+  ) {
+    super();
+    this.outboundStreams = up.outboundStreams;
+    this.inboundStreams = up.inboundStreams;
+    this.queue = new SendQueue((item, err) => this.settle(item, err));
+  }
+
+  localAddresses(): AddressInfo[] {
+    return readAddresses(this.host.handleFor(this), false, this.id);
+  }
+
+  remoteAddresses(): AddressInfo[] {
+    return readAddresses(this.host.handleFor(this), true, this.id);
+  }
+
+  status(): Status {
+    return readStatus(this.host.handleFor(this), this.id);
+  }
+
+  /** Reads a socket option for this association (assocId is filled in). */
+  getOption(name: string, input?: Record<string, unknown>): Record<string, unknown> {
+    return getOption(this.host.handleFor(this), name, input, this.id);
+  }
+
+  setOption(name: string, value: Record<string, unknown>): void {
+    setOption(this.host.handleFor(this), name, value, this.id);
+  }
+
+  /** Payload bytes queued behind a full kernel buffer. */
+  get queuedBytes(): number {
+    return this.queue.bytes;
+  }
+
+  /** Payload bytes read for this association and held while it is paused. */
+  get heldBytes(): number {
+    return this.heldSize;
+  }
+
+  /**
+   * Sends one message. Returns false when it was queued behind a full kernel buffer and the
+   * queue has reached the endpoint's highWaterMark or highWaterBytes: wait for 'drain'. Only
+   * this association waits; the others go on.
+   */
+  send(data: string | Uint8Array, options: SendOptions = {}, callback?: SendCallback): boolean {
+    const payload = toPayload(data);
+    validateObject(options, 'options');
+    if (callback !== undefined) validateFunction(callback, 'callback');
+    if (this.state !== 'up') {
+      throw codedError(`Association ${this.id} is ${this.state}`, 'ERR_SOCKET_CLOSED');
+    }
+    this.host.sendHandle(); // throws while the endpoint closes
+    const send = resolveSendOptions(options, this.host.defaults, this.outboundStreams);
+    return this.enqueue({ data: payload, send, assocId: this.id, callback });
+  }
+
+  /** Sends now if nothing is queued ahead, else queues (within the endpoint's bounds). */
+  private enqueue(item: QueuedSend): boolean {
+    const host = this.host;
+    if (this.queue.length === 0) {
+      const rc = sendNow(host.sendHandle(), item);
+      if (rc !== -EAGAIN) {
+        this.report(item, rc < 0 ? sendError(rc, item, host.sendHandle()) : null);
+        return true;
+      }
+    }
+    const limits = host.limits;
+    const size = item.data.length;
+    if (
+      this.queue.bytes + size > limits.maxQueuedBytes ||
+      host.queuedBytes + size > limits.maxTotalQueuedBytes
+    ) {
+      const err = codedError(
+        `Association ${this.id}: queueing ${size} more bytes would exceed maxQueuedBytes ` +
+          `(${limits.maxQueuedBytes} per association, ${limits.maxTotalQueuedBytes} per endpoint); ` +
+          "the message was not sent. Wait for 'drain' when send() returns false",
+        'ERR_SCTP_SEND_QUEUE_FULL',
+      );
+      this.report(item, err);
+      return false;
+    }
+    this.queue.push(item);
+    host.queuedBytes += size;
+    host.waitForWritable(this);
+    if (this.queue.length < limits.highWaterMark && this.queue.bytes < limits.highWaterBytes) {
+      return true;
+    }
+    this.owedDrain = true;
+    host.owesDrain();
+    return false;
+  }
+
+  /** A message the kernel took or refused, after it was queued. */
+  private settle(item: QueuedSend, err: Error | null): void {
+    this.host.queuedBytes -= item.data.length;
+    // Messages dropped because the association is ending: their callbacks learn it, and
+    // 'close' says it to everyone else.
+    if (err && !item.callback && this.state !== 'up' && this.state !== 'shutting_down') return;
+    this.report(item, err);
+  }
+
+  /** A send's outcome: its callback, or else (a failure) the association's 'error' listeners. */
+  private report(item: QueuedSend, err: Error | null): void {
+    if (item.callback) process.nextTick(item.callback, err);
+    else if (err) this.host.reportSendError(this, err);
+  }
+
+  /** @internal Hands the queue to the kernel; true when it is empty now. */
+  flush(handle: NativeSocket): boolean {
+    return this.queue.flush(handle);
+  }
+
+  /** @internal The queue emptied: 'drain' if send() returned false. */
+  drained(): void {
+    if (!this.owedDrain) return;
+    this.owedDrain = false;
+    this.emit('drain');
+  }
+
+  /** Graceful SHUTDOWN of this association only, after what is queued; 'close' follows. */
+  shutdown(callback?: SendCallback): void {
+    if (callback !== undefined) validateFunction(callback, 'callback');
+    if (this.state !== 'up') {
+      if (callback) process.nextTick(callback, null);
+      return;
+    }
+    this.host.handleFor(this);
+    // An empty message with SCTP_EOF, queued behind the association's data.
+    const eof: QueuedSend = {
+      data: Buffer.alloc(0),
+      send: controlSend(constants.SCTP_EOF),
+      assocId: this.id,
+      callback,
+    };
+    this.state = 'shutting_down';
+    if (this.queue.length === 0) {
+      const rc = sendNow(this.host.handleFor(this), eof);
+      if (rc !== -EAGAIN) return this.report(eof, rc < 0 ? systemError(rc, 'sendmsg') : null);
+    }
+    this.queue.push(eof);
+    this.host.waitForWritable(this);
+  }
+
+  /** ABORT of this association only, with an optional reason the peer receives. */
+  abort(reason?: string | Uint8Array): void {
+    if (reason !== undefined && typeof reason !== 'string' && !(reason instanceof Uint8Array)) {
+      throw invalidArgType('reason', 'of type string or an instance of Uint8Array', reason);
+    }
+    const data = typeof reason === 'string' ? Buffer.from(reason) : (reason ?? Buffer.alloc(0));
+    if (data.length > MAX_ABORT_REASON) {
+      throw outOfRange('reason', `at most ${MAX_ABORT_REASON} bytes`, data.length);
+    }
+    this.abortWith(data, null);
+  }
+
+  /**
+   * @internal Ends the association because of `err` (EMSGSIZE, a stalled or overflowing
+   * queue): the peer gets an ABORT with the reason, 'close' gets `err`.
+   */
+  fail(err: Error): void {
+    // What it holds for a reader that is not reading is what this failure is about.
+    this.host.heldBytes -= this.heldSize;
+    this.held = [];
+    this.heldSize = 0;
+    this.abortWith(Buffer.from(err.message.slice(0, MAX_ABORT_REASON)), err);
+  }
+
+  private abortWith(data: Uint8Array, err: Error | null): void {
+    if (this.state === 'closed' || this.state === 'peeled_off' || this.state === 'aborting') return;
+    const handle = this.host.handleFor(this);
+    this.state = 'aborting';
+    this.abortError = err;
+    // ABORT is immediate: what is still queued will not be sent.
+    this.queue.clear(codedError(`Association ${this.id} was aborted`, 'ERR_STREAM_DESTROYED'));
+    const rc = sendMessage(handle, data, controlSend(constants.SCTP_ABORT), this.id);
+    if (rc < 0) this.close(err); // already gone in the kernel
+  }
+
+  /**
+   * Moves the association to its own one-to-one Socket (the endpoint's options re-applied,
+   * overridden by `options`). Messages the endpoint has read but not yet delivered, pieces of
+   * a message still arriving, and sends still queued move with it, in order; an iterator over
+   * this association ends.
+   */
+  peeloff(options: SocketOptions = {}): Socket {
+    return this.host.peelOff(this, options);
+  }
+
+  /** @internal The peeloff happened: what this association holds goes to `socket`, in order. */
+  movedTo(socket: Socket): void {
+    for (const { data, info } of this.takeHeld()) socket.injectMessage(data, info);
+    for (const q of this.queue.takeAll()) {
+      this.host.queuedBytes -= q.data.length;
+      const { stream, ppid, context, ttl, flags } = q.send;
+      const unordered = (flags & constants.SCTP_UNORDERED) !== 0;
+      if (flags & constants.SCTP_EOF) socket.end(q.callback);
+      else socket.send(q.data, { stream, ppid, context, ttl, unordered }, q.callback);
+    }
+    this.state = 'peeled_off';
+    this.host.forget(this);
+    this.emit('peeloff', socket);
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Receiving
+
+  /** Stops delivering this association's messages (the others go on); they are held, up to maxHeldBytes. */
+  pause(): this {
+    this.userPaused = true;
+    return this;
+  }
+
+  resume(): this {
+    this.userPaused = false;
+    this.release();
+    return this;
+  }
+
+  isPaused(): boolean {
+    return this.userPaused || this.iteratorPauses > 0 || this.host.holdsAll();
+  }
+
+  /** @internal A message the endpoint read for this association. */
+  deliver(data: Buffer, info: EndpointMessageInfo): void {
+    if (this.held.length > 0 || this.isPaused()) return this.hold(data, info);
+    this.host.emitMessage(data, info);
+    this.emit('message', data, info);
+  }
+
+  private hold(data: Buffer, info: EndpointMessageInfo): void {
+    this.held.push({ data, info });
+    this.heldSize += data.length;
+    this.host.heldBytes += data.length;
+    const limits = this.host.limits;
+    if (this.heldSize > limits.maxHeldBytes) {
+      this.fail(
+        codedError(
+          `Association ${this.id}: ${this.heldSize} bytes received while its reader is paused ` +
+            `exceed maxHeldBytes (${limits.maxHeldBytes}); aborted. Resume it, or peel it off ` +
+            'for flow control by the kernel',
+          'ERR_SCTP_READ_OVERFLOW',
+        ),
+      );
+    } else if (this.host.heldBytes > limits.maxTotalHeldBytes) {
+      this.host.shedHeld();
+    }
+  }
+
+  /** @internal Delivers held messages until it is paused again (or, with `all`, every one). */
+  release(all = false): void {
+    while (this.held.length > 0 && (all || !this.isPaused())) {
+      const { data, info } = this.held.shift()!;
+      this.heldSize -= data.length;
+      this.host.heldBytes -= data.length;
+      this.host.emitMessage(data, info);
+      this.emit('message', data, info);
+    }
+  }
+
+  private takeHeld(): { data: Buffer; info: EndpointMessageInfo }[] {
+    const held = this.held;
+    this.host.heldBytes -= this.heldSize;
+    this.held = [];
+    this.heldSize = 0;
+    return held;
+  }
+
+  /** `for await (const { data, info } of association.messages())`; ends when it closes. */
+  messages(): AsyncGenerator<{ data: Buffer; info: EndpointMessageInfo }> {
+    return iterate<{ data: Buffer; info: EndpointMessageInfo }>(
+      (push, end) => {
+        const onMessage = (data: Buffer, info: EndpointMessageInfo) => push({ data, info });
+        const onClose = (err?: Error) => end(err);
+        const onPeeloff = () => end(); // the socket carries on from here
+        this.on('message', onMessage);
+        this.on('close', onClose);
+        this.on('peeloff', onPeeloff);
+        if (this.state === 'closed' || this.state === 'peeled_off') end();
+        return () => {
+          this.off('message', onMessage);
+          this.off('close', onClose);
+          this.off('peeloff', onPeeloff);
+        };
+      },
+      {
+        pause: () => {
+          this.iteratorPauses++;
+        },
+        resume: () => {
+          this.iteratorPauses--;
+          this.release();
+        },
+      },
+      ITERATOR_HIGH_WATER_MARK,
+    );
+  }
+
+  /** @internal A notification about this association: events first, then its lifecycle. */
+  onNotification(n: Notification): void {
+    if (n.type === 'shutdown' && this.state === 'up') this.state = 'shutting_down';
+    emitNotification(this, n);
+    if (n.type !== 'assoc_change') return;
+    if (n.state === 'shutdown_comp') {
+      this.close(null);
+    } else if (n.state === 'comm_lost' || n.state === 'cant_str_assoc') {
+      this.close(this.state === 'aborting' ? this.abortError : lostError(n, this.id));
+    }
+  }
+
+  /**
+   * @internal The association is gone: what it still holds is delivered (a closed reader
+   * gets its last messages), queued sends fail, 'close' follows on the next tick. With
+   * `discard` (the endpoint was destroyed) held messages are dropped instead.
+   */
+  close(err: Error | null, discard = false): void {
+    if (this.state === 'closed' || this.state === 'peeled_off') return;
+    if (discard) this.takeHeld();
+    else this.release(true);
+    this.state = 'closed';
+    this.queue.clear(err ?? codedError(`Association ${this.id} is closed`, 'ERR_SOCKET_CLOSED'));
+    this.host.forget(this);
+    process.nextTick(() => this.emit('close', err ?? undefined));
+  }
+}
+
+/** Why an association was lost: the peer's ABORT or a timeout. */
+function lostError(n: AssocChangeNotification, id: number): Error {
+  const errno = lostErrno(n);
+  const err = systemError(errno, 'recvmsg');
+  err.message =
+    errno === -ECONNRESET
+      ? `association ${id} aborted by the peer (ECONNRESET)`
+      : `association ${id} lost: the peer stopped answering (ETIMEDOUT)`;
+  return Object.assign(err, { causeCode: n.error });
+}
