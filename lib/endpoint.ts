@@ -316,6 +316,18 @@ export class Endpoint extends EventEmitter {
     return this.associations.get(id);
   }
 
+  /**
+   * Reads a socket option of the endpoint's socket by name (an association's own values:
+   * `association.getOption()`); see Socket#getOption.
+   */
+  getOption(name: string, input?: Record<string, unknown>): Record<string, unknown> {
+    return getOption(this.holder.handle, name, input);
+  }
+
+  setOption(name: string, value: Record<string, unknown>): void {
+    setOption(this.holder.handle, name, value);
+  }
+
   /** What the endpoint holds in memory for its associations. */
   stats(): EndpointStats {
     return {
@@ -549,6 +561,13 @@ export class Endpoint extends EventEmitter {
     const now = Date.now();
     for (const a of [...this.waiting]) {
       if (now - a.queue.movedAt < limit) continue;
+      // Only the association whose own data sits unacknowledged in the kernel is stuck on
+      // its peer; one with nothing in the kernel waits for buffer space another one holds
+      // (one send buffer for all, net.sctp.sndbuf_policy=0) and is not to blame.
+      const s = this.holder.handle?.getOption('SCTP_STATUS', { assocId: a.id });
+      if (typeof s === 'object' && (s.unackedData as number) + (s.pendingData as number) === 0) {
+        continue;
+      }
       a.fail(
         codedError(
           `Association ${a.id}: the kernel took none of its ${a.queue.length} queued messages ` +

@@ -80,9 +80,9 @@ export interface HandleOptions {
    */
   maxPartialBytes?: number;
   /**
-   * Milliseconds a send queue may stay blocked (the kernel takes nothing of it) before its
-   * association is aborted with ERR_SCTP_STALLED: a peer that stopped reading. 0 (default):
-   * never.
+   * The stall guard: milliseconds a send queue may stay blocked (the kernel takes nothing of
+   * it) while the association's own data sits unacknowledged in the kernel (its peer stopped
+   * reading) before the association is aborted with ERR_SCTP_STALLED. 0 (default): never.
    */
   stallTimeout?: number;
   /**
@@ -231,6 +231,8 @@ export function resolveDefaults(options: { stream?: number; ppid?: number }): {
  * COMM_LOST or SHUTDOWN_COMP included): the first exception is rethrown once all are
  * delivered.
  */
+const NO_BYTES = Buffer.alloc(0);
+
 export function forEachEntry(
   info: Uint32Array,
   count: number,
@@ -251,6 +253,8 @@ export function forEachEntry(
       let entry: unknown;
       if (length === INFO_EXTRA) {
         entry = extras![extra++];
+      } else if (length === 0) {
+        entry = NO_BYTES; // an entry without payload (INFO_TOO_LARGE)
       } else {
         entry = bytes!.subarray(offset, offset + length);
         offset += length;
