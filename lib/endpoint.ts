@@ -861,13 +861,12 @@ export class Endpoint extends EventEmitter {
    * 'close' (as Node's destroy(err) does), and each association's 'close' gets it.
    */
   destroy(err?: Error): this {
-    if (this.state === 'closed') return this;
-    this.teardown(err ?? null);
-    if (err) process.nextTick(() => this.emit('error', err));
+    this.teardown(err ?? null, true);
     return this;
   }
 
-  private teardown(err: Error | null): void {
+  /** Closes the socket (ABORTing what is still open); with `emitError`, 'error' precedes 'close'. */
+  private teardown(err: Error | null, emitError = false): void {
     if (this.state === 'closed') return;
     this.state = 'closed';
     this.holder.close(true); // the kernel aborts every association still open
@@ -879,6 +878,7 @@ export class Endpoint extends EventEmitter {
     const callbacks = this.closeCallbacks;
     this.closeCallbacks = [];
     process.nextTick(() => {
+      if (err && emitError) this.emit('error', err);
       for (const cb of callbacks) cb();
       this.emit('close');
     });
