@@ -242,10 +242,13 @@ describe("the seed's failover recipe with sctpt", () => {
 
   beforeAll(() => {
     topo = createDualPath(`${tag}f`);
-    // The kernel defaults would take a minute to give up on a path; these take a second.
+    // The kernel defaults would take a minute to give up on a path; these take two seconds.
+    // RTO.Min stays at 300 ms: at 200 messages/s per association, each retransmission timeout
+    // then outlasts the 16 KiB send buffer (about 80 ms of messages) and the send blocks; with
+    // 100 ms it sometimes did not, on a busy machine.
     topo.sysctl({
-      'net.sctp.rto_initial': 300,
-      'net.sctp.rto_min': 100,
+      'net.sctp.rto_initial': 500,
+      'net.sctp.rto_min': 300,
       'net.sctp.rto_max': 1000,
       'net.sctp.path_max_retrans': 2,
       'net.sctp.hb_interval': 300,
