@@ -232,6 +232,34 @@ describe('arguments and small contracts', () => {
     ]);
   });
 
+  test("Socket 'restart', as Association has: the accepted socket reports its peer's restart", async () => {
+    const server = createServer();
+    servers.push(server);
+    const accepted = once(server, 'connection');
+    server.listen({ host: '127.0.0.1', port: 0 });
+    const port = await listening(server);
+    const first = client(port, { localAddress: '127.0.0.1' });
+    await connected(first);
+    const localPort = first.localPort!;
+    const [serverSide] = (await accepted) as [Socket];
+    serverSide.on('error', () => {});
+    const restarted = once(serverSide, 'restart');
+    // The peer "crashes": its ABORT is lost, and it comes back on the same port.
+    execFileSync('tc', ['qdisc', 'add', 'dev', 'lo', 'root', 'netem', 'loss', '100%']);
+    try {
+      first.destroy();
+    } finally {
+      execFileSync('tc', ['qdisc', 'del', 'dev', 'lo', 'root']);
+    }
+    const second = client(port, { localAddress: '127.0.0.1', localPort });
+    await connected(second);
+    const [n] = (await restarted) as [{ type: string; state: string }];
+    expect(n).toMatchObject({ type: 'assoc_change', state: 'restart' });
+    const echo = once(serverSide, 'message');
+    second.send('after restart');
+    expect(String((await echo)[0])).toBe('after restart');
+  });
+
   test("Server maxConnections: one more association is aborted and reported as 'drop'", async () => {
     const server = createServer({ maxConnections: 1 });
     servers.push(server);
