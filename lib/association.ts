@@ -125,6 +125,8 @@ export class Association extends EventEmitter {
   private owedDrain = false;
   /** Why this association is being aborted, for its 'close' (null: abort() was asked for). */
   private abortError: Error | null = null;
+  /** @internal Since when the stall guard has seen its peer's window closed on unacked data. */
+  stuckSince: number | null = null;
 
   /** @internal */
   constructor(
@@ -210,6 +212,8 @@ export class Association extends EventEmitter {
         'ERR_SCTP_SEND_QUEUE_FULL',
       );
       this.report(item, err);
+      if (this.queue.length === 0) return true; // refused, and nothing to drain
+      this.owedDrain = true;
       return false;
     }
     this.queue.push(item);
@@ -245,7 +249,7 @@ export class Association extends EventEmitter {
 
   /** @internal The queue emptied: 'drain' if send() returned false. */
   drained(): void {
-    if (!this.owedDrain) return;
+    if (!this.owedDrain || (this.state !== 'up' && this.state !== 'shutting_down')) return;
     this.owedDrain = false;
     this.emit('drain');
   }
@@ -254,7 +258,11 @@ export class Association extends EventEmitter {
   shutdown(callback?: SendCallback): void {
     if (callback !== undefined) validateFunction(callback, 'callback');
     if (this.state !== 'up') {
-      if (callback) process.nextTick(callback, null);
+      const err =
+        this.state === 'shutting_down'
+          ? null // already on its way
+          : codedError(`Association ${this.id} is ${this.state}`, 'ERR_SOCKET_CLOSED');
+      if (callback) process.nextTick(callback, err);
       return;
     }
     this.host.handleFor(this);
@@ -268,7 +276,13 @@ export class Association extends EventEmitter {
     this.state = 'shutting_down';
     if (this.queue.length === 0) {
       const rc = sendNow(this.host.handleFor(this), eof);
-      if (rc !== -EAGAIN) return this.report(eof, rc < 0 ? systemError(rc, 'sendmsg') : null);
+      if (rc >= 0) return this.report(eof, null);
+      if (rc !== -EAGAIN) {
+        // The kernel no longer has the association: no SHUTDOWN_COMPLETE will come.
+        const err = systemError(rc, 'sendmsg');
+        this.report(eof, err);
+        return this.close(err);
+      }
     }
     this.queue.push(eof);
     this.host.waitForWritable(this);
@@ -288,13 +302,12 @@ export class Association extends EventEmitter {
 
   /**
    * @internal Ends the association because of `err` (EMSGSIZE, a stalled or overflowing
-   * queue): the peer gets an ABORT with the reason, 'close' gets `err`.
+   * queue): the peer gets an ABORT with the reason, 'close' gets `err`. With `dropHeld`
+   * (an overflow: what it holds is what the failure is about) held messages are dropped;
+   * otherwise they are still delivered before 'close'.
    */
-  fail(err: Error): void {
-    // What it holds for a reader that is not reading is what this failure is about.
-    this.host.heldBytes -= this.heldSize;
-    this.held = [];
-    this.heldSize = 0;
+  fail(err: Error, dropHeld = false): void {
+    if (dropHeld) this.takeHeld();
     this.abortWith(Buffer.from(err.message.slice(0, MAX_ABORT_REASON)), err);
   }
 
@@ -303,6 +316,7 @@ export class Association extends EventEmitter {
     const handle = this.host.handleFor(this);
     this.state = 'aborting';
     this.abortError = err;
+    this.owedDrain = false;
     // ABORT is immediate: what is still queued will not be sent.
     this.queue.clear(codedError(`Association ${this.id} was aborted`, 'ERR_STREAM_DESTROYED'));
     const rc = sendMessage(handle, data, controlSend(constants.SCTP_ABORT), this.id);
@@ -373,15 +387,16 @@ export class Association extends EventEmitter {
             'for flow control by the kernel',
           'ERR_SCTP_READ_OVERFLOW',
         ),
+        true,
       );
     } else if (this.host.heldBytes > limits.maxTotalHeldBytes) {
       this.host.shedHeld();
     }
   }
 
-  /** @internal Delivers held messages until it is paused again (or, with `all`, every one). */
-  release(all = false): void {
-    while (this.held.length > 0 && (all || !this.isPaused())) {
+  /** @internal Delivers held messages until it is paused again. */
+  release(): void {
+    while (this.held.length > 0 && !this.isPaused()) {
       const { data, info } = this.held.shift()!;
       this.heldSize -= data.length;
       this.host.heldBytes -= data.length;
@@ -447,12 +462,19 @@ export class Association extends EventEmitter {
    */
   close(err: Error | null, discard = false): void {
     if (this.state === 'closed' || this.state === 'peeled_off') return;
-    if (discard) this.takeHeld();
-    else this.release(true);
+    // Closed first: what listeners do below (abort(), destroy()) finds it closed.
     this.state = 'closed';
+    const held = this.takeHeld();
     this.queue.clear(err ?? codedError(`Association ${this.id} is closed`, 'ERR_SOCKET_CLOSED'));
-    this.host.forget(this);
+    // Before the endpoint hears of it: an endpoint that closes now emits its 'close' after.
     process.nextTick(() => this.emit('close', err ?? undefined));
+    if (!discard) {
+      for (const { data, info } of held) {
+        this.host.emitMessage(data, info);
+        this.emit('message', data, info);
+      }
+    }
+    this.host.forget(this);
   }
 }
 

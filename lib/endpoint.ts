@@ -253,6 +253,11 @@ export class Endpoint extends EventEmitter {
     const handle = this.holder.open(fd, family);
     try {
       applyHandleOptions(handle, options);
+      // Partial deliveries of different associations may interleave: with the kernel's
+      // default (0), one association in a partial delivery holds back every other one's
+      // messages and notifications until its message is complete, which a peer can make
+      // last. The reassembler keeps pieces per association and stream.
+      setOption(handle, 'SCTP_FRAGMENT_INTERLEAVE', { value: 1 });
       if (options.autoClose) {
         setOption(handle, 'SCTP_AUTOCLOSE', { value: options.autoClose });
       }
@@ -332,7 +337,7 @@ export class Endpoint extends EventEmitter {
   stats(): EndpointStats {
     return {
       associations: this.associations.size,
-      queuedBytes: this.host.queuedBytes + this.addressed.bytes,
+      queuedBytes: this.host.queuedBytes,
       heldBytes: this.host.heldBytes,
       partialBytes: this.holder.handle?.partialBytes() ?? 0,
       unreportedSendErrors: this.unreportedSendErrors,
@@ -451,16 +456,35 @@ export class Endpoint extends EventEmitter {
     if (this.addressed.length === 0) {
       const rc = sendNow(handle, item);
       if (rc !== -EAGAIN) {
-        this.settleAddressed(item, rc < 0 ? sendError(rc, item, handle) : null);
+        this.settleAddressed(item, rc < 0 ? sendError(rc, item, handle) : null, false);
         return true;
       }
     }
+    const limits = this.host.limits;
+    if (this.host.queuedBytes + payload.length > limits.maxTotalQueuedBytes) {
+      const err = codedError(
+        `queueing ${payload.length} more bytes would exceed maxTotalQueuedBytes ` +
+          `(${limits.maxTotalQueuedBytes}); the message was not sent`,
+        'ERR_SCTP_SEND_QUEUE_FULL',
+      );
+      this.settleAddressed(item, err, false);
+      return true;
+    }
     this.addressed.push(item);
+    this.host.queuedBytes += payload.length;
     this.armWritable();
-    return this.addressed.length < this.host.limits.highWaterMark;
+    if (
+      this.addressed.length < limits.highWaterMark &&
+      this.addressed.bytes < limits.highWaterBytes
+    ) {
+      return true;
+    }
+    this.owedDrain = true;
+    return false;
   }
 
-  private settleAddressed(item: QueuedSend, err: Error | null): void {
+  private settleAddressed(item: QueuedSend, err: Error | null, queued = true): void {
+    if (queued) this.host.queuedBytes -= item.data.length;
     if (item.callback) process.nextTick(item.callback, err);
     else if (err) this.reportSendError(undefined, err);
   }
@@ -554,29 +578,39 @@ export class Endpoint extends EventEmitter {
     }
   }
 
-  /** The stall guard: an association whose queue has not moved for stallTimeout is aborted. */
+  /**
+   * The stall guard, run while queues wait: an association whose peer has kept its window
+   * closed on our unacknowledged data for stallTimeout is not reading, and is aborted. It
+   * may have nothing queued here itself: with one send buffer for all associations
+   * (net.sctp.sndbuf_policy=0) it is the one whose data fills the buffer the waiting ones
+   * need. An association that waits with nothing in the kernel is never blamed.
+   */
   private checkStalls(): void {
     this.stallTimer = null;
+    const handle = this.holder.handle;
+    if (!handle) return;
     const limit = this.options.stallTimeout!;
     const now = Date.now();
-    for (const a of [...this.waiting]) {
-      if (now - a.queue.movedAt < limit) continue;
-      // Only the association whose own data sits unacknowledged in the kernel is stuck on
-      // its peer; one with nothing in the kernel waits for buffer space another one holds
-      // (one send buffer for all, net.sctp.sndbuf_policy=0) and is not to blame.
-      const s = this.holder.handle?.getOption('SCTP_STATUS', { assocId: a.id });
-      if (typeof s === 'object' && (s.unackedData as number) + (s.pendingData as number) === 0) {
+    for (const a of [...this.associations.values()]) {
+      const s = handle.getOption('SCTP_STATUS', { assocId: a.id });
+      const stuck =
+        typeof s === 'object' && (s.unackedData as number) > 0 && (s.rwnd as number) === 0;
+      if (!stuck) {
+        a.stuckSince = null;
         continue;
       }
+      a.stuckSince ??= now;
+      if (now - a.stuckSince < limit) continue;
       a.fail(
         codedError(
-          `Association ${a.id}: the kernel took none of its ${a.queue.length} queued messages ` +
-            `for ${limit} ms (the peer is not reading); aborted`,
+          `Association ${a.id}: its peer has kept its receive window closed for ${limit} ms ` +
+            `with ${s.unackedData as number} chunks unacknowledged (it is not reading); aborted`,
           'ERR_SCTP_STALLED',
         ),
       );
     }
     if (this.waiting.size > 0) this.armWritable(false);
+    else for (const a of this.associations.values()) a.stuckSince = null;
   }
 
   /** Over maxTotalHeldBytes: the association holding the most is aborted. */
@@ -661,10 +695,13 @@ export class Endpoint extends EventEmitter {
     const max = this.options.maxAssociations;
     const full = max !== undefined && this.associations.size + this.pending.size >= max;
     if (!p && (this.state !== 'open' || full)) {
-      const dropped: DroppedAssociation = {
-        assocId: n.assocId,
-        remoteAddresses: readAddresses(this.holder.handle, true, n.assocId),
-      };
+      let remoteAddresses: AddressInfo[] = [];
+      try {
+        remoteAddresses = readAddresses(this.holder.handle, true, n.assocId);
+      } catch {
+        // gone already: it is dropped all the same
+      }
+      const dropped: DroppedAssociation = { assocId: n.assocId, remoteAddresses };
       const reason = this.state !== 'open' ? 'endpoint closing' : 'association limit reached';
       this.refused.add(n.assocId);
       const handle = this.holder.handle;
@@ -715,6 +752,11 @@ export class Endpoint extends EventEmitter {
   private forget(a: Association): void {
     this.associations.delete(a.id);
     this.waiting.delete(a);
+    // The last queue to wait for may have gone with it.
+    if (this.owedDrain && this.waiting.size === 0 && this.addressed.length === 0) {
+      this.owedDrain = false;
+      process.nextTick(() => this.emit('drain'));
+    }
     this.maybeClosed();
   }
 
@@ -740,11 +782,13 @@ export class Endpoint extends EventEmitter {
     // read, and messages for paused readers are held per association meanwhile.
     const want =
       !!handle && (this.state === 'closing' || (!this.userPaused && this.iteratorPauses === 0));
-    if (!handle || want === this.reading) return;
-    this.reading = want;
-    const rc = handle.setReading(want);
-    if (rc < 0) this.emitError(systemError(rc, 'uv_poll_start'));
-    if (want && !this.host.holdsAll()) {
+    if (handle && want !== this.reading) {
+      this.reading = want;
+      const rc = handle.setReading(want);
+      if (rc < 0) this.emitError(systemError(rc, 'uv_poll_start'));
+    }
+    // While closing, messages were held for the endpoint's pause: it may have ended now.
+    if (this.state === 'closing' && !this.host.holdsAll()) {
       for (const a of [...this.associations.values()]) a.release();
     }
   }

@@ -24,7 +24,8 @@ export class Holder {
   /** The handle's receive info for the read batch being delivered (see INFO_STRIDE). */
   readInfo: Uint32Array = NO_INFO;
   private unrefed = false;
-  private readonly timers = new Set<NodeJS.Timeout>();
+  /** Every timer started, and whether it keeps the process alive when the handle does. */
+  private readonly timers = new Map<NodeJS.Timeout, boolean>();
 
   constructor(private readonly events: HandleEvents) {}
 
@@ -62,14 +63,17 @@ export class Holder {
     }
   }
 
-  /** A timer that follows ref()/unref() and is cleared when the handle closes. */
-  timer(ms: number, fn: () => void): NodeJS.Timeout {
+  /**
+   * A timer that follows ref()/unref() and is cleared when the handle closes. With
+   * `keepsAlive` false it never keeps the process alive (as a pending end() does not).
+   */
+  timer(ms: number, fn: () => void, keepsAlive = true): NodeJS.Timeout {
     const t = setTimeout(() => {
       this.timers.delete(t);
       fn();
     }, ms);
-    if (this.unrefed) t.unref();
-    this.timers.add(t);
+    if (this.unrefed || !keepsAlive) t.unref();
+    this.timers.set(t, keepsAlive);
     return t;
   }
 
@@ -84,13 +88,13 @@ export class Holder {
   ref(): void {
     this.unrefed = false;
     this.handle?.ref();
-    for (const t of this.timers) t.ref();
+    for (const [t, keepsAlive] of this.timers) if (keepsAlive) t.ref();
   }
 
   unref(): void {
     this.unrefed = true;
     this.handle?.unref();
-    for (const t of this.timers) t.unref();
+    for (const t of this.timers.keys()) t.unref();
   }
 
   /**
@@ -98,7 +102,7 @@ export class Holder {
    * kernel ABORTs every association still open (SO_LINGER {1, 0}) instead of shutting it down.
    */
   close(abort: boolean): void {
-    for (const t of this.timers) clearTimeout(t);
+    for (const t of this.timers.keys()) clearTimeout(t);
     this.timers.clear();
     const handle = this.handle;
     if (!handle) return;

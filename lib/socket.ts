@@ -445,7 +445,9 @@ export class Socket extends Duplex {
   private flushQueue(): void {
     const handle = this.holder.handle;
     if (!handle || !this.writableNow || this.queue.length === 0) return;
-    if (this.queue.flush(handle)) {
+    this.queue.flush(handle);
+    // Not flush()'s answer: a write callback it settled may have queued (and flushed) more.
+    if (this.queue.length === 0 || !this.holder.handle) {
       this.stallTimer = this.holder.clearTimer(this.stallTimer);
       return;
     }
@@ -499,13 +501,18 @@ export class Socket extends Duplex {
       this.startReading();
       const timeout = this.options.shutdownTimeout ?? 30000;
       if (!this.readableEnded) {
-        this.shutdownTimer = this.holder.timer(timeout, () => {
-          this.destroy(
-            codedError(`SCTP SHUTDOWN did not complete within ${timeout} ms; aborted`, 'ETIMEDOUT'),
-          );
-        });
         // Like net.Socket's end(): a pending shutdown does not keep the process alive.
-        this.shutdownTimer.unref();
+        this.shutdownTimer = this.holder.timer(
+          timeout,
+          () =>
+            this.destroy(
+              codedError(
+                `SCTP SHUTDOWN did not complete within ${timeout} ms; aborted`,
+                'ETIMEDOUT',
+              ),
+            ),
+          false,
+        );
       }
       callback();
     };

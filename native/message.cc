@@ -128,7 +128,24 @@ Reassembler::Result Reassembler::Add(uint64_t key, const uint8_t* data, size_t l
     if (end_of_record) partial_.erase(it);
     return Result::kDiscarded;
   }
-  bool fits = p.bytes.size() + length <= max_ && held_ + length <= max_total_;
+  bool fits = p.bytes.size() + length <= max_;
+  // Over the total, the largest partial message goes (the one most likely to be a peer's
+  // attempt to take the memory), not whichever piece happened to arrive last.
+  while (fits && held_ + length > max_total_) {
+    auto largest = partial_.end();
+    for (auto i = partial_.begin(); i != partial_.end(); ++i) {
+      if (largest == partial_.end() || i->second.bytes.size() > largest->second.bytes.size()) {
+        largest = i;
+      }
+    }
+    if (largest == it || largest->second.bytes.size() <= p.bytes.size() + length) {
+      fits = false;  // this message is the largest: it is the one that goes
+      break;
+    }
+    Release(largest->second);
+    largest->second.discarding = true;
+    evicted_.push_back(largest->first);
+  }
   if (fits) {
     try {
       p.bytes.insert(p.bytes.end(), data, data + length);
@@ -190,8 +207,9 @@ void Reassembler::MoveAssociation(int32_t assoc_id, Reassembler* to) {
       continue;
     }
     held_ -= it->second.bytes.size();
-    to->held_ += it->second.bytes.size();
-    to->partial_[it->first] = std::move(it->second);
+    Partial& target = to->partial_[it->first];  // new: a key is on one socket at a time
+    to->held_ += it->second.bytes.size() - target.bytes.size();
+    target = std::move(it->second);
     it = partial_.erase(it);
   }
 }

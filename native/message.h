@@ -59,8 +59,9 @@ Received ReceiveMessage(int fd, uint8_t* buffer, size_t capacity);
 // Collects the pieces of messages larger than one read (or delivered partially by the
 // kernel), keyed by association, stream and ordering. Bounded twice: one message may not
 // exceed the maximum message size, and all partial messages together may not exceed the
-// total (many peers each sending half a message must not add up without limit). A piece
-// that completes a message with nothing buffered before it is not copied.
+// total (many peers each sending half a message must not add up without limit); at the
+// total, the largest partial message is discarded. A piece that completes a message with
+// nothing buffered before it is not copied.
 class Reassembler {
  public:
   enum class Result {
@@ -99,6 +100,9 @@ class Reassembler {
   size_t PendingOf(int32_t assoc_id) const;
   size_t Pending() const { return partial_.size(); }
   size_t HeldBytes() const { return held_; }
+  // Keys of the partial messages Add discarded to stay within the total (each one is as
+  // good as too large: its association must hear of it). Cleared by the caller.
+  std::vector<uint64_t>& Evicted() { return evicted_; }
 
  private:
   struct Partial {
@@ -110,6 +114,7 @@ class Reassembler {
   size_t max_total_;
   size_t held_ = 0;  // bytes in partial_
   std::unordered_map<uint64_t, Partial> partial_;
+  std::vector<uint64_t> evicted_;
   std::vector<uint8_t> done_;
   const uint8_t* complete_data_ = nullptr;
   size_t complete_size_ = 0;

@@ -334,6 +334,26 @@ void Socket::OnReadable() {
       continue;
     }
     auto result = data_.Add(ReassemblyKey(r), buffer.data(), r.length, eor);
+    if (!data_.Evicted().empty()) {
+      // Other associations' messages were discarded to make room: each is too large now.
+      std::vector<uint64_t> evicted;
+      evicted.swap(data_.Evicted());
+      for (uint64_t key : evicted) {
+        if (count == kReadBudget) {
+          emit_batch();
+          if (state_ != State::kOpen) return;
+        }
+        uint32_t* out = infos + count++ * kInfoStride;
+        std::fill(out, out + kInfoStride, 0);
+        out[0] = kInfoTooLarge;
+        out[1] = static_cast<uint16_t>(key);
+        out[6] = static_cast<uint32_t>(Reassembler::AssocOf(key));
+      }
+      if (count == kReadBudget) {  // room for this read's own entry
+        emit_batch();
+        if (state_ != State::kOpen) return;
+      }
+    }
     if (result == Reassembler::Result::kTooLarge) {
       // Reported once per oversized message, in order with the association's other
       // entries; reading goes on (later messages are fine).

@@ -232,6 +232,40 @@ describe('arguments and small contracts', () => {
     ]);
   });
 
+  test("an association lost while it holds messages delivers them, then one 'close', even if a listener aborts it", async () => {
+    const { association, peer } = await pair();
+    association.pause();
+    for (let i = 0; i < 3; i++) peer.send(`held ${i}`);
+    await waitFor(() => association.heldBytes > 0, 20000, 'messages held');
+    await new Promise((r) => setTimeout(r, 300)); // all three read and held
+    const got: string[] = [];
+    let closes = 0;
+    association.on('message', (d: Buffer) => {
+      got.push(d.toString());
+      association.abort(); // already gone: must not close it a second time
+    });
+    association.on('close', () => closes++);
+    peer.destroy(); // ABORT: COMM_LOST at the endpoint
+    await waitFor(() => closes > 0, 20000, "the association's 'close'");
+    await new Promise((r) => setTimeout(r, 200));
+    expect(got).toEqual(['held 0', 'held 1', 'held 2']);
+    expect(closes).toBe(1);
+  });
+
+  test("a graceful endpoint close(): every association 'close' comes before the endpoint's", async () => {
+    const { server, association, peer } = await pair();
+    peer.resume();
+    const order: string[] = [];
+    association.on('close', () => order.push('association'));
+    await new Promise<void>((r) =>
+      server.close(() => {
+        order.push('callback');
+        r();
+      }),
+    );
+    expect(order).toEqual(['association', 'callback']);
+  });
+
   test("Socket 'restart', as Association has: the accepted socket reports its peer's restart", async () => {
     const server = createServer();
     servers.push(server);

@@ -196,28 +196,34 @@ static void ReassemblyByAssociation() {
   CHECK(R::Key(7, 1, false) != R::Key(8, 1, false));
   CHECK(R::AssocOf(R::Key(-5, 3, true)) == -5);
   R r(100, 12);
-  CHECK(r.Add(R::Key(7, 1, false), data, 4, false) == R::Result::kPartial);
+  CHECK(r.Add(R::Key(7, 1, false), data, 6, false) == R::Result::kPartial);
   CHECK(r.Add(R::Key(7, 1, true), data, 4, false) == R::Result::kPartial);
-  CHECK(r.Add(R::Key(8, 1, false), data, 4, false) == R::Result::kPartial);
+  CHECK(r.Add(R::Key(8, 1, false), data, 2, false) == R::Result::kPartial);
   CHECK(r.HeldBytes() == 12 && r.PendingOf(7) == 2 && r.PendingOf(8) == 1);
-  // The total is reached: the next piece makes its message too large, whichever it is.
-  CHECK(r.Add(R::Key(9, 0, false), data, 1, false) == R::Result::kTooLarge);
-  CHECK(r.Add(R::Key(9, 0, false), data, 1, true) == R::Result::kDiscarded);
-  CHECK(r.HeldBytes() == 12);
-  CHECK(r.DropAssociation(7) == 2);
-  CHECK(r.HeldBytes() == 4 && r.Pending() == 1);
+  // The total is reached: the largest partial message goes, and the caller hears of it.
+  CHECK(r.Add(R::Key(9, 0, false), data, 1, false) == R::Result::kPartial);
+  CHECK(r.Evicted().size() == 1 && r.Evicted()[0] == R::Key(7, 1, false));
+  r.Evicted().clear();
+  CHECK(r.HeldBytes() == 7);
+  CHECK(r.Add(R::Key(7, 1, false), data, 1, false) == R::Result::kDiscarded);
+  CHECK(r.Add(R::Key(7, 1, false), data, 1, true) == R::Result::kDiscarded);
+  CHECK(r.PendingOf(7) == 1);
+  // A message that would be the largest itself is the one that is too large.
+  CHECK(r.Add(R::Key(10, 0, false), data, 6, false) == R::Result::kTooLarge);
+  CHECK(r.Evicted().empty() && r.HeldBytes() == 7);
+  CHECK(r.DropAssociation(7) == 1);
+  CHECK(r.DropAssociation(10) == 1 && r.DropAssociation(9) == 1);
+  CHECK(r.HeldBytes() == 2 && r.Pending() == 1);
   R other(100, 100);
   r.MoveAssociation(8, &other);
   CHECK(r.HeldBytes() == 0 && r.Pending() == 0);
-  CHECK(other.HeldBytes() == 4 && other.PendingOf(8) == 1);
-  CHECK(other.Add(R::Key(8, 1, false), data + 4, 2, true) == R::Result::kComplete);
+  CHECK(other.HeldBytes() == 2 && other.PendingOf(8) == 1);
+  CHECK(other.Add(R::Key(8, 1, false), data + 2, 4, true) == R::Result::kComplete);
   CHECK(other.Size() == 6 && std::memcmp(other.Data(), "abcdef", 6) == 0);
   other.Consume();
   CHECK(other.HeldBytes() == 0);
 }
 
-// Notifications are reassembled up to kMaxNotificationSize: one larger than 64 KiB (an ABORT
-// cause in COMM_LOST over IPv6) completes; one past the limit is reported, not kept.
 static void NotificationLimit() {
   Reassembler r(kMaxNotificationSize, kMaxNotificationSize);
   std::vector<uint8_t> piece(100 * 1024, 9);
