@@ -1,9 +1,8 @@
 // One-to-many SCTP endpoint (SOCK_SEQPACKET): one socket carries every association, each
 // represented by an Association that owns its state, queue and flow. The endpoint binds,
-// sets associations up, reads the socket and routes what it reads, takes turns among the
-// associations waiting to write, and tears everything down.
+// sets associations up, reads the socket and routes what it reads, hands the associations
+// waiting to write to WriteTurns, and tears everything down.
 import { EventEmitter } from 'node:events';
-import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import {
   Association,
@@ -35,10 +34,10 @@ import {
 } from './handle';
 import { Holder } from './holder';
 import { iterate } from './iterate';
+import { WriteTurns } from './write-turns';
 import { constants, native, type NativeNotification, type NativeSocket } from './native';
 import { toNotification, type AssocChangeNotification, type Notification } from './notifications';
 import {
-  SendQueue,
   sendError,
   sendNow,
   type Destination,
@@ -153,22 +152,6 @@ const DEFAULT_LIMITS: EndpointLimits = {
   maxHeldBytes: 4 * MiB,
   maxTotalHeldBytes: 64 * MiB,
 };
-/** Retries of blocked queues where the kernel may not report writable (see waitForWritable). */
-const RETRY_MIN_MS = 5;
-const RETRY_MAX_MS = 200;
-
-/**
- * Whether the kernel gives each association of a one-to-many socket its own send buffer
- * (net.sctp.sndbuf_policy=1, read when the endpoint is created, as the kernel does).
- */
-function perAssociationSendBuffers(): boolean {
-  try {
-    return readFileSync('/proc/sys/net/sctp/sndbuf_policy', 'utf8').trim() === '1';
-  } catch {
-    return false;
-  }
-}
-
 export interface Endpoint {
   on(event: 'association', listener: (association: Association) => void): this;
   on(event: 'message', listener: (data: Buffer, info: EndpointMessageInfo) => void): this;
@@ -184,7 +167,7 @@ export class Endpoint extends EventEmitter {
   private state: 'open' | 'closing' | 'closed' = 'open';
   private readonly holder = new Holder({
     read: (count, bytes, extras) => this.onBatch(count, bytes, extras),
-    writable: () => this.flushWaiting(true),
+    writable: () => this.turns.flush(true),
   });
   private readonly family: number;
   private readonly options: EndpointOptions;
@@ -198,14 +181,8 @@ export class Endpoint extends EventEmitter {
    */
   private readonly refused = new Set<number>();
   private inBatch = false;
-  /** Associations with queued sends, in the order they get their turn. */
-  private readonly waiting = new Set<Association>();
-  /** Sends by address (implicit setup) or to an id that is not an association of ours. */
-  private readonly addressed = new SendQueue((item, err) => this.settleAddressed(item, err));
-  private readonly perAssociationBuffers = perAssociationSendBuffers();
-  private retryTimer: NodeJS.Timeout | null = null;
-  private retryDelay = RETRY_MIN_MS;
-  private stallTimer: NodeJS.Timeout | null = null;
+  /** The associations (and sends by address) waiting for the kernel to take writes. */
+  private readonly turns: WriteTurns;
   private owedDrain = false;
   private userPaused = false;
   /** Endpoint iterators that are behind (each pauses once). */
@@ -240,6 +217,16 @@ export class Endpoint extends EventEmitter {
       validateInteger(options.shutdownTimeout, 'options.shutdownTimeout', 0, 2 ** 31 - 1);
     }
     this.host = this.makeHost(defaults, limits);
+    this.turns = new WriteTurns(
+      this.holder,
+      {
+        associations: () => this.associations.values(),
+        settleAddressed: (item, err) => this.settleAddressed(item, err),
+        idle: () => this.onIdle(),
+        error: (err) => this.emitError(err),
+      },
+      options.stallTimeout,
+    );
 
     // Every address unless told: an IPv6 socket also takes IPv4 (v4-mapped) unless IPv6 is off.
     let family = hosts && familyFor(hosts) === 4 ? constants.AF_INET : constants.AF_INET6;
@@ -283,7 +270,7 @@ export class Endpoint extends EventEmitter {
         if (this.state !== 'open') throw socketClosed();
         return this.holder.live();
       },
-      waitForWritable: (a) => this.waitForWritable(a),
+      waitForWritable: (a) => this.turns.wait(a),
       owesDrain: () => {
         this.owedDrain = true;
       },
@@ -453,7 +440,7 @@ export class Endpoint extends EventEmitter {
     const handle = this.host.sendHandle();
     const send = resolveSendOptions(options, this.host.defaults, 0);
     const item: QueuedSend = { data: payload, send, assocId: id, to: destination, callback };
-    if (this.addressed.length === 0) {
+    if (this.turns.addressed.length === 0) {
       const rc = sendNow(handle, item);
       if (rc !== -EAGAIN) {
         this.settleAddressed(item, rc < 0 ? sendError(rc, item, handle) : null, false);
@@ -470,13 +457,10 @@ export class Endpoint extends EventEmitter {
       this.settleAddressed(item, err, false);
       return true;
     }
-    this.addressed.push(item);
     this.host.queuedBytes += payload.length;
-    this.armWritable();
-    if (
-      this.addressed.length < limits.highWaterMark &&
-      this.addressed.bytes < limits.highWaterBytes
-    ) {
+    this.turns.waitAddressed(item);
+    const queue = this.turns.addressed;
+    if (queue.length < limits.highWaterMark && queue.bytes < limits.highWaterBytes) {
       return true;
     }
     this.owedDrain = true;
@@ -495,122 +479,6 @@ export class Endpoint extends EventEmitter {
       a && a.listenerCount('error') > 0 ? a : this.listenerCount('error') > 0 ? this : null;
     if (target) process.nextTick(() => target.emit('error', err));
     else this.unreportedSendErrors++;
-  }
-
-  /**
-   * An association's queue waits for the kernel. Where all associations share one send
-   * buffer (net.sctp.sndbuf_policy=0, the default), the socket turns writable when it has
-   * room, and that room is everyone's. With a buffer per association (sndbuf_policy=1) the
-   * kernel reports the socket writable only while all of them together use less than one
-   * buffer's size: an association that stopped reading can keep that from happening while
-   * the others have room. Queues are then also retried on a timer (5 ms doubling to 200 ms
-   * while nothing moves).
-   */
-  private waitForWritable(a: Association): void {
-    this.waiting.add(a);
-    this.armWritable();
-  }
-
-  private armWritable(watch = true): void {
-    const handle = this.holder.handle;
-    if (!handle) return;
-    if (watch) {
-      const rc = handle.setWatchWritable(true);
-      if (rc < 0) this.emitError(systemError(rc, 'uv_poll_start'));
-    }
-    if ((this.perAssociationBuffers || !watch) && !this.retryTimer) {
-      this.retryTimer = this.holder.timer(this.retryDelay, () => {
-        this.retryTimer = null;
-        this.flushWaiting(false);
-      });
-    }
-    const stall = this.options.stallTimeout;
-    if (stall && !this.stallTimer && this.waiting.size > 0) {
-      this.stallTimer = this.holder.timer(Math.max(10, Math.min(1000, stall / 4)), () =>
-        this.checkStalls(),
-      );
-    }
-  }
-
-  /**
-   * The kernel may take writes again: each waiting association in turn hands it its queue.
-   * One that is still blocked goes to the back of the line; with a shared send buffer the
-   * first blocked one means the buffer is full for all, so the turn ends there.
-   */
-  private flushWaiting(writable: boolean): void {
-    const handle = this.holder.handle;
-    if (!handle) return;
-    let moved = false;
-    if (this.addressed.length > 0) {
-      const before = this.addressed.length;
-      this.addressed.flush(handle);
-      moved = this.addressed.length < before;
-    }
-    const drained: Association[] = [];
-    for (const a of [...this.waiting]) {
-      if (!this.waiting.delete(a)) continue;
-      const before = a.queue.length;
-      const empty = a.flush(handle);
-      moved ||= a.queue.length < before;
-      if (empty) {
-        drained.push(a);
-        continue;
-      }
-      this.waiting.add(a);
-      if (!this.perAssociationBuffers) break;
-    }
-    if (this.waiting.size > 0 || this.addressed.length > 0) {
-      this.retryDelay = moved ? RETRY_MIN_MS : Math.min(this.retryDelay * 2, RETRY_MAX_MS);
-      // A writable socket that took nothing (memory pressure) would wake us at once, again
-      // and again: retry on the timer instead.
-      this.armWritable(moved || !writable);
-    } else {
-      this.retryTimer = this.holder.clearTimer(this.retryTimer);
-      this.retryDelay = RETRY_MIN_MS;
-    }
-    for (const a of drained) a.drained();
-    if (this.waiting.size === 0 && this.addressed.length === 0) {
-      if (this.owedDrain) {
-        this.owedDrain = false;
-        this.emit('drain');
-      }
-      this.maybeClosed();
-    }
-  }
-
-  /**
-   * The stall guard, run while queues wait: an association whose peer has kept its window
-   * closed on our unacknowledged data for stallTimeout is not reading, and is aborted. It
-   * may have nothing queued here itself: with one send buffer for all associations
-   * (net.sctp.sndbuf_policy=0) it is the one whose data fills the buffer the waiting ones
-   * need. An association that waits with nothing in the kernel is never blamed.
-   */
-  private checkStalls(): void {
-    this.stallTimer = null;
-    const handle = this.holder.handle;
-    if (!handle) return;
-    const limit = this.options.stallTimeout!;
-    const now = Date.now();
-    for (const a of [...this.associations.values()]) {
-      const s = handle.getOption('SCTP_STATUS', { assocId: a.id });
-      const stuck =
-        typeof s === 'object' && (s.unackedData as number) > 0 && (s.rwnd as number) === 0;
-      if (!stuck) {
-        a.stuckSince = null;
-        continue;
-      }
-      a.stuckSince ??= now;
-      if (now - a.stuckSince < limit) continue;
-      a.fail(
-        codedError(
-          `Association ${a.id}: its peer has kept its receive window closed for ${limit} ms ` +
-            `with ${s.unackedData as number} chunks unacknowledged (it is not reading); aborted`,
-          'ERR_SCTP_STALLED',
-        ),
-      );
-    }
-    if (this.waiting.size > 0) this.armWritable(false);
-    else for (const a of this.associations.values()) a.stuckSince = null;
   }
 
   /** Over maxTotalHeldBytes: the association holding the most is aborted. */
@@ -751,11 +619,20 @@ export class Endpoint extends EventEmitter {
   /** An association that closed or was peeled off is no longer ours. */
   private forget(a: Association): void {
     this.associations.delete(a.id);
-    this.waiting.delete(a);
+    this.turns.leave(a);
     // The last queue to wait for may have gone with it.
-    if (this.owedDrain && this.waiting.size === 0 && this.addressed.length === 0) {
+    if (this.owedDrain && this.turns.idle) {
       this.owedDrain = false;
       process.nextTick(() => this.emit('drain'));
+    }
+    this.maybeClosed();
+  }
+
+  /** Every queue has gone to the kernel. */
+  private onIdle(): void {
+    if (this.owedDrain) {
+      this.owedDrain = false;
+      this.emit('drain');
     }
     this.maybeClosed();
   }
@@ -915,9 +792,8 @@ export class Endpoint extends EventEmitter {
     this.state = 'closed';
     this.holder.close(true); // the kernel aborts every association still open
     this.reading = false;
-    this.retryTimer = this.stallTimer = null;
     for (const id of [...this.pending.keys()]) this.failConnect(id, socketClosed());
-    this.addressed.clear(socketClosed());
+    this.turns.close(socketClosed());
     for (const a of [...this.associations.values()]) a.close(err ?? socketClosed(), true);
     const callbacks = this.closeCallbacks;
     this.closeCallbacks = [];
@@ -930,7 +806,7 @@ export class Endpoint extends EventEmitter {
 
   private maybeClosed(): void {
     if (this.state !== 'closing') return;
-    if (this.associations.size === 0 && this.addressed.length === 0) this.teardown(null);
+    if (this.associations.size === 0 && this.turns.idle) this.teardown(null);
   }
 
   /** An error of the endpoint itself (libuv could not poll): 'error', or thrown if unheard. */

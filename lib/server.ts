@@ -65,7 +65,13 @@ export interface Server {
 }
 
 export class Server extends EventEmitter {
-  listening = false;
+  /** idle → listening → closing (accepting no more; accepted sockets may still be open) → idle. */
+  private state: 'idle' | 'listening' | 'closing' = 'idle';
+  /** True while accepting associations (as net.Server#listening). */
+  get listening(): boolean {
+    return this.state === 'listening';
+  }
+
   /** As net.Server#maxConnections; may be changed at any time. */
   maxConnections: number | undefined;
   private readonly holder = new Holder({
@@ -76,7 +82,6 @@ export class Server extends EventEmitter {
   private readonly options: ServerOptions;
   private readonly connections = new Set<Socket>();
   private closeCallbacks: ((err?: Error) => void)[] = [];
-  private closing = false;
   private acceptBackoff = ACCEPT_BACKOFF_MIN_MS;
 
   constructor(options: ServerOptions = {}, connectionListener?: (socket: Socket) => void) {
@@ -109,7 +114,7 @@ export class Server extends EventEmitter {
       if (typeof rest[0] === 'string' || Array.isArray(rest[0])) opts.host = rest.shift() as string;
       if (typeof rest[0] === 'number') opts.backlog = rest.shift() as number;
     }
-    if (this.listening || this.holder.handle) {
+    if (this.holder.handle) {
       throw codedError(
         'Listen method has been called more than once without closing.',
         'ERR_SERVER_ALREADY_LISTEN',
@@ -158,7 +163,7 @@ export class Server extends EventEmitter {
       if (signal.aborted) process.nextTick(() => this.close());
       else signal.addEventListener('abort', () => this.close(), { once: true });
     }
-    this.listening = true;
+    this.state = 'listening';
     process.nextTick(() => this.emit('listening'));
     return this;
   }
@@ -250,15 +255,14 @@ export class Server extends EventEmitter {
     }
     if (callback) this.closeCallbacks.push(callback);
     this.holder.close(false);
-    this.listening = false;
-    this.closing = true;
+    this.state = 'closing';
     this.maybeClosed();
     return this;
   }
 
   private maybeClosed(): void {
-    if (!this.closing || this.holder.handle || this.connections.size > 0) return;
-    this.closing = false;
+    if (this.state !== 'closing' || this.connections.size > 0) return;
+    this.state = 'idle';
     const callbacks = this.closeCallbacks;
     this.closeCallbacks = [];
     process.nextTick(() => {

@@ -1,0 +1,187 @@
+// Whose turn it is to write on a one-to-many socket. Associations whose queues met EAGAIN
+// (and the sends by address) wait here until the kernel takes writes again; then they take
+// turns, and one still blocked goes to the back of the line. The stall guard runs from here.
+import { readFileSync } from 'node:fs';
+import type { Association } from './association';
+import { codedError, systemError } from './errors';
+import type { Holder } from './holder';
+import { SendQueue, type QueuedSend } from './send-queue';
+
+/** Retries of blocked queues where the kernel may not report writable (see wait()). */
+const RETRY_MIN_MS = 5;
+const RETRY_MAX_MS = 200;
+
+/**
+ * Whether the kernel gives each association of a one-to-many socket its own send buffer
+ * (net.sctp.sndbuf_policy=1, read when the endpoint is created, as the kernel does).
+ */
+function perAssociationSendBuffers(): boolean {
+  try {
+    return readFileSync('/proc/sys/net/sctp/sndbuf_policy', 'utf8').trim() === '1';
+  } catch {
+    return false;
+  }
+}
+
+export interface TurnsOwner {
+  /** The associations of the endpoint, for the stall guard. */
+  associations(): Iterable<Association>;
+  /** A send by address was taken or refused by the kernel. */
+  settleAddressed(item: QueuedSend, err: Error | null): void;
+  /** Nothing waits any more. */
+  idle(): void;
+  /** The socket itself failed (libuv could not poll it). */
+  error(err: Error): void;
+}
+
+export class WriteTurns {
+  /** Sends by address (implicit setup) or to an id that is not an association of ours. */
+  readonly addressed: SendQueue;
+  private readonly waiting = new Set<Association>();
+  private readonly perAssociationBuffers = perAssociationSendBuffers();
+  private retryTimer: NodeJS.Timeout | null = null;
+  private retryDelay = RETRY_MIN_MS;
+  private stallTimer: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly holder: Holder,
+    private readonly owner: TurnsOwner,
+    private readonly stallTimeout: number | undefined,
+  ) {
+    this.addressed = new SendQueue((item, err) => owner.settleAddressed(item, err));
+  }
+
+  /** True while nothing waits for the kernel. */
+  get idle(): boolean {
+    return this.waiting.size === 0 && this.addressed.length === 0;
+  }
+
+  /**
+   * An association's queue waits for the kernel. Where all associations share one send
+   * buffer (net.sctp.sndbuf_policy=0, the default), the socket turns writable when it has
+   * room, and that room is everyone's. With a buffer per association (sndbuf_policy=1) the
+   * kernel reports the socket writable only while all of them together use less than one
+   * buffer's size: an association that stopped reading can keep that from happening while
+   * the others have room. Queues are then also retried on a timer (5 ms doubling to 200 ms
+   * while nothing moves).
+   */
+  wait(a: Association): void {
+    this.waiting.add(a);
+    this.arm();
+  }
+
+  /** A send by address was queued. */
+  waitAddressed(item: QueuedSend): void {
+    this.addressed.push(item);
+    this.arm();
+  }
+
+  /** The association is gone (closed, peeled off): it no longer waits. */
+  leave(a: Association): void {
+    this.waiting.delete(a);
+  }
+
+  private arm(watch = true): void {
+    const handle = this.holder.handle;
+    if (!handle) return;
+    if (watch) {
+      const rc = handle.setWatchWritable(true);
+      if (rc < 0) this.owner.error(systemError(rc, 'uv_poll_start'));
+    }
+    if ((this.perAssociationBuffers || !watch) && !this.retryTimer) {
+      this.retryTimer = this.holder.timer(this.retryDelay, () => {
+        this.retryTimer = null;
+        this.flush(false);
+      });
+    }
+    const stall = this.stallTimeout;
+    if (stall && !this.stallTimer && this.waiting.size > 0) {
+      this.stallTimer = this.holder.timer(Math.max(10, Math.min(1000, stall / 4)), () =>
+        this.checkStalls(),
+      );
+    }
+  }
+
+  /**
+   * The kernel may take writes again (`writable`: it said so; else a retry): each waiting
+   * association in turn hands it its queue. One that is still blocked goes to the back of
+   * the line; with a shared send buffer the first blocked one means the buffer is full for
+   * all, so the turn ends there.
+   */
+  flush(writable: boolean): void {
+    const handle = this.holder.handle;
+    if (!handle) return;
+    let moved = false;
+    if (this.addressed.length > 0) {
+      const before = this.addressed.length;
+      this.addressed.flush(handle);
+      moved = this.addressed.length < before;
+    }
+    const drained: Association[] = [];
+    for (const a of [...this.waiting]) {
+      if (!this.waiting.delete(a)) continue;
+      const before = a.queue.length;
+      const empty = a.flush(handle);
+      moved ||= a.queue.length < before;
+      if (empty) {
+        drained.push(a);
+        continue;
+      }
+      this.waiting.add(a);
+      if (!this.perAssociationBuffers) break;
+    }
+    if (!this.idle) {
+      this.retryDelay = moved ? RETRY_MIN_MS : Math.min(this.retryDelay * 2, RETRY_MAX_MS);
+      // A writable socket that took nothing (memory pressure) would wake us at once, again
+      // and again: retry on the timer instead.
+      this.arm(moved || !writable);
+    } else {
+      this.retryTimer = this.holder.clearTimer(this.retryTimer);
+      this.retryDelay = RETRY_MIN_MS;
+    }
+    for (const a of drained) a.drained();
+    if (this.idle) this.owner.idle();
+  }
+
+  /**
+   * The stall guard, run while queues wait: an association whose peer has kept its window
+   * closed on our unacknowledged data for stallTimeout is not reading, and is aborted. It
+   * may have nothing queued here itself: with one send buffer for all associations
+   * (net.sctp.sndbuf_policy=0) it is the one whose data fills the buffer the waiting ones
+   * need. An association that waits with nothing in the kernel is never blamed.
+   */
+  private checkStalls(): void {
+    this.stallTimer = null;
+    const handle = this.holder.handle;
+    if (!handle) return;
+    const limit = this.stallTimeout!;
+    const now = Date.now();
+    for (const a of [...this.owner.associations()]) {
+      const s = handle.getOption('SCTP_STATUS', { assocId: a.id });
+      const stuck =
+        typeof s === 'object' && (s.unackedData as number) > 0 && (s.rwnd as number) === 0;
+      if (!stuck) {
+        a.stuckSince = null;
+        continue;
+      }
+      a.stuckSince ??= now;
+      if (now - a.stuckSince < limit) continue;
+      a.fail(
+        codedError(
+          `Association ${a.id}: its peer has kept its receive window closed for ${limit} ms ` +
+            `with ${s.unackedData as number} chunks unacknowledged (it is not reading); aborted`,
+          'ERR_SCTP_STALLED',
+        ),
+      );
+    }
+    if (this.waiting.size > 0) this.arm(false);
+    else for (const a of this.owner.associations()) a.stuckSince = null;
+  }
+
+  /** The socket closed: what is still queued by address fails with `err`. */
+  close(err: Error): void {
+    this.retryTimer = this.stallTimer = null; // the holder cleared them
+    this.waiting.clear();
+    this.addressed.clear(err);
+  }
+}
