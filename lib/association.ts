@@ -55,7 +55,10 @@ export interface EndpointMessageInfo extends MessageInfo {
 /** @internal What an association needs of its endpoint (see Endpoint). */
 export interface AssociationHost {
   handleFor(a: Association): NativeSocket;
+  /** The socket for sends: ERR_SOCKET_CLOSED while the endpoint closes. */
   sendHandle(): NativeSocket;
+  /** False while the endpoint closes (no new sends). */
+  sendable(): boolean;
   readonly defaults: { stream: number; ppid: number };
   readonly limits: EndpointLimits;
   /** Payload bytes queued, and held for paused readers, over all associations. */
@@ -125,8 +128,12 @@ export class Association extends EventEmitter {
   private owedDrain = false;
   /** Why this association is being aborted, for its 'close' (null: abort() was asked for). */
   private abortError: Error | null = null;
-  /** @internal Since when the stall guard has seen its peer's window closed on unacked data. */
-  stuckSince: number | null = null;
+  /**
+   * @internal What the stall guard last saw (WriteTurns): since when its peer's window has
+   * been closed on unacknowledged data, and how many data chunks had gone out then (-1: not
+   * stuck).
+   */
+  stall = { since: 0, sent: -1 };
 
   /** @internal */
   constructor(
@@ -181,12 +188,19 @@ export class Association extends EventEmitter {
     const payload = toPayload(data);
     validateObject(options, 'options');
     if (callback !== undefined) validateFunction(callback, 'callback');
-    if (this.state !== 'up') {
-      throw codedError(`Association ${this.id} is ${this.state}`, 'ERR_SOCKET_CLOSED');
-    }
-    this.host.sendHandle(); // throws while the endpoint closes
     const send = resolveSendOptions(options, this.host.defaults, this.outboundStreams);
-    return this.enqueue({ data: payload, send, assocId: this.id, callback });
+    const item: QueuedSend = { data: payload, send, assocId: this.id, callback };
+    if (this.state === 'peeled_off') {
+      throw codedError(`Association ${this.id} was peeled off`, 'ERR_SOCKET_CLOSED');
+    }
+    // The peer can end an association at any moment: a send that comes too late is a
+    // failed send (callback, 'error'), not an exception in the middle of the application.
+    if (this.state !== 'up' || !this.host.sendable()) {
+      const why = this.state !== 'up' ? this.state : 'on an endpoint that is closing';
+      this.report(item, codedError(`Association ${this.id} is ${why}`, 'ERR_SOCKET_CLOSED'));
+      return false;
+    }
+    return this.enqueue(item);
   }
 
   /** Sends now if nothing is queued ahead, else queues (within the endpoint's bounds). */
@@ -201,10 +215,8 @@ export class Association extends EventEmitter {
     }
     const limits = host.limits;
     const size = item.data.length;
-    if (
-      this.queue.bytes + size > limits.maxQueuedBytes ||
-      host.queuedBytes + size > limits.maxTotalQueuedBytes
-    ) {
+    const ownFull = this.queue.bytes + size > limits.maxQueuedBytes;
+    if (ownFull || host.queuedBytes + size > limits.maxTotalQueuedBytes) {
       const err = codedError(
         `Association ${this.id}: queueing ${size} more bytes would exceed maxQueuedBytes ` +
           `(${limits.maxQueuedBytes} per association, ${limits.maxTotalQueuedBytes} per endpoint); ` +
@@ -212,8 +224,11 @@ export class Association extends EventEmitter {
         'ERR_SCTP_SEND_QUEUE_FULL',
       );
       this.report(item, err);
-      if (this.queue.length === 0) return true; // refused, and nothing to drain
-      this.owedDrain = true;
+      // A 'drain' comes when this queue (or, for the endpoint's bound, all) has gone out;
+      // a message larger than the bound alone, with nothing queued, has nothing to wait for.
+      if (this.queue.length > 0) this.owedDrain = true;
+      else if (ownFull) return true;
+      host.owesDrain();
       return false;
     }
     this.queue.push(item);
@@ -276,13 +291,9 @@ export class Association extends EventEmitter {
     this.state = 'shutting_down';
     if (this.queue.length === 0) {
       const rc = sendNow(this.host.handleFor(this), eof);
-      if (rc >= 0) return this.report(eof, null);
-      if (rc !== -EAGAIN) {
-        // The kernel no longer has the association: no SHUTDOWN_COMPLETE will come.
-        const err = systemError(rc, 'sendmsg');
-        this.report(eof, err);
-        return this.close(err);
-      }
+      // A failure means the kernel has lost the association: its COMM_LOST (read soon, or
+      // being read) closes it with the real reason.
+      if (rc !== -EAGAIN) return this.report(eof, rc < 0 ? systemError(rc, 'sendmsg') : null);
     }
     this.queue.push(eof);
     this.host.waitForWritable(this);
@@ -468,13 +479,19 @@ export class Association extends EventEmitter {
     this.queue.clear(err ?? codedError(`Association ${this.id} is closed`, 'ERR_SOCKET_CLOSED'));
     // Before the endpoint hears of it: an endpoint that closes now emits its 'close' after.
     process.nextTick(() => this.emit('close', err ?? undefined));
+    let thrown: { error: unknown } | null = null;
     if (!discard) {
       for (const { data, info } of held) {
-        this.host.emitMessage(data, info);
-        this.emit('message', data, info);
+        try {
+          this.host.emitMessage(data, info);
+          this.emit('message', data, info);
+        } catch (error) {
+          thrown ??= { error }; // a listener's exception costs neither the rest nor the close
+        }
       }
     }
     this.host.forget(this);
+    if (thrown) throw thrown.error;
   }
 }
 

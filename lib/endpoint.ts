@@ -172,7 +172,7 @@ export class Endpoint extends EventEmitter {
   private readonly family: number;
   private readonly options: EndpointOptions;
   private readonly associations = new Map<number, Association>();
-  /** Peeled off while a read batch is being delivered: the rest of the batch follows them. */
+  /** Peeled off in this turn of the event loop: what was read for them follows them. */
   private readonly peeledInBatch = new Map<number, Socket>();
   private readonly pending = new Map<number, PendingConnect>();
   /**
@@ -180,7 +180,6 @@ export class Endpoint extends EventEmitter {
    * still arrives for them until their COMM_LOST/CANT_STR_ASSOC is not delivered.
    */
   private readonly refused = new Set<number>();
-  private inBatch = false;
   /** The associations (and sends by address) waiting for the kernel to take writes. */
   private readonly turns: WriteTurns;
   private owedDrain = false;
@@ -270,6 +269,7 @@ export class Endpoint extends EventEmitter {
         if (this.state !== 'open') throw socketClosed();
         return this.holder.live();
       },
+      sendable: () => this.state === 'open',
       waitForWritable: (a) => this.turns.wait(a),
       owesDrain: () => {
         this.owedDrain = true;
@@ -455,7 +455,8 @@ export class Endpoint extends EventEmitter {
         'ERR_SCTP_SEND_QUEUE_FULL',
       );
       this.settleAddressed(item, err, false);
-      return true;
+      this.owedDrain = true; // queues are full: 'drain' when they have gone out
+      return false;
     }
     this.host.queuedBytes += payload.length;
     this.turns.waitAddressed(item);
@@ -501,20 +502,14 @@ export class Endpoint extends EventEmitter {
   // Receiving
 
   private onBatch(count: number, bytes?: Buffer, extras?: unknown[]): void {
-    this.inBatch = true;
-    try {
-      forEachEntry(
-        this.holder.readInfo,
-        count,
-        bytes,
-        extras,
-        () => this.holder.handle !== null,
-        (k, entry) => this.deliver(k, entry),
-      );
-    } finally {
-      this.inBatch = false;
-      this.peeledInBatch.clear();
-    }
+    forEachEntry(
+      this.holder.readInfo,
+      count,
+      bytes,
+      extras,
+      () => this.holder.handle !== null,
+      (k, entry) => this.deliver(k, entry),
+    );
   }
 
   private deliver(k: number, entry: unknown): void {
@@ -621,7 +616,7 @@ export class Endpoint extends EventEmitter {
     this.associations.delete(a.id);
     this.turns.leave(a);
     // The last queue to wait for may have gone with it.
-    if (this.owedDrain && this.turns.idle) {
+    if (this.owedDrain && this.turns.idle && this.state !== 'closed') {
       this.owedDrain = false;
       process.nextTick(() => this.emit('drain'));
     }
@@ -735,7 +730,11 @@ export class Endpoint extends EventEmitter {
     }
     handle.movePartials(a.id, socket.nativeHandle()!);
     socket.peeledUp(a.id, a.outboundStreams);
-    if (this.inBatch) this.peeledInBatch.set(a.id, socket);
+    // What the endpoint has read for it and not delivered yet (the rest of this read, which
+    // may come in several batches) follows it; after this turn of the loop the kernel
+    // delivers to the new socket.
+    if (this.peeledInBatch.size === 0) setImmediate(() => this.peeledInBatch.clear());
+    this.peeledInBatch.set(a.id, socket);
     a.movedTo(socket);
     return socket;
   }
@@ -764,14 +763,15 @@ export class Endpoint extends EventEmitter {
     if (callback) this.closeCallbacks.push(callback);
     if (this.state === 'closing') return this;
     this.state = 'closing';
-    for (const id of [...this.pending.keys()]) this.failConnect(id, socketClosed());
-    for (const a of [...this.associations.values()]) a.shutdown();
+    // The timer first: what follows can end the endpoint (and clear its timers) at once.
     const timeout = this.options.shutdownTimeout ?? 30000;
     this.holder.timer(timeout, () =>
       this.teardown(
         codedError(`SCTP SHUTDOWN did not complete within ${timeout} ms; aborted`, 'ETIMEDOUT'),
       ),
     );
+    for (const id of [...this.pending.keys()]) this.failConnect(id, socketClosed());
+    for (const a of [...this.associations.values()]) a.shutdown();
     this.updateReading();
     this.maybeClosed();
     return this;
@@ -790,6 +790,7 @@ export class Endpoint extends EventEmitter {
   private teardown(err: Error | null, emitError = false): void {
     if (this.state === 'closed') return;
     this.state = 'closed';
+    this.owedDrain = false;
     this.holder.close(true); // the kernel aborts every association still open
     this.reading = false;
     for (const id of [...this.pending.keys()]) this.failConnect(id, socketClosed());

@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import type { Association } from './association';
 import { codedError, systemError } from './errors';
 import type { Holder } from './holder';
+import type { NativeSocket } from './native';
 import { SendQueue, type QueuedSend } from './send-queue';
 
 /** Retries of blocked queues where the kernel may not report writable (see wait()). */
@@ -94,11 +95,8 @@ export class WriteTurns {
         this.flush(false);
       });
     }
-    const stall = this.stallTimeout;
-    if (stall && !this.stallTimer && this.waiting.size > 0) {
-      this.stallTimer = this.holder.timer(Math.max(10, Math.min(1000, stall / 4)), () =>
-        this.checkStalls(),
-      );
+    if (this.stallTimeout && !this.stallTimer && !this.idle) {
+      this.stallTimer = this.holder.timer(this.stallInterval(), () => this.checkStalls());
     }
   }
 
@@ -143,12 +141,21 @@ export class WriteTurns {
     if (this.idle) this.owner.idle();
   }
 
+  private stallInterval(): number {
+    return Math.max(10, Math.min(1000, this.stallTimeout! / 4));
+  }
+
   /**
-   * The stall guard, run while queues wait: an association whose peer has kept its window
-   * closed on our unacknowledged data for stallTimeout is not reading, and is aborted. It
-   * may have nothing queued here itself: with one send buffer for all associations
-   * (net.sctp.sndbuf_policy=0) it is the one whose data fills the buffer the waiting ones
-   * need. An association that waits with nothing in the kernel is never blamed.
+   * The stall guard, run while queues wait. An association is stuck when its peer's window
+   * is closed on our unacknowledged data (SCTP_STATUS: rwnd 0, unacked chunks) and no new
+   * data chunk has gone out to it since the last look (SCTP_GET_ASSOC_STATS): a peer that
+   * reads slowly reopens its window and gets new chunks, one that does not read never does.
+   * Stuck for stallTimeout, it is aborted. With one send buffer for all associations
+   * (net.sctp.sndbuf_policy=0) the stuck one may have nothing queued here: its data in the
+   * kernel fills the buffer the waiting ones need. With a buffer each, only an association
+   * that is itself waiting is looked at (a stuck one that waits for nothing blocks no one).
+   * An association that waits with nothing in the kernel is never blamed. The associations
+   * are looked at only once some queue has not moved for a quarter of stallTimeout.
    */
   private checkStalls(): void {
     this.stallTimer = null;
@@ -156,26 +163,42 @@ export class WriteTurns {
     if (!handle) return;
     const limit = this.stallTimeout!;
     const now = Date.now();
-    for (const a of [...this.owner.associations()]) {
-      const s = handle.getOption('SCTP_STATUS', { assocId: a.id });
-      const stuck =
-        typeof s === 'object' && (s.unackedData as number) > 0 && (s.rwnd as number) === 0;
-      if (!stuck) {
-        a.stuckSince = null;
-        continue;
-      }
-      a.stuckSince ??= now;
-      if (now - a.stuckSince < limit) continue;
-      a.fail(
-        codedError(
-          `Association ${a.id}: its peer has kept its receive window closed for ${limit} ms ` +
-            `with ${s.unackedData as number} chunks unacknowledged (it is not reading); aborted`,
-          'ERR_SCTP_STALLED',
-        ),
-      );
+    const quiet = (movedAt: number) => now - movedAt >= this.stallInterval();
+    const blocked =
+      (this.addressed.length > 0 && quiet(this.addressed.movedAt)) ||
+      [...this.waiting].some((a) => quiet(a.queue.movedAt));
+    if (blocked) {
+      const candidates = this.perAssociationBuffers ? this.waiting : this.owner.associations();
+      for (const a of [...candidates]) this.look(handle, a, now, limit);
     }
-    if (this.waiting.size > 0) this.arm(false);
-    else for (const a of this.owner.associations()) a.stuckSince = null;
+    if (!this.idle) this.arm(false);
+  }
+
+  /** One association, for the stall guard (see checkStalls). */
+  private look(handle: NativeSocket, a: Association, now: number, limit: number): void {
+    const status = handle.getOption('SCTP_STATUS', { assocId: a.id });
+    const stuck =
+      typeof status === 'object' &&
+      (status.unackedData as number) > 0 &&
+      (status.rwnd as number) === 0;
+    const stats = stuck ? handle.getOption('SCTP_GET_ASSOC_STATS', { assocId: a.id }) : null;
+    const sent =
+      typeof stats === 'object' && stats !== null
+        ? (stats.outOrderedChunks as number) + (stats.outUnorderedChunks as number)
+        : -1;
+    if (!stuck || sent !== a.stall.sent) {
+      a.stall = { since: now, sent: stuck ? sent : -1 };
+      return;
+    }
+    if (now - a.stall.since < limit) return;
+    a.fail(
+      codedError(
+        `Association ${a.id}: its peer has kept its receive window closed on ` +
+          `${status.unackedData as number} unacknowledged chunks for ${limit} ms, and nothing new ` +
+          'went to it (it is not reading); aborted',
+        'ERR_SCTP_STALLED',
+      ),
+    );
   }
 
   /** The socket closed: what is still queued by address fails with `err`. */

@@ -305,7 +305,17 @@ void Socket::OnReadable() {
     Emit(kEventRead, entries, shared, list);
   };
 
+  // Before every entry: a batch that is full (evicted messages add entries that take no
+  // read of their own) goes to JavaScript first. False: the socket closed meanwhile.
+  auto room = [&]() {
+    if (count < kReadBudget) return true;
+    emit_batch();
+    return state_ == State::kOpen;
+  };
+
   for (int i = 0; i < kReadBudget; i++) {
+    if (!reading_) break;  // JavaScript paused reading during a batch emitted early
+    if (!room()) return;
     Received r = ReceiveMessage(fd_, buffer.data(), buffer.size());
     if (r.length < 0) {
       if (r.length != -EAGAIN && r.length != -EWOULDBLOCK) error = static_cast<int>(-r.length);
@@ -334,26 +344,6 @@ void Socket::OnReadable() {
       continue;
     }
     auto result = data_.Add(ReassemblyKey(r), buffer.data(), r.length, eor);
-    if (!data_.Evicted().empty()) {
-      // Other associations' messages were discarded to make room: each is too large now.
-      std::vector<uint64_t> evicted;
-      evicted.swap(data_.Evicted());
-      for (uint64_t key : evicted) {
-        if (count == kReadBudget) {
-          emit_batch();
-          if (state_ != State::kOpen) return;
-        }
-        uint32_t* out = infos + count++ * kInfoStride;
-        std::fill(out, out + kInfoStride, 0);
-        out[0] = kInfoTooLarge;
-        out[1] = static_cast<uint16_t>(key);
-        out[6] = static_cast<uint32_t>(Reassembler::AssocOf(key));
-      }
-      if (count == kReadBudget) {  // room for this read's own entry
-        emit_batch();
-        if (state_ != State::kOpen) return;
-      }
-    }
     if (result == Reassembler::Result::kTooLarge) {
       // Reported once per oversized message, in order with the association's other
       // entries; reading goes on (later messages are fine).
@@ -361,19 +351,33 @@ void Socket::OnReadable() {
       out[1] = out[0];
       out[0] = kInfoTooLarge;
       out[7] = 0;
-      continue;
+    } else if (result == Reassembler::Result::kComplete) {
+      uint32_t* out = next_entry(r, false);
+      if (data_.Size() < kSharedMaxLength) {
+        bytes.insert(bytes.end(), data_.Data(), data_.Data() + data_.Size());
+        out[7] = static_cast<uint32_t>(data_.Size());
+      } else {
+        out[7] = kInfoExtra;
+        push_extra(Napi::Buffer<uint8_t>::Copy(env, data_.Data(), data_.Size()));
+      }
+      data_.Consume();
     }
-    if (result != Reassembler::Result::kComplete) continue;
-    uint32_t* out = next_entry(r, false);
-    if (data_.Size() < kSharedMaxLength) {
-      bytes.insert(bytes.end(), data_.Data(), data_.Data() + data_.Size());
-      out[7] = static_cast<uint32_t>(data_.Size());
-    } else {
-      out[7] = kInfoExtra;
-      push_extra(Napi::Buffer<uint8_t>::Copy(env, data_.Data(), data_.Size()));
+    if (!data_.Evicted().empty()) {
+      // Other associations' messages were discarded to make room: each is too large now.
+      std::vector<uint64_t> evicted;
+      evicted.swap(data_.Evicted());
+      for (uint64_t key : evicted) {
+        if (!room()) return;
+        uint32_t* out = infos + count++ * kInfoStride;
+        std::fill(out, out + kInfoStride, 0);
+        out[0] = kInfoTooLarge;
+        out[1] = static_cast<uint16_t>(key);
+        out[6] = static_cast<uint32_t>(Reassembler::AssocOf(key));
+      }
     }
-    data_.Consume();
-    if (knows_next_ && !r.has_next) break;  // the queue is empty: no read for EAGAIN
+    if (result == Reassembler::Result::kComplete && knows_next_ && !r.has_next) {
+      break;  // the queue is empty: no read for EAGAIN
+    }
   }
 
   emit_batch();

@@ -293,15 +293,20 @@ describe("the seed's failover recipe with sctpt", () => {
       '8192',
       '--json',
       '--log',
-      '4',
+      '6',
       '--stats-file',
       '/dev/null',
     ]);
-    await new Promise((r) => setTimeout(r, 2500));
+    // The cut must come after both associations are up on path A (the tool may take seconds
+    // to start in the VM; set up during the cut, an association would start on path B).
+    const events: Record<string, any>[] = [];
+    while (events.filter((e) => e.event === 'connected').length < 2) {
+      events.push(await traffic.next<Record<string, any>>(60000));
+    }
+    await new Promise((r) => setTimeout(r, 1500));
     topo.cut('a');
     await new Promise((r) => setTimeout(r, 3000));
     topo.restore('a');
-    const events: Record<string, any>[] = [];
     for (;;) {
       const e = await traffic.next<Record<string, any>>(120000);
       events.push(e);
