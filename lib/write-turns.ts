@@ -14,7 +14,8 @@ const RETRY_MAX_MS = 200;
 
 /**
  * Whether the kernel gives each association of a one-to-many socket its own send buffer
- * (net.sctp.sndbuf_policy=1, read when the endpoint is created, as the kernel does).
+ * (net.sctp.sndbuf_policy=1; the kernel reads it when the endpoint is created, this when the
+ * endpoint first has to wait: most never do, and an endpoint is cheap to create).
  */
 function perAssociationSendBuffers(): boolean {
   try {
@@ -39,7 +40,7 @@ export class WriteTurns {
   /** Sends by address (implicit setup) or to an id that is not an association of ours. */
   readonly addressed: SendQueue;
   private readonly waiting = new Set<Association>();
-  private readonly perAssociationBuffers = perAssociationSendBuffers();
+  private perAssociationBuffersRead: boolean | undefined;
   private retryTimer: NodeJS.Timeout | null = null;
   private retryDelay = RETRY_MIN_MS;
   private stallTimer: NodeJS.Timeout | null = null;
@@ -50,6 +51,10 @@ export class WriteTurns {
     private readonly stallTimeout: number | undefined,
   ) {
     this.addressed = new SendQueue((item, err) => owner.settleAddressed(item, err));
+  }
+
+  private get perAssociationBuffers(): boolean {
+    return (this.perAssociationBuffersRead ??= perAssociationSendBuffers());
   }
 
   /** True while nothing waits for the kernel. */
