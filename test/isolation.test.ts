@@ -101,6 +101,12 @@ describe('a peer that never reads', () => {
     expect(other.queuedBytes).toBe(0);
     expect(silent.queuedBytes).toBeGreaterThan(1000 * 1024); // still stuck
     expect(server.stats().queuedBytes).toBe(silent.queuedBytes);
+    // send() returned false for it: the endpoint's 'drain' comes once the last waiting
+    // queue is gone, even when it goes by an abort rather than by draining.
+    const drained = once(server, 'drain');
+    silent.abort();
+    await drained;
+    expect(server.stats().queuedBytes).toBe(0);
   });
 
   test('sndbuf_policy=0 (default): the shared buffer is full for everyone; stallTimeout aborts the stuck peer and the others go on', async () => {
