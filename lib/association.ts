@@ -207,9 +207,10 @@ export class Association extends EventEmitter {
   private enqueue(item: QueuedSend): boolean {
     const host = this.host;
     if (this.queue.length === 0) {
-      const rc = sendNow(host.sendHandle(), item);
+      const handle = host.sendHandle();
+      const rc = sendNow(handle, item);
       if (rc !== -EAGAIN) {
-        this.report(item, rc < 0 ? sendError(rc, item, host.sendHandle()) : null);
+        this.report(item, rc < 0 ? sendError(rc, item, handle) : null);
         return true;
       }
     }
@@ -280,7 +281,7 @@ export class Association extends EventEmitter {
       if (callback) process.nextTick(callback, err);
       return;
     }
-    this.host.handleFor(this);
+    const handle = this.host.handleFor(this);
     // An empty message with SCTP_EOF, queued behind the association's data.
     const eof: QueuedSend = {
       data: Buffer.alloc(0),
@@ -290,7 +291,7 @@ export class Association extends EventEmitter {
     };
     this.state = 'shutting_down';
     if (this.queue.length === 0) {
-      const rc = sendNow(this.host.handleFor(this), eof);
+      const rc = sendNow(handle, eof);
       // A failure means the kernel has lost the association: its COMM_LOST (read soon, or
       // being read) closes it with the real reason.
       if (rc !== -EAGAIN) return this.report(eof, rc < 0 ? systemError(rc, 'sendmsg') : null);

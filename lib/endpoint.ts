@@ -26,6 +26,7 @@ import {
   sendMessage,
   setOption,
   toPayload,
+  tooLargeError,
   validateHandleOptions,
   type AddressInfo,
   type HandleOptions,
@@ -523,7 +524,7 @@ export class Endpoint extends EventEmitter {
     if (this.refused.has(assocId)) return;
     const peeled = this.peeledInBatch.get(assocId);
     if (kind === Entry.TooLarge) {
-      const err = tooLargeError(assocId, this.options.maxMessageSize);
+      const err = tooLargeError(this.options.maxMessageSize, assocId);
       if (peeled) peeled.destroy(err);
       else this.associations.get(assocId)?.fail(err);
       return;
@@ -828,16 +829,6 @@ export class Endpoint extends EventEmitter {
   async [Symbol.asyncDispose](): Promise<void> {
     if (this.state !== 'closed') await new Promise<void>((resolve) => this.close(resolve));
   }
-}
-
-/** The error an association ends with when a message it sent was too large to take. */
-function tooLargeError(assocId: number, maxMessageSize: number | undefined): Error {
-  const err = systemError(-os.constants.errno.EMSGSIZE, 'recvmsg');
-  err.message =
-    `association ${assocId}: a received message exceeds maxMessageSize ` +
-    `(${maxMessageSize ?? native.boundary.defaultMaxMessageSize} bytes) or the bytes all partial ` +
-    'messages may hold (maxPartialBytes); it was discarded and the association aborted';
-  return err;
 }
 
 /** Creates a one-to-many endpoint bound to `options.host`/`options.port`. Throws on bind errors. */

@@ -137,7 +137,7 @@ export interface ResolvedSend {
   ttl: number;
 }
 
-const { EINVAL, ENOTCONN } = os.constants.errno;
+const { EINVAL, EMSGSIZE, ENOTCONN } = os.constants.errno;
 
 const SCTP_STATES = [
   'empty',
@@ -207,6 +207,20 @@ export function toPayload(data: unknown, name = 'data'): Buffer {
     throw invalidArgValue(name, data, 'must not be empty (SCTP has no empty messages)');
   }
   return buffer;
+}
+
+/**
+ * The error for a received message that exceeded a reassembly bound (an INFO_TOO_LARGE
+ * entry): it was discarded, and its association (`assocId`, on an endpoint) is ended.
+ */
+export function tooLargeError(maxMessageSize: number | undefined, assocId?: number): Error {
+  const err = systemError(-EMSGSIZE, 'recvmsg');
+  const who = assocId === undefined ? 'recvmsg EMSGSIZE' : `association ${assocId}`;
+  err.message =
+    `${who}: a received message exceeds maxMessageSize ` +
+    `(${maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE} bytes) or the bytes all partial messages ` +
+    'may hold (maxPartialBytes); it was discarded and the association aborted';
+  return err;
 }
 
 /** The default stream and PPID for send(), checked. */

@@ -162,4 +162,3 @@ for (const [name, value] of Object.entries(expected)) {
 /** Defaults that live in the addon. */
 export const DEFAULT_MAX_MESSAGE_SIZE = native.boundary.defaultMaxMessageSize!;
 export const DEFAULT_MAX_PARTIAL_BYTES = native.boundary.defaultMaxPartialBytes!;
-export const MAX_NOTIFICATION_SIZE = native.boundary.maxNotificationSize!;

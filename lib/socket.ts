@@ -19,6 +19,7 @@ import {
   sendMessage,
   setOption,
   toPayload,
+  tooLargeError,
   validateHandleOptions,
   type AddressInfo,
   type HandleOptions,
@@ -92,8 +93,7 @@ interface QueuedMessage {
   options: SendOptions;
 }
 
-const { EAGAIN, ECONNRESET, EINPROGRESS, ENOTCONN, EPIPE, ETIMEDOUT, EMSGSIZE } =
-  os.constants.errno;
+const { EAGAIN, ECONNRESET, EINPROGRESS, ENOTCONN, EPIPE, ETIMEDOUT } = os.constants.errno;
 const DEFAULT_HIGH_WATER_MARK = 64;
 
 /**
@@ -401,8 +401,9 @@ export class Socket extends Duplex {
 
   /** An empty message cannot be sent: refused here instead of destroying the socket later. */
   override write(chunk: unknown, encoding?: unknown, callback?: unknown): boolean {
-    if (typeof chunk === 'string' && chunk.length === 0) toPayload(chunk, 'chunk');
-    else if (chunk instanceof Uint8Array && chunk.byteLength === 0) toPayload(chunk, 'chunk');
+    if ((typeof chunk === 'string' || chunk instanceof Uint8Array) && chunk.length === 0) {
+      toPayload(chunk, 'chunk'); // throws ERR_INVALID_ARG_VALUE
+    }
     return super.write(chunk, encoding as BufferEncoding, callback as SendCallback);
   }
 
@@ -578,12 +579,7 @@ export class Socket extends Duplex {
 
   /** @internal The peer sent more than this application accepts: like any 'error', fatal (ABORT). */
   injectTooLarge(): void {
-    const max = this.options.maxMessageSize ?? native.boundary.defaultMaxMessageSize;
-    const err = systemError(-EMSGSIZE, 'recvmsg');
-    err.message =
-      `recvmsg EMSGSIZE: a received message exceeds maxMessageSize (${max} bytes) or the ` +
-      'bytes partial messages may hold (maxPartialBytes)';
-    this.destroy(err);
+    this.destroy(tooLargeError(this.options.maxMessageSize));
   }
 
   private onNotification(n: Notification): void {

@@ -6,37 +6,17 @@
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import path from 'node:path';
-import {
-  connect,
-  createEndpoint,
-  type Association,
-  type Endpoint,
-  type EndpointOptions,
-  type Socket,
-} from '../lib';
+import type { Association, Endpoint } from '../lib';
 import { connected, JsonLines, waitFor } from './helpers/net';
+import { tracked } from './helpers/tracked';
 
-const endpoints: Endpoint[] = [];
-const sockets: Socket[] = [];
+const open = tracked();
+const { endpoint, client } = open;
 const children: ChildProcess[] = [];
 afterEach(() => {
-  for (const s of sockets.splice(0)) s.destroy();
-  for (const ep of endpoints.splice(0)) ep.destroy();
+  open.cleanup();
   for (const c of children.splice(0)) c.kill('SIGKILL');
 });
-
-function endpoint(options: EndpointOptions = {}): Endpoint {
-  const ep = createEndpoint({ host: '127.0.0.1', ...options });
-  endpoints.push(ep);
-  return ep;
-}
-
-function client(port: number, options: Partial<Parameters<typeof connect>[0]> = {}): Socket {
-  const s = connect({ host: '127.0.0.1', port, ...options });
-  s.on('error', () => {});
-  sockets.push(s);
-  return s;
-}
 
 /** A peer (python's socket module) that sets up an association and never reads from it. */
 async function silentPeer(port: number): Promise<void> {
@@ -54,6 +34,16 @@ async function silentPeer(port: number): Promise<void> {
     child.stdout!.once('data', () => resolve());
     child.once('exit', (code) => reject(new Error(`python peer exited with ${code}`)));
   });
+}
+
+/** A second peer that reads: the server's association to it, and how many it has received. */
+async function readingPeer(server: Endpoint, port: number) {
+  const up = nextAssociation(server);
+  const reader = client(port);
+  await connected(reader);
+  let got = 0;
+  reader.on('message', () => got++);
+  return { other: await up, received: () => got };
 }
 
 function sysctl(name: string, value?: string): string {
@@ -87,15 +77,10 @@ describe('a peer that never reads', () => {
     const queued = silent.queuedBytes / 1024;
     expect(queued).toBeGreaterThan(1000); // the kernel took what its buffer holds, no more
 
-    const otherUp = nextAssociation(server);
-    const reader = client(port);
-    await connected(reader);
-    const other = await otherUp;
-    let got = 0;
-    reader.on('message', () => got++);
+    const { other, received } = await readingPeer(server, port);
     const start = Date.now();
     for (let i = 0; i < 100; i++) other.send(payload);
-    await waitFor(() => got === 100, 20000, '100 messages at the reading peer');
+    await waitFor(() => received() === 100, 20000, '100 messages at the reading peer');
     const ms = Date.now() - start;
     console.log(`isolation, sndbuf_policy=1: ${JSON.stringify({ queued, ms })}`);
     expect(other.queuedBytes).toBe(0);
@@ -124,12 +109,7 @@ describe('a peer that never reads', () => {
     for (let i = 0; i < 3000 && silent.queuedBytes === 0; i++) silent.send(payload);
     await new Promise((r) => setTimeout(r, 1000)); // its peer's window closes on it
 
-    const otherUp = nextAssociation(server);
-    const reader = client(port);
-    await connected(reader);
-    const other = await otherUp;
-    let got = 0;
-    reader.on('message', () => got++);
+    const { other, received } = await readingPeer(server, port);
     const start = Date.now();
     for (let i = 0; i < 100; i++) other.send(payload);
     // The kernel refuses the second peer's messages too (EAGAIN): they wait in its own queue.
@@ -137,8 +117,8 @@ describe('a peer that never reads', () => {
     const err = await silentClosed;
     const abortedAfter = Date.now() - stalledFrom;
     expect(err).toMatchObject({ code: 'ERR_SCTP_STALLED' });
-    expect(got).toBe(0); // nothing got through while the buffer was full
-    await waitFor(() => got === 100, 20000, '100 messages once the stuck peer is gone');
+    expect(received()).toBe(0); // nothing got through while the buffer was full
+    await waitFor(() => received() === 100, 20000, '100 messages once the stuck peer is gone');
     const deliveredAfter = Date.now() - start;
     console.log(
       `isolation, sndbuf_policy=0: ${JSON.stringify({ abortedAfter, deliveredAfter, stallTimeout })}`,
@@ -247,8 +227,8 @@ test('EMFILE on accept: no busy loop, and accepting resumes when fds are free', 
   children.push(child.child);
   const { listening: port, fds } = await child.next<{ listening: number; fds: number }>();
   const count = 40 - fds + 10; // more associations than fds left
-  for (let i = 0; i < count; i++) client(port);
-  await waitFor(() => sockets.every((s) => !s.connecting), 30000, 'clients connected');
+  const clients = Array.from({ length: count }, () => client(port));
+  await waitFor(() => clients.every((s) => !s.connecting), 30000, 'clients connected');
   child.child.stdin!.write('measure\n');
   const report = await child.next<{ accepted: number; emfile: number; cpuMs: number }>(30000);
   console.log(`EMFILE: ${JSON.stringify({ fdsAtStart: fds, clients: count, ...report })}`);

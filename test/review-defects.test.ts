@@ -4,39 +4,13 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import path from 'node:path';
-import {
-  connect,
-  createEndpoint,
-  createServer,
-  Socket,
-  type Association,
-  type Endpoint,
-  type EndpointOptions,
-  type Server,
-} from '../lib';
+import { connect, createServer, Socket, type Association, type EndpointOptions } from '../lib';
 import { connected, listening, waitFor } from './helpers/net';
+import { tracked } from './helpers/tracked';
 
-const endpoints: Endpoint[] = [];
-const sockets: Socket[] = [];
-const servers: Server[] = [];
-afterEach(() => {
-  for (const s of sockets.splice(0)) s.destroy();
-  for (const ep of endpoints.splice(0)) ep.destroy();
-  for (const s of servers.splice(0)) s.close();
-});
-
-function endpoint(options: EndpointOptions = {}): Endpoint {
-  const ep = createEndpoint({ host: '127.0.0.1', ...options });
-  endpoints.push(ep);
-  return ep;
-}
-
-function client(port: number, options: Partial<Parameters<typeof connect>[0]> = {}): Socket {
-  const s = connect({ host: '127.0.0.1', port, ...options });
-  s.on('error', () => {});
-  sockets.push(s);
-  return s;
-}
+const open = tracked();
+const { endpoint, client } = open;
+afterEach(open.cleanup);
 
 /** A server endpoint and its association with a new one-to-one client. */
 async function pair(options: EndpointOptions = {}, clientOptions = {}) {
@@ -72,7 +46,7 @@ describe('peeloff', () => {
     await waitFor(() => server.stats().partialBytes > 0, 30000, 'part of the message read');
     const split = server.stats().partialBytes;
     const socket = association.peeloff();
-    sockets.push(socket);
+    open.add(socket);
     expect(server.stats().partialBytes).toBe(0); // the pieces moved with it
     const [data, info] = (await once(socket, 'message')) as [Buffer, { stream: number }];
     console.log(`peeloff mid-message: ${split} of ${message.length} bytes had arrived`);
@@ -130,7 +104,7 @@ test('setOption/getOption: fields, types and ranges checked against the option l
 describe('a graceful close does not depend on the application reading', () => {
   test('Socket: end() while the readable side is full completes the SHUTDOWN, no ABORT', async () => {
     const server = createServer();
-    servers.push(server);
+    open.add(server);
     let serverSide: Socket | undefined;
     server.on('connection', (s) => {
       serverSide = s;
@@ -268,7 +242,7 @@ describe('arguments and small contracts', () => {
 
   test("Socket 'restart', as Association has: the accepted socket reports its peer's restart", async () => {
     const server = createServer();
-    servers.push(server);
+    open.add(server);
     const accepted = once(server, 'connection');
     server.listen({ host: '127.0.0.1', port: 0 });
     const port = await listening(server);
@@ -296,7 +270,7 @@ describe('arguments and small contracts', () => {
 
   test("Server maxConnections: one more association is aborted and reported as 'drop'", async () => {
     const server = createServer({ maxConnections: 1 });
-    servers.push(server);
+    open.add(server);
     server.on('connection', (s) => s.on('error', () => {}));
     server.listen({ host: '127.0.0.1', port: 0 });
     const port = await listening(server);
