@@ -40,6 +40,45 @@ struct Layout {
 
 #define KSCTP_FIELDS(array) array, sizeof(array) / sizeof(array[0])
 
+constexpr size_t FieldWidth(FieldKind kind) {
+  switch (kind) {
+    case FieldKind::kU8:
+      return 1;
+    case FieldKind::kU16:
+    case FieldKind::kBe16:
+      return 2;
+    case FieldKind::kU32:
+    case FieldKind::kI32:
+    case FieldKind::kBe32:
+      return 4;
+    case FieldKind::kU64:
+      return 8;
+    case FieldKind::kAddress:
+      return sizeof(sockaddr_storage);
+  }
+  return 0;
+}
+
+// A field's offset, checked at compile time: its kind reads exactly the member's bytes, and
+// they lie inside the structure. A wrong kind in a table is a build error, not a misread.
+template <size_t kOffset, size_t kWidth, size_t kStructSize, FieldKind kKind>
+constexpr uint16_t CheckedOffset() {
+  static_assert(kWidth == FieldWidth(kKind), "the field kind does not match the member's size");
+  static_assert(kOffset + kWidth <= kStructSize, "the field lies outside its structure");
+  static_assert(kOffset <= UINT16_MAX, "the offset does not fit a Field");
+  return static_cast<uint16_t>(kOffset);
+}
+
+// One table entry for `member` of `type` (member may be nested: ssf_info.sinfo_stream).
+#define KSCTP_FIELD(type, member, name, kind)                                             \
+  {                                                                                       \
+    name,                                                                                 \
+        ::ksctp::CheckedOffset<offsetof(type, member),                                    \
+                               sizeof(static_cast<type*>(nullptr)->member), sizeof(type), \
+                               ::ksctp::FieldKind::kind>(),                               \
+        ::ksctp::FieldKind::kind                                                          \
+  }
+
 // One decoded field: an integer, or an address.
 struct Value {
   const char* name;

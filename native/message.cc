@@ -6,7 +6,6 @@
 #include <cerrno>
 #include <cstring>
 #include <memory>
-#include <new>
 
 namespace ksctp {
 
@@ -89,135 +88,37 @@ Received ReceiveMessage(int fd, uint8_t* buffer, size_t capacity) {
     r.length = -errno;
     return r;
   }
+  // Under MSG_CTRUNC the kernel copies what fits; the walk stops at the cut entry.
+  static_cast<ReceiveControl&>(r) = ParseReceiveControl(control, msg.msg_controllen);
   r.length = n;
   r.flags = msg.msg_flags;
-  for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
-    if (c->cmsg_level == IPPROTO_SCTP && c->cmsg_type == SCTP_RCVINFO &&
-        c->cmsg_len >= CMSG_LEN(sizeof(sctp_rcvinfo))) {
-      std::memcpy(&r.info, CMSG_DATA(c), sizeof(r.info));
-      r.info.rcv_ppid = ntohl(r.info.rcv_ppid);
-      r.has_info = true;
-    } else if (c->cmsg_level == IPPROTO_SCTP && c->cmsg_type == SCTP_NXTINFO) {
-      r.has_next = true;
-    }
-  }
   return r;
 }
 
-void Reassembler::Release(Partial& p) {
-  held_ -= p.bytes.size();
-  std::vector<uint8_t>().swap(p.bytes);
-}
-
-Reassembler::Result Reassembler::Add(uint64_t key, const uint8_t* data, size_t length,
-                                     bool end_of_record) {
-  complete_data_ = nullptr;
-  complete_size_ = 0;
-  auto it = partial_.find(key);
-  if (it == partial_.end()) {
-    if (end_of_record) {
-      if (length > max_) return Result::kTooLarge;
-      complete_data_ = data;  // the common case: a whole message in one read, no copy
-      complete_size_ = length;
-      return Result::kComplete;
-    }
-    it = partial_.emplace(key, Partial{}).first;
-  }
-  Partial& p = it->second;
-  if (p.discarding) {
-    if (end_of_record) partial_.erase(it);
-    return Result::kDiscarded;
-  }
-  bool fits = p.bytes.size() + length <= max_;
-  // Over the total, the largest partial message goes (the one most likely to be a peer's
-  // attempt to take the memory), not whichever piece happened to arrive last.
-  while (fits && held_ + length > max_total_) {
-    auto largest = partial_.end();
-    for (auto i = partial_.begin(); i != partial_.end(); ++i) {
-      if (largest == partial_.end() || i->second.bytes.size() > largest->second.bytes.size()) {
-        largest = i;
+ReceiveControl ParseReceiveControl(const uint8_t* control, size_t length) {
+  ReceiveControl r;
+  size_t offset = 0;
+  while (length - offset >= sizeof(cmsghdr)) {
+    cmsghdr header;
+    std::memcpy(&header, control + offset, sizeof(header));
+    if (header.cmsg_len < sizeof(cmsghdr) || header.cmsg_len > length - offset) break;
+    static_assert(CMSG_LEN(0) == sizeof(cmsghdr), "the data follows the header directly");
+    const uint8_t* data = control + offset + CMSG_LEN(0);
+    size_t data_length = header.cmsg_len - CMSG_LEN(0);
+    if (header.cmsg_level == IPPROTO_SCTP) {
+      if (header.cmsg_type == SCTP_RCVINFO && data_length >= sizeof(sctp_rcvinfo)) {
+        std::memcpy(&r.info, data, sizeof(r.info));
+        r.info.rcv_ppid = ntohl(r.info.rcv_ppid);
+        r.has_info = true;
+      } else if (header.cmsg_type == SCTP_NXTINFO) {
+        r.has_next = true;
       }
     }
-    if (largest == it || largest->second.bytes.size() <= p.bytes.size() + length) {
-      fits = false;  // this message is the largest: it is the one that goes
-      break;
-    }
-    Release(largest->second);
-    largest->second.discarding = true;
-    evicted_.push_back(largest->first);
+    size_t step = CMSG_ALIGN(header.cmsg_len);
+    if (step > length - offset) break;
+    offset += step;
   }
-  if (fits) {
-    try {
-      p.bytes.insert(p.bytes.end(), data, data + length);
-      held_ += length;
-    } catch (const std::bad_alloc&) {
-      fits = false;  // the memory a peer asked for is not there: this message is dropped
-    }
-  }
-  if (!fits) {
-    Release(p);
-    if (end_of_record) {
-      partial_.erase(it);
-    } else {
-      p.discarding = true;
-    }
-    return Result::kTooLarge;
-  }
-  if (!end_of_record) return Result::kPartial;
-  held_ -= p.bytes.size();
-  done_ = std::move(p.bytes);
-  partial_.erase(it);
-  complete_data_ = done_.data();
-  complete_size_ = done_.size();
-  return Result::kComplete;
-}
-
-void Reassembler::Consume() {
-  complete_data_ = nullptr;
-  complete_size_ = 0;
-  std::vector<uint8_t>().swap(done_);
-}
-
-bool Reassembler::Drop(uint64_t key) {
-  auto it = partial_.find(key);
-  if (it == partial_.end()) return false;
-  Release(it->second);
-  partial_.erase(it);
-  return true;
-}
-
-size_t Reassembler::DropAssociation(int32_t assoc_id) {
-  size_t dropped = 0;
-  for (auto it = partial_.begin(); it != partial_.end();) {
-    if (AssocOf(it->first) == assoc_id) {
-      Release(it->second);
-      it = partial_.erase(it);
-      dropped++;
-    } else {
-      ++it;
-    }
-  }
-  return dropped;
-}
-
-void Reassembler::MoveAssociation(int32_t assoc_id, Reassembler* to) {
-  for (auto it = partial_.begin(); it != partial_.end();) {
-    if (AssocOf(it->first) != assoc_id) {
-      ++it;
-      continue;
-    }
-    held_ -= it->second.bytes.size();
-    Partial& target = to->partial_[it->first];  // new: a key is on one socket at a time
-    to->held_ += it->second.bytes.size() - target.bytes.size();
-    target = std::move(it->second);
-    it = partial_.erase(it);
-  }
-}
-
-size_t Reassembler::PendingOf(int32_t assoc_id) const {
-  size_t n = 0;
-  for (const auto& entry : partial_) n += AssocOf(entry.first) == assoc_id;
-  return n;
+  return r;
 }
 
 }  // namespace ksctp

@@ -6,8 +6,7 @@
 
 namespace ksctp {
 
-#define F(type, member, name, kind) \
-  { name, static_cast<uint16_t>(offsetof(type, member)), FieldKind::kind }
+#define F KSCTP_FIELD
 
 static const Field kAssocChange[] = {
     F(sctp_assoc_change, sac_state, "state", kU16),

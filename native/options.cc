@@ -7,8 +7,7 @@
 
 namespace ksctp {
 
-#define F(type, member, name, kind) \
-  { name, static_cast<uint16_t>(offsetof(type, member)), FieldKind::kind }
+#define F KSCTP_FIELD
 
 static const Field kInt[] = {{"value", 0, FieldKind::kI32}};
 static const Field kInitMsg[] = {

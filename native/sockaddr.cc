@@ -3,13 +3,28 @@
 #include <arpa/inet.h>
 #include <net/if.h>
 
+#include <cstdint>
+#include <cstdlib>
 #include <cstring>
 
 namespace ksctp {
 
+// A zone (the part after '%'): an interface number in decimal, or an interface name.
+// Returns the interface index, or 0 when it is neither.
+static uint32_t ParseZone(const std::string& zone) {
+  if (zone.empty() || zone.size() >= IF_NAMESIZE) return 0;
+  if (zone.find_first_not_of("0123456789") == std::string::npos) {
+    unsigned long long n = std::strtoull(zone.c_str(), nullptr, 10);
+    return n <= UINT32_MAX ? static_cast<uint32_t>(n) : 0;
+  }
+  return if_nametoindex(zone.c_str());
+}
+
 socklen_t ToSockaddr(const std::string& host, uint16_t port, int socket_family,
                      sockaddr_storage* out) {
   std::memset(out, 0, sizeof(*out));
+  // inet_pton reads up to the first NUL: "1.2.3.4\0junk" must not pass as 1.2.3.4.
+  if (host.find('\0') != std::string::npos) return 0;
   in_addr v4;
   in6_addr v6;
   if (inet_pton(AF_INET, host.c_str(), &v4) == 1) {
@@ -29,21 +44,14 @@ socklen_t ToSockaddr(const std::string& host, uint16_t port, int socket_family,
     std::memcpy(&sin6->sin6_addr.s6_addr[12], &v4, 4);
     return sizeof(sockaddr_in6);
   }
-  // IPv6, with an optional %scope (interface name or number) for link-local addresses.
+  // IPv6, with an optional %zone (interface name or number) for link-local addresses.
   std::string text = host;
   uint32_t scope = 0;
   size_t percent = text.find('%');
   if (percent != std::string::npos) {
-    std::string zone = text.substr(percent + 1);
+    scope = ParseZone(text.substr(percent + 1));
+    if (scope == 0) return 0;
     text.resize(percent);
-    char* end = nullptr;
-    unsigned long n = std::strtoul(zone.c_str(), &end, 10);
-    if (!zone.empty() && end && *end == '\0') {
-      scope = static_cast<uint32_t>(n);
-    } else {
-      scope = if_nametoindex(zone.c_str());
-      if (scope == 0) return 0;
-    }
   }
   if (socket_family == AF_INET6 && inet_pton(AF_INET6, text.c_str(), &v6) == 1) {
     auto* sin6 = reinterpret_cast<sockaddr_in6*>(out);

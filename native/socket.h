@@ -7,6 +7,7 @@
 #include "addon.h"
 #include "message.h"
 #include "notification.h"
+#include "reassembler.h"
 #include "uv_handle.h"
 
 namespace ksctp {

@@ -14,6 +14,7 @@
 #include "../../native/linux_sctp.h"
 #include "../../native/message.h"
 #include "../../native/notification.h"
+#include "../../native/reassembler.h"
 #include "../../native/sockaddr.h"
 
 static int checks = 0;
