@@ -6,7 +6,15 @@ export interface OptionSpec {
   type: 'string' | 'number' | 'list' | 'flag';
   default?: string | number | string[] | boolean;
   help: string;
+  /** For numbers: the range (inclusive) and whether fractions are allowed (default not). */
+  min?: number;
+  max?: number;
+  fraction?: boolean;
 }
+
+/** Bounds shared by the commands' number options. */
+export const MAX_MS = 2 ** 31 - 1; // what a timer can wait
+export const MAX_MESSAGE = 16 * 1024 * 1024; // one message from the command line
 
 export type OptionTable = Record<string, OptionSpec>;
 export type ParsedOptions = Record<string, string | number | string[] | boolean | undefined>;
@@ -36,6 +44,14 @@ export function parseOptions(argv: string[], table: OptionTable): ParsedOptions 
       if (value === '' || !Number.isFinite(n)) {
         throw new UsageError(`--${name} must be a number, not "${value}"`);
       }
+      if (!spec.fraction && !Number.isInteger(n)) {
+        throw new UsageError(`--${name} must be a whole number, not "${value}"`);
+      }
+      const min = spec.min ?? -Infinity;
+      const max = spec.max ?? Infinity;
+      if (n < min || n > max) {
+        throw new UsageError(`--${name} must be ${rangeText(min, max)}, not "${value}"`);
+      }
       out[name] = n;
     } else if (spec.type === 'list') {
       out[name] = value.split(',').filter((v) => v !== '');
@@ -44,6 +60,12 @@ export function parseOptions(argv: string[], table: OptionTable): ParsedOptions 
     }
   }
   return out;
+}
+
+function rangeText(min: number, max: number): string {
+  if (max === Infinity) return `at least ${min}`;
+  if (min === -Infinity) return `at most ${max}`;
+  return `from ${min} to ${max}`;
 }
 
 export function describeOptions(table: OptionTable): string {

@@ -3,7 +3,7 @@
 // --size N sends one message of N bytes and waits for its echo (path MTU experiments).
 import { createInterface } from 'node:readline';
 import type { OptionTable, ParsedOptions } from './args';
-import { UsageError } from './args';
+import { MAX_MESSAGE, MAX_MS, UsageError } from './args';
 import {
   clientOptions,
   commonOptions,
@@ -16,8 +16,18 @@ import { showAddresses } from './output';
 
 export const options: OptionTable = {
   ...clientOptions,
-  size: { type: 'number', help: 'send one message of this many bytes, wait for its echo, exit' },
-  paths: { type: 'number', help: 'print every path (state, cwnd, srtt, rto) each N ms' },
+  size: {
+    type: 'number',
+    min: 1,
+    max: MAX_MESSAGE,
+    help: 'send one message of this many bytes, wait for its echo, exit',
+  },
+  paths: {
+    type: 'number',
+    min: 1,
+    max: MAX_MS,
+    help: 'print every path (state, cwnd, srtt, rto) each N ms',
+  },
   ...commonOptions,
 };
 

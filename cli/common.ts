@@ -1,6 +1,6 @@
 // Options every sctpt command shares, and opening a one-to-one client association.
 import { connect, type Socket } from '../lib';
-import type { OptionTable, ParsedOptions } from './args';
+import { MAX_MS, type OptionTable, type ParsedOptions } from './args';
 import { Output } from './output';
 
 export const DEFAULT_PORT = 6000;
@@ -9,6 +9,8 @@ export const commonOptions: OptionTable = {
   log: {
     type: 'number',
     default: 5,
+    min: 0,
+    max: 7,
     help: 'log level 0..7: 4 warning, 5 notice, 6 info (notifications), 7 debug',
   },
   json: { type: 'flag', help: 'print JSON lines instead of text' },
@@ -17,12 +19,23 @@ export const commonOptions: OptionTable = {
 export const clientOptions: OptionTable = {
   addr: { type: 'list', help: 'the server address(es), required' },
   laddr: { type: 'list', help: 'local address(es) to bind (multihoming)' },
-  port: { type: 'number', default: DEFAULT_PORT, help: 'the server port' },
-  timeout: { type: 'number', default: 5000, help: 'connect timeout, ms' },
-  stream: { type: 'number', default: 0, help: 'stream to send on' },
-  ppid: { type: 'number', default: 0, help: 'payload protocol identifier' },
+  port: { type: 'number', default: DEFAULT_PORT, min: 1, max: 65535, help: 'the server port' },
+  timeout: { type: 'number', default: 5000, min: 1, max: MAX_MS, help: 'connect timeout, ms' },
+  stream: { type: 'number', default: 0, min: 0, max: 65535, help: 'stream to send on' },
+  ppid: {
+    type: 'number',
+    default: 0,
+    min: 0,
+    max: 2 ** 32 - 1,
+    help: 'payload protocol identifier',
+  },
   unordered: { type: 'flag', help: 'send unordered' },
-  sndbuf: { type: 'number', help: 'socket send buffer, bytes (SO_SNDBUF)' },
+  sndbuf: {
+    type: 'number',
+    min: 1,
+    max: 2 ** 31 - 1,
+    help: 'socket send buffer, bytes (SO_SNDBUF)',
+  },
 };
 
 export function outputFor(o: ParsedOptions): Output {

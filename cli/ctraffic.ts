@@ -5,7 +5,7 @@
 import { performance } from 'node:perf_hooks';
 import type { Socket } from '../lib';
 import type { OptionTable, ParsedOptions } from './args';
-import { UsageError } from './args';
+import { MAX_MESSAGE, MAX_MS, UsageError } from './args';
 import {
   clientOptions,
   commonOptions,
@@ -19,12 +19,43 @@ import { saveStats, statsFileOption } from './stats';
 
 export const options: OptionTable = {
   ...clientOptions,
-  clients: { type: 'number', default: 1, help: 'associations' },
-  rate: { type: 'number', default: 100, help: 'messages per second, all associations together' },
-  duration: { type: 'number', default: 10, help: 'seconds of traffic' },
-  size: { type: 'number', default: 1024, help: 'message size, bytes (at least 16)' },
-  streams: { type: 'number', default: 1, help: 'spread the messages over this many streams' },
-  paths: { type: 'number', help: 'show every path of every association each N ms' },
+  clients: { type: 'number', default: 1, min: 1, max: 10000, help: 'associations' },
+  rate: {
+    type: 'number',
+    default: 100,
+    min: 0.001,
+    max: 1e6,
+    fraction: true,
+    help: 'messages per second, all associations together',
+  },
+  duration: {
+    type: 'number',
+    default: 10,
+    min: 0.001,
+    max: MAX_MS / 1000,
+    fraction: true,
+    help: 'seconds of traffic',
+  },
+  size: {
+    type: 'number',
+    default: 1024,
+    min: 16,
+    max: MAX_MESSAGE,
+    help: 'message size, bytes (at least 16: the timestamp header)',
+  },
+  streams: {
+    type: 'number',
+    default: 1,
+    min: 1,
+    max: 65535,
+    help: 'spread the messages over this many streams',
+  },
+  paths: {
+    type: 'number',
+    min: 1,
+    max: MAX_MS,
+    help: 'show every path of every association each N ms',
+  },
   ...statsFileOption,
   ...commonOptions,
 };
@@ -46,8 +77,7 @@ interface Client {
 export async function run(o: ParsedOptions): Promise<number> {
   if (!o.addr) throw new UsageError('--addr is required');
   const size = o.size as number;
-  if (size < 16) throw new UsageError('--size must be at least 16 (the timestamp header)');
-  const streams = Math.max(1, o.streams as number);
+  const streams = o.streams as number;
   const out = outputFor(o);
   const histogram: Histogram = emptyHistogram();
   const blocked = { count: 0, maxMs: 0, totalMs: 0 };

@@ -6,7 +6,7 @@ import { showAddresses } from './output';
 
 export const options: OptionTable = {
   addr: { type: 'list', help: 'local address(es) to listen on (default: all)' },
-  port: { type: 'number', default: DEFAULT_PORT, help: 'port' },
+  port: { type: 'number', default: DEFAULT_PORT, min: 0, max: 65535, help: 'port' },
   'one-to-many': { type: 'flag', help: 'one SOCK_SEQPACKET endpoint for every association' },
   sink: { type: 'flag', help: 'count what arrives instead of echoing it (for throughput)' },
   ...commonOptions,

@@ -1,12 +1,17 @@
 // sctpt status: connects and shows the association (SCTP_STATUS) and every path; with
 // --watch, keeps the view up to date until interrupted.
 import type { OptionTable, ParsedOptions } from './args';
-import { UsageError } from './args';
+import { MAX_MS, UsageError } from './args';
 import { clientOptions, commonOptions, openClient, outputFor, watchPaths } from './common';
 
 export const options: OptionTable = {
   ...clientOptions,
-  watch: { type: 'number', help: 'refresh every N ms until ^C (default: show once)' },
+  watch: {
+    type: 'number',
+    min: 1,
+    max: MAX_MS,
+    help: 'refresh every N ms until ^C (default: show once)',
+  },
   ...commonOptions,
 };
 

@@ -3,14 +3,21 @@
 // bundling on) and once tuned (SCTP_NODELAY, 4 MiB buffers), both reported.
 import { performance } from 'node:perf_hooks';
 import type { OptionTable, ParsedOptions } from './args';
-import { UsageError } from './args';
+import { MAX_MESSAGE, MAX_MS, UsageError } from './args';
 import { clientOptions, commonOptions, outputFor } from './common';
 import { connect, type Socket } from '../lib';
 
 export const options: OptionTable = {
   ...clientOptions,
-  size: { type: 'number', default: 1024, help: 'message size, bytes' },
-  duration: { type: 'number', default: 4, help: 'seconds per setting' },
+  size: { type: 'number', default: 1024, min: 1, max: MAX_MESSAGE, help: 'message size, bytes' },
+  duration: {
+    type: 'number',
+    default: 4,
+    min: 0.001,
+    max: MAX_MS / 1000,
+    fraction: true,
+    help: 'seconds per setting',
+  },
   ...commonOptions,
 };
 

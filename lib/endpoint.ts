@@ -306,7 +306,7 @@ export class Endpoint extends EventEmitter {
 
   /** The association with this id, if it is up on this endpoint. */
   association(id: number): Association | undefined {
-    return this.associations.get(id);
+    return this.associations.get(validateInteger(id, 'id', -(2 ** 31), 2 ** 31 - 1));
   }
 
   /**

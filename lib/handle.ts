@@ -197,16 +197,21 @@ export function validateHandleOptions(options: HandleOptions): void {
 export function toPayload(data: unknown, name = 'data'): Buffer {
   let buffer: Buffer;
   if (typeof data === 'string') buffer = Buffer.from(data);
-  else if (Buffer.isBuffer(data)) buffer = data;
   else if (data instanceof Uint8Array) {
-    buffer = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+    // A view of a detached buffer has length 0 too: refused before it is touched.
+    if (data.byteLength === 0) throw emptyMessage(name, data);
+    buffer = Buffer.isBuffer(data)
+      ? data
+      : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
   } else {
     throw invalidArgType(name, 'of type string or an instance of Buffer or Uint8Array', data);
   }
-  if (buffer.length === 0) {
-    throw invalidArgValue(name, data, 'must not be empty (SCTP has no empty messages)');
-  }
+  if (buffer.length === 0) throw emptyMessage(name, data);
   return buffer;
+}
+
+function emptyMessage(name: string, data: unknown): Error {
+  return invalidArgValue(name, data, 'must not be empty (SCTP has no empty messages)');
 }
 
 /**

@@ -134,8 +134,16 @@ export interface NativeAddon {
   };
 }
 
-// dist/lib/native.js -> the package root, where build/ or prebuilds/ live.
-export const native = nodeGypBuild(path.join(__dirname, '..', '..')) as NativeAddon;
+// dist/lib/native.js -> the package root, where build/ or prebuilds/ live. KSCTP_ADDON
+// names another build of the same sources instead (the sanitizer build of npm run
+// test:asan); the boundary check below refuses one built from other sources.
+const addonPath = process.env.KSCTP_ADDON;
+export const native = (
+  addonPath
+    ? // eslint-disable-next-line @typescript-eslint/no-require-imports -- a path known at run time
+      require(path.resolve(addonPath))
+    : nodeGypBuild(path.join(__dirname, '..', '..'))
+) as NativeAddon;
 export const constants = native.constants;
 // The native side keeps pointers into this array's memory: it must never be detached.
 markAsUntransferable(native.sendFields.buffer);

@@ -83,6 +83,11 @@ export function checkGetOption(name: unknown, input: Record<string, unknown> | u
 export function checkSetOption(name: unknown, value: Record<string, unknown>): string {
   const layout = layoutOf(name);
   checkFields(layout, value, 'value');
+  // An integer option has one field: leaving it out would write 0, which is not "unchanged".
+  const only = layout.fields.length === 1 ? layout.fields[0]!.name : undefined;
+  if (only !== undefined && value[only] === undefined) {
+    throw invalidArgValue(`value.${only}`, undefined, 'is required for this option');
+  }
   if (OWNED.has(name as string)) {
     throw codedError(
       `${name as string} is set by kernel-sctp itself (message receive info); it cannot be changed`,

@@ -2,7 +2,7 @@
 // (multihomed) and hands out a Socket per association.
 import { EventEmitter } from 'node:events';
 import os from 'node:os';
-import { codedError, systemError } from './errors';
+import { codedError, invalidArgType, systemError } from './errors';
 import { applyHandleOptions, readAddresses, validateHandleOptions } from './handle';
 import { Holder } from './holder';
 import { constants, native } from './native';
@@ -107,7 +107,9 @@ export class Server extends EventEmitter {
     let opts: ListenOptions;
     let callback: (() => void) | undefined;
     if (typeof rest[rest.length - 1] === 'function') callback = rest.pop() as () => void;
-    if (typeof options === 'object' && options !== null) {
+    if (Array.isArray(options)) {
+      throw invalidArgType('options', 'a port number or an object', options);
+    } else if (typeof options === 'object' && options !== null) {
       opts = options;
     } else {
       opts = { port: options as number };

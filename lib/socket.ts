@@ -3,7 +3,7 @@
 // delivery, multihoming, notifications).
 import os from 'node:os';
 import { Duplex } from 'node:stream';
-import { abortError, codedError, systemError } from './errors';
+import { abortError, codedError, invalidArgType, systemError } from './errors';
 import {
   applyHandleOptions,
   controlSend,
@@ -88,9 +88,12 @@ export interface ConnectOptions extends SocketOptions {
 const kInfo = Symbol('kernel-sctp.messageInfo');
 type Received = Buffer & { [kInfo]?: MessageInfo };
 
-interface QueuedMessage {
-  data: Buffer;
-  options: SendOptions;
+/** A message from send(), with its options, on its way through Writable's queue. */
+class QueuedMessage {
+  constructor(
+    readonly data: Buffer,
+    readonly options: SendOptions,
+  ) {}
 }
 
 const { EAGAIN, ECONNRESET, EINPROGRESS, ENOTCONN, EPIPE, ETIMEDOUT } = os.constants.errno;
@@ -105,11 +108,9 @@ type Phase = 'new' | 'connecting' | 'open' | 'ending' | 'ended' | 'destroyed';
 
 /** A written chunk as a message: send()'s queued object, or bytes with the defaults. */
 function toMessage(chunk: unknown, encoding: BufferEncoding): QueuedMessage {
-  if (chunk && typeof chunk === 'object' && Buffer.isBuffer((chunk as QueuedMessage).data)) {
-    return chunk as QueuedMessage;
-  }
+  if (chunk instanceof QueuedMessage) return chunk;
   const data = typeof chunk === 'string' ? Buffer.from(chunk, encoding) : toPayload(chunk, 'chunk');
-  return { data, options: {} };
+  return new QueuedMessage(data, {});
 }
 
 export interface Socket {
@@ -395,14 +396,24 @@ export class Socket extends Duplex {
         return false;
       }
     }
-    const msg: QueuedMessage = { data: payload, options };
-    return this.write(msg, callback);
+    return this.write(new QueuedMessage(payload, options), callback);
   }
 
-  /** An empty message cannot be sent: refused here instead of destroying the socket later. */
+  /**
+   * A chunk that is not a message (not a string or bytes, or empty) is refused here, as
+   * net.Socket does: the stream is in object mode (for send()'s messages), and an error in
+   * _write would destroy the socket.
+   */
   override write(chunk: unknown, encoding?: unknown, callback?: unknown): boolean {
-    if ((typeof chunk === 'string' || chunk instanceof Uint8Array) && chunk.length === 0) {
-      toPayload(chunk, 'chunk'); // throws ERR_INVALID_ARG_VALUE
+    if (!(chunk instanceof QueuedMessage)) {
+      if (typeof chunk !== 'string' && !(chunk instanceof Uint8Array)) {
+        throw invalidArgType(
+          'chunk',
+          'of type string or an instance of Buffer or Uint8Array',
+          chunk,
+        );
+      }
+      if (chunk.length === 0) toPayload(chunk, 'chunk'); // throws ERR_INVALID_ARG_VALUE
     }
     return super.write(chunk, encoding as BufferEncoding, callback as SendCallback);
   }

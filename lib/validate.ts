@@ -19,16 +19,31 @@ export function validatePort(value: unknown, name = 'port', allowZero = true): n
   return value;
 }
 
+/** A zone: an interface number (1 to 2^32 - 1) or name (IFNAMSIZ - 1 = 15 bytes at most). */
+function isZone(zone: string): boolean {
+  if (/^[0-9]+$/.test(zone)) return Number(zone) >= 1 && Number(zone) <= 0xffffffff;
+  // What Linux allows in an interface name: no '/', ':' or white space.
+  return /^[^\s/:\0]+$/.test(zone) && Buffer.byteLength(zone) <= 15;
+}
+
 /** Strips the brackets of "[::1]" and checks that the text is a numeric IPv4/IPv6 address. */
 function validateAddress(value: unknown, name: string): string {
   if (typeof value !== 'string') throw invalidArgType(name, 'of type string', value);
   let host = value.trim();
   if (host.startsWith('[') && host.endsWith(']')) host = host.slice(1, -1);
   if (host === 'localhost') return '127.0.0.1';
-  // link-local IPv6 may carry a zone: fe80::1%eth0
-  const bare = host.includes('%') ? host.slice(0, host.indexOf('%')) : host;
+  // link-local IPv6 may carry a zone: fe80::1%eth0, fe80::1%2
+  const percent = host.indexOf('%');
+  const bare = percent < 0 ? host : host.slice(0, percent);
   if (net.isIP(bare) === 0) {
     throw invalidArgValue(name, value, 'must be a numeric IPv4 or IPv6 address (or "localhost")');
+  }
+  if (percent >= 0 && (net.isIPv4(bare) || !isZone(host.slice(percent + 1)))) {
+    throw invalidArgValue(
+      name,
+      value,
+      'may have a zone only after an IPv6 address, and the zone must be an interface name or number',
+    );
   }
   return host;
 }
