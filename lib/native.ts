@@ -136,7 +136,7 @@ export interface NativeAddon {
 
 // dist/lib/native.js -> the package root, where build/ or prebuilds/ live. KSCTP_ADDON
 // names another build of the same sources instead (the sanitizer build of npm run
-// test:asan); the boundary check below refuses one built from other sources.
+// test:asan); the boundary check below refuses one whose layouts differ from these.
 const addonPath = process.env.KSCTP_ADDON;
 export const native = (
   addonPath

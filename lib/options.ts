@@ -83,10 +83,15 @@ export function checkGetOption(name: unknown, input: Record<string, unknown> | u
 export function checkSetOption(name: unknown, value: Record<string, unknown>): string {
   const layout = layoutOf(name);
   checkFields(layout, value, 'value');
-  // An integer option has one field: leaving it out would write 0, which is not "unchanged".
-  const only = layout.fields.length === 1 ? layout.fields[0]!.name : undefined;
-  if (only !== undefined && value[only] === undefined) {
-    throw invalidArgValue(`value.${only}`, undefined, 'is required for this option');
+  // An option that carries one value (an integer, or sctp_assoc_value's value beside its
+  // assocId), and SCTP_EVENT's type and on: left out, each would be written as 0, which
+  // means "off" or "none" there, not "unchanged".
+  const payload = layout.fields.filter((f) => f.name !== 'assocId').map((f) => f.name);
+  const required = name === 'SCTP_EVENT' ? ['type', 'on'] : payload.length === 1 ? payload : [];
+  for (const field of required) {
+    if (value[field] === undefined) {
+      throw invalidArgValue(`value.${field}`, undefined, 'is required for this option');
+    }
   }
   if (OWNED.has(name as string)) {
     throw codedError(

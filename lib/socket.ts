@@ -3,7 +3,7 @@
 // delivery, multihoming, notifications).
 import os from 'node:os';
 import { Duplex } from 'node:stream';
-import { abortError, codedError, invalidArgType, systemError } from './errors';
+import { abortError, codedError, systemError } from './errors';
 import {
   applyHandleOptions,
   controlSend,
@@ -107,10 +107,14 @@ const DEFAULT_HIGH_WATER_MARK = 64;
 type Phase = 'new' | 'connecting' | 'open' | 'ending' | 'ended' | 'destroyed';
 
 /** A written chunk as a message: send()'s queued object, or bytes with the defaults. */
-function toMessage(chunk: unknown, encoding: BufferEncoding): QueuedMessage {
+/** A written chunk as a message: strings decoded, anything else refused (toPayload). */
+function toMessage(chunk: unknown, encoding: unknown): QueuedMessage {
   if (chunk instanceof QueuedMessage) return chunk;
-  const data = typeof chunk === 'string' ? Buffer.from(chunk, encoding) : toPayload(chunk, 'chunk');
-  return new QueuedMessage(data, {});
+  const decoded =
+    typeof chunk === 'string'
+      ? Buffer.from(chunk, typeof encoding === 'string' ? (encoding as BufferEncoding) : 'utf8')
+      : chunk;
+  return new QueuedMessage(toPayload(decoded, 'chunk'), {});
 }
 
 export interface Socket {
@@ -400,22 +404,21 @@ export class Socket extends Duplex {
   }
 
   /**
-   * A chunk that is not a message (not a string or bytes, or empty) is refused here, as
-   * net.Socket does: the stream is in object mode (for send()'s messages), and an error in
-   * _write would destroy the socket.
+   * A chunk becomes a message here, so that one that is not a message (not a string or
+   * bytes, or empty once decoded) is refused at once, as net.Socket does: the stream is in
+   * object mode (for send()'s messages), and an error in _write would destroy the socket.
    */
   override write(chunk: unknown, encoding?: unknown, callback?: unknown): boolean {
-    if (!(chunk instanceof QueuedMessage)) {
-      if (typeof chunk !== 'string' && !(chunk instanceof Uint8Array)) {
-        throw invalidArgType(
-          'chunk',
-          'of type string or an instance of Buffer or Uint8Array',
-          chunk,
-        );
-      }
-      if (chunk.length === 0) toPayload(chunk, 'chunk'); // throws ERR_INVALID_ARG_VALUE
-    }
-    return super.write(chunk, encoding as BufferEncoding, callback as SendCallback);
+    if (typeof encoding === 'function') [callback, encoding] = [encoding, undefined];
+    return super.write(toMessage(chunk, encoding), callback as SendCallback);
+  }
+
+  /** end(chunk) writes its chunk through the same check (Writable's end skips write()). */
+  override end(chunk?: unknown, encoding?: unknown, callback?: unknown): this {
+    if (typeof chunk === 'function') return super.end(chunk as () => void);
+    if (typeof encoding === 'function') [callback, encoding] = [encoding, undefined];
+    if (chunk === undefined || chunk === null) return super.end(callback as () => void);
+    return super.end(toMessage(chunk, encoding), callback as () => void);
   }
 
   private resolveSendOptions(options: SendOptions) {

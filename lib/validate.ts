@@ -21,7 +21,8 @@ export function validatePort(value: unknown, name = 'port', allowZero = true): n
 
 /** A zone: an interface number (1 to 2^32 - 1) or name (IFNAMSIZ - 1 = 15 bytes at most). */
 function isZone(zone: string): boolean {
-  if (/^[0-9]+$/.test(zone)) return Number(zone) >= 1 && Number(zone) <= 0xffffffff;
+  // As the native parser: at most IFNAMSIZ - 1 characters either way.
+  if (/^[0-9]{1,15}$/.test(zone)) return Number(zone) >= 1 && Number(zone) <= 0xffffffff;
   // What Linux allows in an interface name: no '/', ':' or white space.
   return /^[^\s/:\0]+$/.test(zone) && Buffer.byteLength(zone) <= 15;
 }

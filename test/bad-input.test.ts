@@ -133,6 +133,12 @@ async function openWorld(): Promise<World> {
   return { echo, socket, peer, endpoint, association, server };
 }
 
+function closeWorld(w: World): void {
+  for (const s of [w.socket]) s.destroy();
+  for (const ep of [w.endpoint, w.peer]) ep.destroy();
+  for (const server of [w.echo, w.server]) server.close();
+}
+
 /** What must not change when a call is refused. */
 function snapshot(w: World): string {
   return JSON.stringify({
@@ -349,6 +355,18 @@ const entries: Entry[] = [
     on: 'socket',
     call: (w, v) => w.socket.write(v as never),
     accepts: payloads,
+  },
+  {
+    name: "socket.write(chunk, 'hex')",
+    on: 'socket',
+    call: (w, v) => w.socket.write(v as never, 'hex'),
+    accepts: ["'80'", 'SharedArrayBuffer view'], // 'x...' decodes to nothing: refused
+  },
+  {
+    name: 'socket.end(chunk)',
+    on: 'socket',
+    call: (w, v) => w.socket.end(v as never),
+    accepts: optional.concat('null', payloads),
   },
   { name: 'socket.getOption(name)', on: 'socket', call: (w, v) => w.socket.getOption(v as never) },
   {
@@ -646,6 +664,7 @@ test('every public entry point refuses hostile values with a Node error and no c
       cases++;
       let closed = false;
       const close = () => {
+        if (entry.on === 'none') return; // nothing live to close
         closed = true;
         if (entry.on === 'socket') w.socket.destroy();
         else if (entry.on === 'endpoint') w.endpoint.destroy();
@@ -654,10 +673,11 @@ test('every public entry point refuses hostile values with a Node error and no c
       };
       const before = snapshot(w);
       const outcome = await run(entry, w, values[name]!(close));
+      if (outcome.ok) dispose(outcome.result); // before its errors can come
+      await new Promise((r) => setImmediate(r)); // an error emitted a tick later shows now
       const label = `${entry.name} with ${name}`;
       const accepted = (entry.accepts ?? []).includes(name) || closed;
       if (outcome.ok) {
-        dispose(outcome.result);
         if (!accepted) problems.push(`${label}: accepted`);
       } else if (
         !isNodeError(outcome.error) &&
@@ -672,7 +692,7 @@ test('every public entry point refuses hostile values with a Node error and no c
       }
       // What an accepted (or self-closing) case used up is opened again.
       if (closed || snapshot(w) !== before) {
-        await new Promise((r) => setImmediate(r));
+        closeWorld(w);
         w = await openWorld();
       }
     }

@@ -11,7 +11,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   Notification n;
   if (!ParseNotification(data, size, &n)) return 0;
   FUZZ_CHECK(size >= 8);
-  FUZZ_CHECK(n.extra_offset <= size && n.extra_length <= size - n.extra_offset);
+  // Nothing past the shorter of the input and the length the notification declares.
+  uint32_t declared;
+  std::memcpy(&declared, data + 4, sizeof(declared));
+  size_t end = declared < size ? declared : size;
+  FUZZ_CHECK(n.extra_offset <= end && n.extra_length <= end - n.extra_offset);
   if (n.name == nullptr) {
     FUZZ_CHECK(n.fields.empty() && n.extra_offset == 0);  // unknown: passed through raw
   } else {
@@ -22,7 +26,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   if (n.type == SCTP_STREAM_RESET_EVENT && n.name) {
     FUZZ_CHECK(n.extra_length == 0);
-    FUZZ_CHECK(n.extra_offset + n.streams.size() * 2 <= size);
+    FUZZ_CHECK(n.extra_offset + n.streams.size() * 2 <= end);
   } else {
     FUZZ_CHECK(n.streams.empty());
   }

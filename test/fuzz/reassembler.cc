@@ -60,6 +60,17 @@ struct Harness {
     }
   }
 
+  // The largest partial message (not being discarded) on socket `where`, other than `key`.
+  size_t LargestOther(size_t where, uint64_t key) const {
+    size_t largest = 0;
+    for (const auto& [k, m] : model) {
+      if (k != key && m.where == where && !m.discarding && m.bytes.size() > largest) {
+        largest = m.bytes.size();
+      }
+    }
+    return largest;
+  }
+
   void Add(uint64_t key, size_t length, bool eor) {
     Reassembler& r = *sockets[SocketOf(Reassembler::AssocOf(key))];
     std::vector<uint8_t> piece(length);
@@ -85,6 +96,7 @@ struct Harness {
       FUZZ_CHECK(v != model.end() && victim != key && !v->second.discarding);
       FUZZ_CHECK(v->second.where == SocketOf(Reassembler::AssocOf(key)));
       FUZZ_CHECK(v->second.bytes.size() > current + length);
+      FUZZ_CHECK(v->second.bytes.size() == LargestOther(v->second.where, key));  // the largest
       FUZZ_CHECK(held_before - freed + length > max_total);
       freed += v->second.bytes.size();
       v->second.bytes.clear();
@@ -96,6 +108,10 @@ struct Harness {
     bool fits_total = it == model.end() && eor ? true : held_before - freed + length <= max_total;
     if (!fits_message || !fits_total) {
       FUZZ_CHECK(result == Reassembler::Result::kTooLarge);
+      // Refused for the total: only when no other message was larger (it would have gone).
+      if (fits_message) {
+        FUZZ_CHECK(LargestOther(SocketOf(Reassembler::AssocOf(key)), key) <= current + length);
+      }
       if (it != model.end()) {
         if (eor) {
           model.erase(it);
