@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "../../native/linux_sctp.h"
+#include "../../native/message.h"
 #include "../../native/notification.h"
 #include "../../native/options.h"
 #include "../../native/sockaddr.h"
@@ -113,34 +114,15 @@ static sctp_assoc_t Connect(int fd, int family, const std::vector<std::string>& 
 
 static void Send(int fd, sctp_assoc_t assoc, uint16_t stream, const void* data, size_t size,
                  uint16_t flags = 0, uint32_t ttl = 0) {
-  alignas(cmsghdr)
-      uint8_t control[CMSG_SPACE(sizeof(sctp_sndinfo)) + CMSG_SPACE(sizeof(sctp_prinfo))]{};
-  iovec iov{const_cast<void*>(data), size};
-  msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control;
-  msg.msg_controllen = CMSG_SPACE(sizeof(sctp_sndinfo));
-  cmsghdr* c = CMSG_FIRSTHDR(&msg);
-  c->cmsg_level = IPPROTO_SCTP;
-  c->cmsg_type = SCTP_SNDINFO;
-  c->cmsg_len = CMSG_LEN(sizeof(sctp_sndinfo));
-  sctp_sndinfo snd{};
-  snd.snd_sid = stream;
-  snd.snd_flags = flags;
-  snd.snd_ppid = htonl(46);
-  snd.snd_assoc_id = assoc;
-  std::memcpy(CMSG_DATA(c), &snd, sizeof(snd));
-  if (ttl) {
-    msg.msg_controllen += CMSG_SPACE(sizeof(sctp_prinfo));
-    c = CMSG_NXTHDR(&msg, c);
-    c->cmsg_level = IPPROTO_SCTP;
-    c->cmsg_type = SCTP_PRINFO;
-    c->cmsg_len = CMSG_LEN(sizeof(sctp_prinfo));
-    sctp_prinfo pr{SCTP_PR_SCTP_TTL, ttl};
-    std::memcpy(CMSG_DATA(c), &pr, sizeof(pr));
-  }
-  if (sendmsg(fd, &msg, MSG_NOSIGNAL) < 0 && errno != EAGAIN && errno != EPIPE) Die("sendmsg");
+  SendInfo info;  // laid out by the library's own OutgoingMessage
+  info.stream = stream;
+  info.ppid = 46;
+  info.flags = flags;
+  info.assoc_id = assoc;
+  info.ttl_ms = ttl;
+  OutgoingMessage m;
+  m.Init(data, size, info, nullptr, 0);
+  if (sendmsg(fd, &m.msg, MSG_NOSIGNAL) < 0 && errno != EAGAIN && errno != EPIPE) Die("sendmsg");
 }
 
 // Reassembler operations from the real pieces: op 3 (a u16 length), the key's byte.
