@@ -24,6 +24,7 @@ import { constants, type NativeSocket } from './native';
 import {
   emitNotification,
   lostErrno,
+  LOST_WITHOUT_CAUSE,
   type AssocChangeNotification,
   type Notification,
   type PeerAddrChangeNotification,
@@ -503,6 +504,6 @@ function lostError(n: AssocChangeNotification, id: number): Error {
   err.message =
     errno === -ECONNRESET
       ? `association ${id} aborted by the peer (ECONNRESET)`
-      : `association ${id} lost: the peer stopped answering (ETIMEDOUT)`;
+      : `association ${id} lost: ${LOST_WITHOUT_CAUSE} (ETIMEDOUT)`;
   return Object.assign(err, { causeCode: n.error });
 }

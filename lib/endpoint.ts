@@ -719,7 +719,14 @@ export class Endpoint extends EventEmitter {
     // after that point could not give it back.
     const socket = new Socket({ ...inherited, ...options });
     const fd = handle.peeloff(a.id);
-    if (fd < 0) throw systemError(fd, 'getsockopt');
+    if (fd < 0) {
+      const err = systemError(fd, 'peeloff');
+      // The kernel ended the association (an ABORT, a timeout) before its events were read.
+      if (err.code === 'EINVAL') {
+        err.message = `peeloff EINVAL: association ${a.id} has already ended in the kernel; its 'close' follows`;
+      }
+      throw err;
+    }
     try {
       socket.attach(fd, this.family);
     } catch (err) {

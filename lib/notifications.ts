@@ -280,11 +280,17 @@ export function toNotification(n: NativeNotification): Notification {
 /**
  * -errno for an association that was lost (COMM_LOST): it carries the peer's ABORT chunk in
  * sac_info when the peer aborted (ECONNRESET), nothing when the retransmissions ran out
- * (ETIMEDOUT). sac_error is no help: 0 in both cases unless the ABORT had a cause.
+ * (ETIMEDOUT). sac_error is no help: 0 in both cases unless the ABORT had a cause. An ABORT
+ * without a cause (RFC 9260 allows it) leaves sac_info empty too, so it reads as ETIMEDOUT,
+ * and SO_ERROR cannot help: the recvmsg that returned the notification cleared it.
  */
 export function lostErrno(n: AssocChangeNotification): number {
   return n.info !== undefined && n.info.length > 0 ? -ECONNRESET : -ETIMEDOUT;
 }
+
+/** What an ETIMEDOUT from lostErrno may mean. */
+export const LOST_WITHOUT_CAUSE =
+  'the peer stopped answering, or sent an ABORT without an error cause (the kernel reports both alike)';
 
 /** What a Socket or an Association keeps that notifications change. */
 export interface AssociationView extends EventEmitter {

@@ -33,6 +33,7 @@ import { Paths } from './paths';
 import {
   emitNotification,
   lostErrno,
+  LOST_WITHOUT_CAUSE,
   toNotification,
   type AssocChangeNotification,
   type Notification,
@@ -617,13 +618,15 @@ export class Socket extends Duplex {
           ? lostErrno(n)
           : -ECONNRESET;
     const remote = this.remote;
-    this.destroy(
-      systemError(
-        errno,
-        this.phase === 'connecting' ? 'connect' : 'recvmsg',
-        remote ? { address: remote.hosts, port: remote.port } : undefined,
-      ),
+    const err = systemError(
+      errno,
+      this.phase === 'connecting' ? 'connect' : 'recvmsg',
+      remote ? { address: remote.hosts, port: remote.port } : undefined,
     );
+    if (errno === -ETIMEDOUT && n && this.phase !== 'connecting') {
+      err.message += `: ${LOST_WITHOUT_CAUSE}`;
+    }
+    this.destroy(err);
   }
 
   /** The association ended with a completed SHUTDOWN (either side started it). */
