@@ -1,9 +1,8 @@
 // One-to-many endpoints over the real kernel: many associations on one socket, routing,
 // peeloff under traffic, restart, per-association shutdown/abort, autoclose, the association
-// cap, interop with lksctp-tools' sctp_test, and memory over thousands of associations.
+// cap and interop with lksctp-tools' sctp_test (memory over thousands of associations: churn).
 import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import path from 'node:path';
 import {
   Association,
   connect,
@@ -476,21 +475,5 @@ describe('interop with lksctp-tools sctp_test (one-to-many)', () => {
     } finally {
       child.kill('SIGKILL');
     }
-  });
-});
-
-describe('memory', () => {
-  test('opening and closing 5,000 associations returns to the starting fd count and a bounded heap', () => {
-    const fixture = path.join(__dirname, 'fixtures', 'many-associations.js');
-    const out = execFileSync(process.execPath, ['--expose-gc', fixture, '5000', '100'], {
-      encoding: 'utf8',
-      timeout: 600000,
-    });
-    const r = JSON.parse(out);
-    // Reported in the issue notes: the figures of this run.
-    console.log(`5,000 associations: ${JSON.stringify(r)}`);
-    expect(r.serverLeft).toBe(0);
-    expect(r.after.fds).toBe(r.before.fds);
-    expect(r.after.heapUsed - r.before.heapUsed).toBeLessThan(4 * 1024 * 1024);
   });
 });
