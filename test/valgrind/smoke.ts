@@ -65,6 +65,7 @@ async function oneToMany(): Promise<void> {
   // Peel one off and talk on it; abort another in the middle of a message; shut the last.
   while (ups.length < 3) await new Promise((r) => setTimeout(r, 20));
   const peeled = ups[0]!.peeloff();
+  peeled.on('error', () => {}); // its peer aborts below
   peeled.on('message', (d: Buffer) => peeled.send(d));
   const reply = once(clients[0]!, 'message');
   clients[0]!.send('after peeloff');
