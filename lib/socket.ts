@@ -611,19 +611,16 @@ export class Socket extends Duplex {
   private onLost(n?: AssocChangeNotification): void {
     if (this.destroyed) return;
     const so = this.holder.handle?.getOption('SO_ERROR');
-    const errno =
-      typeof so === 'object' && (so.value as number) > 0
-        ? -(so.value as number)
-        : n
-          ? lostErrno(n)
-          : -ECONNRESET;
+    const fromKernel = typeof so === 'object' && (so.value as number) > 0;
+    const errno = fromKernel ? -(so.value as number) : n ? lostErrno(n) : -ECONNRESET;
     const remote = this.remote;
     const err = systemError(
       errno,
       this.phase === 'connecting' ? 'connect' : 'recvmsg',
       remote ? { address: remote.hosts, port: remote.port } : undefined,
     );
-    if (errno === -ETIMEDOUT && n && this.phase !== 'connecting') {
+    // Only a guess from the notification is ambiguous; SO_ERROR knows an ABORT from a timeout.
+    if (errno === -ETIMEDOUT && !fromKernel && n && this.phase !== 'connecting') {
       err.message += `: ${LOST_WITHOUT_CAUSE}`;
     }
     this.destroy(err);

@@ -14,6 +14,9 @@ import { createServer, type Association, type Endpoint, type Notification } from
 import { connected, JsonLines, listening, waitFor } from './helpers/net';
 import { tracked } from './helpers/tracked';
 
+// Floods under emulation take minutes; each wait below has its own bound.
+jest.setTimeout(300000);
+
 const open = tracked();
 const { endpoint, client } = open;
 const peers: JsonLines[] = [];
@@ -85,10 +88,11 @@ test('a flood of 10,000 ERROR causes: one remote_error notification each, nothin
   const { server, port, served } = await echoEndpoint();
   const up = nextAssociation(server);
   const rssBefore = process.memoryUsage().rss;
+  // Listening before the peer starts: the association's first batch may carry the flood.
+  const remote: Notification[] = [];
+  server.on('notification', (n) => n.type === 'remote_error' && remote.push(n));
   const peer = rawPeer('error-flood', port, { count: 10000 });
   const flooder = await up;
-  const remote: Notification[] = [];
-  flooder.on('notification', (n) => n.type === 'remote_error' && remote.push(n));
   const during = served(60000);
   const report = await peer.next<{ sent: number; acked: boolean }>(120000);
   const bystanderMs = await during;
@@ -116,7 +120,7 @@ test('a flood of 10,000 ERROR causes: one remote_error notification each, nothin
   const violation = remote.find((n) => n.type === 'remote_error' && n.error === 13)!;
   expect(violation.type === 'remote_error' && violation.data?.toString()).toMatch(/hostile \d{8}/);
   expect(server.stats()).toMatchObject({ heldBytes: 0, partialBytes: 0, queuedBytes: 0 });
-  expect(rssGrowth).toBeLessThan(64 << 20);
+  expect(rssGrowth).toBeLessThan(16 << 20);
   expect(flooder.state).toBe('up');
   await served();
 });
@@ -153,9 +157,10 @@ test('a peer asking for 65,535 streams gets them inbound; its message on stream 
   const { server, port, served } = await echoEndpoint();
   const up = nextAssociation(server);
   const rssBefore = process.memoryUsage().rss;
+  const arrived = once(server, 'message'); // before the peer starts: it sends at once
   const peer = rawPeer('many-streams', port, { streams: 65535 });
   const wide = await up;
-  const [data, info] = (await once(server, 'message')) as [Buffer, { stream: number }];
+  const [data, info] = (await arrived) as [Buffer, { stream: number }];
   const report = await peer.next<{ streams: [number, number]; acked: boolean }>(60000);
   const status = wide.status();
   console.log(

@@ -175,7 +175,13 @@ describe('one-to-many: from inside each handler', () => {
       expect(['EINVAL', 'ERR_SCTP_ASSOCIATION_CLOSED', 'ERR_SOCKET_CLOSED']).toContain(thrown);
     }
     await new Promise((r) => setTimeout(r, 200));
-    expect(targetCloses()).toBeLessThanOrEqual(1);
+    // 'close' once for an association that closed (in its own 'close' handler it had come
+    // already, before the count started).
+    if (target!.state === 'closed' && event !== "association 'close'") {
+      expect(targetCloses()).toBe(1);
+    } else {
+      expect(targetCloses()).toBeLessThanOrEqual(1);
+    }
     expect(endpointCloses()).toBe(endpointClosed ? 1 : 0);
     if (!endpointClosed) await echoes(port);
   });

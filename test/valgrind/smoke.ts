@@ -22,6 +22,7 @@ async function echoOneToOne(): Promise<void> {
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   const c = connect({ host: '127.0.0.1', port: server.address()!.port, streams: { out: 4 } });
+  c.on('error', (e: NodeJS.ErrnoException) => count(`error ${e.code}`));
   await once(c, 'connect');
   let got = 0;
   let bytes = 0;
@@ -50,6 +51,7 @@ async function oneToMany(): Promise<void> {
   const clients: Socket[] = [];
   const ups: Association[] = [];
   ep.on('association', (a) => ups.push(a));
+  ep.on('error', (e: NodeJS.ErrnoException) => count(`endpoint error ${e.code}`));
   for (let i = 0; i < 3; i++) {
     const c = connect({ host: '127.0.0.1', port, sendBufferSize: 1 << 20 });
     c.on('error', () => {});
@@ -65,7 +67,7 @@ async function oneToMany(): Promise<void> {
   // Peel one off and talk on it; abort another in the middle of a message; shut the last.
   while (ups.length < 3) await new Promise((r) => setTimeout(r, 20));
   const peeled = ups[0]!.peeloff();
-  peeled.on('error', () => {}); // its peer aborts below
+  peeled.on('error', (e: NodeJS.ErrnoException) => count(`peeled error ${e.code}`)); // aborted below
   peeled.on('message', (d: Buffer) => peeled.send(d));
   const reply = once(clients[0]!, 'message');
   clients[0]!.send('after peeloff');
