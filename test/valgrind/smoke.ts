@@ -8,6 +8,8 @@ import { connect, createEndpoint, createServer, type Association, type Socket } 
 
 const done: Record<string, number> = {};
 const count = (what: string, n = 1) => (done[what] = (done[what] ?? 0) + n);
+/** 'close', whatever error came first (events.once would reject on 'error'). */
+const closed = (s: Socket) => new Promise<void>((r) => s.once('close', () => r()));
 function check(ok: boolean, what: string): void {
   if (!ok) throw new Error(`valgrind smoke: ${what}`);
 }
@@ -37,7 +39,7 @@ async function echoOneToOne(): Promise<void> {
   check(bytes === want, `echo bytes ${bytes} != ${want}`);
   count('echoed', got);
   c.end();
-  await once(c, 'close');
+  await closed(c);
   await new Promise<void>((r) => server.close(() => r()));
 }
 
@@ -76,7 +78,7 @@ async function oneToMany(): Promise<void> {
   clients[1]!.send(Buffer.alloc(500000, 1));
   clients[1]!.destroy();
   clients[2]!.end();
-  await Promise.all([once(clients[1]!, 'close'), once(clients[2]!, 'close')]);
+  await Promise.all([closed(clients[1]!), closed(clients[2]!)]);
   clients[0]!.destroy();
   peeled.destroy();
   while (ep.associationCount > 0) await new Promise((r) => setTimeout(r, 50));
@@ -113,15 +115,24 @@ async function lifecycle(): Promise<void> {
     if (i % 4 === 0) c.destroy();
     else if (i % 4 === 1) c.end();
     else c.send(i % 4 === 2 ? 'abort' : 'end');
-    await once(c, 'close');
+    await closed(c);
     count('lifecycles');
   }
   await new Promise<void>((r) => server.close(() => r()));
 }
 
+let phase = 'start';
+process.on('uncaughtException', (err) => {
+  console.error(`valgrind smoke: uncaught in ${phase}:`, err);
+  process.exit(1);
+});
+
 async function main(): Promise<void> {
+  phase = 'echo';
   await echoOneToOne();
+  phase = 'one-to-many';
   await oneToMany();
+  phase = 'lifecycle';
   await lifecycle();
   process.stdout.write(`${JSON.stringify(done)}\n`);
 }
