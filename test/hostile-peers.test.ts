@@ -7,11 +7,10 @@
 // (RFC 6951, the kernel's net.sctp.udp_port), so it can flood ERROR chunks, INITs, announce a
 // thousand addresses or 65,535 streams, leave messages half sent, abandon them with
 // FORWARD-TSN, or close its window. The bystanders are kernel-sctp clients.
-import { execFileSync } from 'node:child_process';
 import { once } from 'node:events';
 import path from 'node:path';
-import { createServer, type Association, type Endpoint, type Notification } from '../lib';
-import { connected, JsonLines, listening, waitFor } from './helpers/net';
+import { createServer, type Notification } from '../lib';
+import { connected, JsonLines, listening, nextAssociation, sysctl, waitFor } from './helpers/net';
 import { tracked } from './helpers/tracked';
 
 // Floods under emulation take minutes; each wait below has its own bound.
@@ -24,11 +23,6 @@ afterEach(() => {
   open.cleanup();
   for (const p of peers.splice(0)) p.child.kill('SIGKILL');
 });
-
-function sysctl(name: string, value?: string): string {
-  const args = value === undefined ? ['-n', name] : ['-qw', `${name}=${value}`];
-  return execFileSync('sysctl', args, { encoding: 'utf8' }).trim();
-}
 
 const saved = new Map<string, string>();
 function setSysctl(name: string, value: string): void {
@@ -55,11 +49,6 @@ function rawPeer(scenario: string, port: number, args: Record<string, unknown> =
 
 function tell(peer: JsonLines, line: string): void {
   peer.child.stdin!.write(`${line}\n`);
-}
-
-/** The next association the endpoint sets up (ask before the peer connects). */
-function nextAssociation(server: Endpoint): Promise<Association> {
-  return once(server, 'association').then(([a]) => a as Association);
 }
 
 /** An endpoint that echoes every message, with a bystander that checks it is still served. */

@@ -3,11 +3,11 @@
 // iterator that is dropped each stay with their own association. And a one-to-one server out
 // of file descriptors does not spin. Real peers: python's socket module as the peer that
 // never reads, the kernel's SCTP under everything.
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import path from 'node:path';
-import type { Association, Endpoint } from '../lib';
-import { connected, JsonLines, waitFor } from './helpers/net';
+import type { Endpoint } from '../lib';
+import { connected, JsonLines, nextAssociation, sysctl, waitFor } from './helpers/net';
 import { tracked } from './helpers/tracked';
 
 const open = tracked();
@@ -44,16 +44,6 @@ async function readingPeer(server: Endpoint, port: number) {
   let got = 0;
   reader.on('message', () => got++);
   return { other: await up, received: () => got };
-}
-
-function sysctl(name: string, value?: string): string {
-  const args = value === undefined ? ['-n', name] : ['-qw', `${name}=${value}`];
-  return execFileSync('sysctl', args, { encoding: 'utf8' }).trim();
-}
-
-/** The next association the server sets up (ask before the peer connects). */
-function nextAssociation(server: Endpoint): Promise<Association> {
-  return once(server, 'association').then(([a]) => a as Association);
 }
 
 describe('a peer that never reads', () => {

@@ -61,6 +61,15 @@ function fill(a: Association): void {
   while (a.send(chunk, {}, () => {}));
 }
 
+/** A client connected to the endpoint, and the endpoint's association with it. */
+async function associationWith(ep: Endpoint, port: number, options = {}) {
+  const up = once(ep, 'association');
+  const c = client(port, options);
+  await connected(c);
+  const [a] = (await up) as [Association];
+  return { a, c };
+}
+
 /**
  * Endpoint-side events: how each is made to happen, and which association it concerns.
  * `arm(ep, port, act)` installs the handler (calling `act(association)` once) and triggers it.
@@ -84,52 +93,35 @@ const endpointEvents: Record<
     client(port);
   },
   "endpoint 'drop'": async (ep, port, act) => {
-    const first = once(ep, 'association');
-    await connected(client(port));
-    const [a] = (await first) as [Association];
+    const { a } = await associationWith(ep, port);
     ep.once('drop', () => act(a));
     client(port);
   },
   "endpoint 'drain'": async (ep, port, act) => {
-    const up = once(ep, 'association');
-    const c = client(port, { receiveBufferSize: 4096 });
-    await connected(c);
+    const { a, c } = await associationWith(ep, port, { receiveBufferSize: 4096 });
     c.pause();
-    const [a] = (await up) as [Association];
     ep.once('drain', () => act(a));
     fill(a);
     c.resume();
   },
   "association 'message'": async (ep, port, act) => {
-    const up = once(ep, 'association');
-    const c = client(port);
-    await connected(c);
-    const [a] = (await up) as [Association];
+    const { a, c } = await associationWith(ep, port);
     a.once('message', () => act(a));
     c.send('hello');
   },
   "association 'shutdown'": async (ep, port, act) => {
-    const up = once(ep, 'association');
-    const c = client(port);
-    await connected(c);
-    const [a] = (await up) as [Association];
+    const { a, c } = await associationWith(ep, port);
     a.once('shutdown', () => act(a));
     c.end();
   },
   "association 'close'": async (ep, port, act) => {
-    const up = once(ep, 'association');
-    const c = client(port);
-    await connected(c);
-    const [a] = (await up) as [Association];
+    const { a, c } = await associationWith(ep, port);
     a.once('close', () => act(a));
     c.destroy();
   },
   "association 'drain'": async (ep, port, act) => {
-    const up = once(ep, 'association');
-    const c = client(port, { receiveBufferSize: 4096 });
-    await connected(c);
+    const { a, c } = await associationWith(ep, port, { receiveBufferSize: 4096 });
     c.pause();
-    const [a] = (await up) as [Association];
     a.once('drain', () => act(a));
     fill(a);
     c.resume();

@@ -2,7 +2,7 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import type { EventEmitter } from 'node:events';
 import { once } from 'node:events';
-import type { Server } from '../../lib';
+import type { Association, Endpoint, Server } from '../../lib';
 
 export async function listening(server: Server): Promise<number> {
   if (!server.listening) await once(server, 'listening');
@@ -134,4 +134,15 @@ export async function waitFor(
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 20));
   }
+}
+
+/** Reads a sysctl, or sets it when `value` is given. */
+export function sysctl(name: string, value?: string): string {
+  const args = value === undefined ? ['-n', name] : ['-qw', `${name}=${value}`];
+  return execFileSync('sysctl', args, { encoding: 'utf8' }).trim();
+}
+
+/** The next association the endpoint sets up (ask before the peer connects). */
+export function nextAssociation(server: Endpoint): Promise<Association> {
+  return once(server, 'association').then(([a]) => a as Association);
 }
