@@ -11,16 +11,14 @@
 //        memory per association, then PER_ASSOCIATION echoed messages on each, all at once
 //   node node-bench.js c-endpoint many <associations> <size>   the same kernel-sctp clients
 //        against the C program's one-to-many echo server (sctp-bench echo-endpoint)
-// For investigations: KSCTP_BENCH_X='{"server":{"options":{..},"paths":{..},"rto":{..}},
-// "client":{..}}' adds socket options, path parameters (paths.configure) and RTO settings
-// per side; KSCTP_BENCH_SERVER_NETNS runs the server in that network namespace and
-// KSCTP_BENCH_HOST is then its address (the kernel's SCTP counters are per namespace).
 // Halves, to pair with the C program's (SCTP_BENCH_SERVE / SCTP_BENCH_PORT there):
 // KSCTP_BENCH_ROLE=server runs only the server (it prints its port), KSCTP_BENCH_PORT=<port>
-// only the client (with KSCTP_BENCH_WARMUP=0 against the C program's half).
+// only the client; both sides' warm-up counts must agree (SCTP_BENCH_WARMUP there).
+// Profiling: KSCTP_BENCH_PERF_CTL=<fifo> writes "enable" and "disable" to a `perf record
+// --control fifo:<fifo> -D -1` around the measured part of the rate scenarios.
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
@@ -56,16 +54,6 @@ const SETTINGS: Record<string, SocketOptions> = {
   tuned: { noDelay: true, sendBufferSize: 4 << 20, receiveBufferSize: 4 << 20 },
 };
 
-/** Experiments: KSCTP_BENCH_X='{"options":{...},"paths":{...},"rto":{...}}' per side. */
-const EXPERIMENT =
-  JSON.parse(process.env.KSCTP_BENCH_X ?? '{}')[
-    process.env.KSCTP_BENCH_ROLE === 'server' ? 'server' : 'client'
-  ] ?? {};
-function experiment(s: Socket): void {
-  if (EXPERIMENT.paths) s.paths.configure(EXPERIMENT.paths);
-  if (EXPERIMENT.rto) s.paths.setRetransmission(EXPERIMENT.rto);
-}
-
 /** A message stream over TCP: each message is a 4-byte length and the bytes. */
 function tcpMessages(socket: net.Socket, onMessage: (m: Buffer) => void): void {
   let pending: Buffer = Buffer.alloc(0);
@@ -91,7 +79,7 @@ function frame(m: Buffer): Buffer {
 // accept. Answers "memory" with its memory use after a full GC and its association count.
 
 function serve(): void {
-  const options = { ...SETTINGS[setting]!, ...EXPERIMENT.options };
+  const options = SETTINGS[setting]!;
   let associations = 0;
   // rate: CPU time (user + system, µs) from the first message received to the last.
   let firstCpu: NodeJS.CpuUsage | null = null;
@@ -139,7 +127,6 @@ function serve(): void {
       associations++;
       socket.on('close', () => associations--);
       socket.on('error', () => {});
-      experiment(socket);
       socket.on(
         'data',
         onConnection(
@@ -148,9 +135,8 @@ function serve(): void {
         ),
       );
     });
-    server.listen(
-      { host: process.env.KSCTP_BENCH_HOST ?? '127.0.0.1', port: 0, backlog: 1024 },
-      () => listening(server.address()!.port),
+    server.listen({ host: '127.0.0.1', port: 0, backlog: 1024 }, () =>
+      listening(server.address()!.port),
     );
   } else {
     const server = net.createServer((socket) => {
@@ -186,14 +172,8 @@ interface Conn {
 
 async function open(port: number): Promise<Conn> {
   if (impl !== 'tcp') {
-    const s = connect({
-      host: process.env.KSCTP_BENCH_HOST ?? '127.0.0.1',
-      port,
-      ...SETTINGS[setting],
-      ...EXPERIMENT.options,
-    });
+    const s = connect({ host: '127.0.0.1', port, ...SETTINGS[setting] });
     await once(s, 'connect');
-    experiment(s);
     return {
       send: (m) => s.send(m), // the fast path: straight to the kernel unless it is full
       cork: () => s.cork(),
@@ -357,10 +337,12 @@ async function client(port: number): Promise<Record<string, unknown>> {
       await sendAll(WARMUP);
       await reply(1);
     }
+    perfControl('enable');
     const started = performance.now();
     const startCpu = process.cpuUsage();
     await sendAll(count);
     await reply(WARMUP > 0 ? 2 : 1);
+    perfControl('disable');
     const seconds = (performance.now() - started) / 1000;
     const sendCpu = process.cpuUsage(startCpu);
     const { receiveCpu, receiveSystemCpu } = await serverCpu();
@@ -413,6 +395,11 @@ async function client(port: number): Promise<Record<string, unknown>> {
   return result;
 }
 
+function perfControl(what: string): void {
+  const fifo = process.env.KSCTP_BENCH_PERF_CTL;
+  if (fifo) writeFileSync(fifo, `${what}\n`);
+}
+
 let serverProcess: ChildProcess;
 if (impl === 'c-endpoint') {
   // The C program's one-to-many echo server, built next to this file by run.ts.
@@ -438,30 +425,12 @@ if (impl === 'c-endpoint') {
 } else {
   const env = { ...process.env, KSCTP_BENCH_ROLE: 'server' };
   const port = process.env.KSCTP_BENCH_PORT;
-  const netns = process.env.KSCTP_BENCH_SERVER_NETNS;
   const child = port
     ? null
-    : netns
-      ? spawn(
-          'ip',
-          [
-            'netns',
-            'exec',
-            netns,
-            process.execPath,
-            '--expose-gc',
-            __filename,
-            ...process.argv.slice(2),
-          ],
-          {
-            env,
-            stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
-          },
-        )
-      : fork(__filename, process.argv.slice(2), {
-          env,
-          execArgv: [...process.execArgv, '--expose-gc'],
-        });
+    : fork(__filename, process.argv.slice(2), {
+        env,
+        execArgv: [...process.execArgv, '--expose-gc'],
+      });
   if (child) serverProcess = child;
   (child ? once(child, 'message') : Promise.resolve([Number(port)]))
     .then(async ([serverPort]) => {

@@ -15,8 +15,9 @@
 //                                                        on its association until killed
 // Halves, to pair with another implementation: SCTP_BENCH_SERVE=1 runs only the server (it
 // prints its port first), SCTP_BENCH_PORT=<port> only the client, against that port (on
-// SCTP_BENCH_HOST, default 127.0.0.1). Build: cc -O2 -o sctp-bench sctp-bench.c   (no libsctp
-// needed)
+// SCTP_BENCH_HOST, default 127.0.0.1). SCTP_BENCH_WARMUP=<n> (rate): n messages first,
+// answered with one reply and not measured, as the Node side's warm-up. Build: cc -O2 -o sctp-bench
+// sctp-bench.c   (no libsctp needed)
 #define _GNU_SOURCE  // sendmmsg
 #include <arpa/inet.h>
 #include <errno.h>
@@ -181,6 +182,8 @@ int main(int argc, char **argv) {
     }
   }
 
+  const char *warmup_text = getenv("SCTP_BENCH_WARMUP");
+  long warmup = warmup_text ? atol(warmup_text) : 0;
   pid_t server = peer_port ? -1 : serve_only ? 0 : fork();
   if (server == 0) {
     // Server: rate -> count messages then answer "done"; pingpong -> echo; setup -> accept.
@@ -188,6 +191,10 @@ int main(int argc, char **argv) {
       int fd = accept(lfd, NULL, NULL);
       if (fd < 0) die("accept");
       if (strncmp(mode, "rate", 4) == 0) {
+        for (long got = 0; got < warmup; got++) {
+          if (recv(fd, buf, 65536, 0) <= 0) die("recv");
+        }
+        if (warmup > 0) send(fd, "w", 1, 0);
         struct cpu_time first = {0, 0};
         for (long got = 0; got < count;) {
           ssize_t n = recv(fd, buf, 65536, 0);
@@ -230,6 +237,12 @@ int main(int argc, char **argv) {
   } else {
     int fd = open_socket(nodelay);
     if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) die("connect");
+    if (warmup > 0 && strncmp(mode, "rate", 4) == 0) {
+      for (long i = 0; i < warmup; i++) {
+        if (send(fd, buf, size, 0) != size) die("send");
+      }
+      if (recv(fd, buf, 63, 0) <= 0) die("recv warm-up reply");
+    }
     started = now();
     struct cpu_time start_cpu = cpu_now();
     if (strncmp(mode, "rate", 4) == 0) {

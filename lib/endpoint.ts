@@ -167,9 +167,12 @@ export interface Endpoint {
 export class Endpoint extends EventEmitter {
   private state: 'open' | 'closing' | 'closed' = 'open';
   private readonly holder = new Holder({
-    read: (count, bytes, extras) => this.onBatch(count, bytes, extras),
+    read: (count, pool, offset, extras) => this.onBatch(count, pool, offset, extras),
     writable: () => this.turns.flush(true),
   });
+  /** The read batch callbacks, made once (a batch can come for every message). */
+  private readonly alive = () => this.holder.handle !== null;
+  private readonly deliverEntry = (k: number, entry: unknown) => this.deliver(k, entry);
   private readonly family: number;
   private readonly options: EndpointOptions;
   private readonly associations = new Map<number, Association>();
@@ -502,15 +505,13 @@ export class Endpoint extends EventEmitter {
   // ---------------------------------------------------------------------------------------
   // Receiving
 
-  private onBatch(count: number, bytes?: Buffer, extras?: unknown[]): void {
-    forEachEntry(
-      this.holder.readInfo,
-      count,
-      bytes,
-      extras,
-      () => this.holder.handle !== null,
-      (k, entry) => this.deliver(k, entry),
-    );
+  private onBatch(
+    count: number,
+    pool: ArrayBuffer | undefined,
+    offset: number,
+    extras?: unknown[],
+  ): void {
+    forEachEntry(this.holder.readInfo, count, pool, offset, extras, this.alive, this.deliverEntry);
   }
 
   private deliver(k: number, entry: unknown): void {

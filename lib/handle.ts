@@ -245,27 +245,31 @@ export function resolveDefaults(options: { stream?: number; ppid?: number }): {
 
 /**
  * Visits each entry of a native read batch (see INFO_STRIDE) while `alive()`: a message as
- * a Buffer (a view of the batch's shared bytes when it is short), a notification as the
- * native object. A listener that throws must not cost the rest of the batch (a later
- * COMM_LOST or SHUTDOWN_COMP included): the first exception is rethrown once all are
- * delivered.
+ * a Buffer (a view of the pool when it is short), a notification as the native object. A
+ * listener that throws must not cost the rest of the batch (a later COMM_LOST or
+ * SHUTDOWN_COMP included): the first exception is rethrown once all are delivered.
  */
 const NO_BYTES = Buffer.alloc(0);
+/** The last pool seen: each is marked untransferable once. */
+let lastPool: ArrayBuffer | undefined;
 
 export function forEachEntry(
   info: Uint32Array,
   count: number,
-  bytes: Buffer | undefined,
+  pool: ArrayBuffer | undefined,
+  offset: number,
   extras: unknown[] | undefined,
   alive: () => boolean,
   visit: (k: number, entry: unknown) => void,
 ): void {
   let thrown: { error: unknown } | null = null;
-  let offset = 0;
   let extra = 0;
-  // The short messages are views of one buffer: a listener must not detach it from under
-  // the others by transferring one message's `buffer` (postMessage with a transfer list).
-  if (bytes) markAsUntransferable(bytes.buffer);
+  // Short messages are views of one pool: a listener must not detach it from under the
+  // others by transferring one message's `buffer` (postMessage with a transfer list).
+  if (pool && pool !== lastPool) {
+    markAsUntransferable(pool);
+    lastPool = pool;
+  }
   for (let k = 0; k < count && alive(); k++) {
     const length = info[k * INFO_STRIDE + 7]!;
     try {
@@ -275,7 +279,7 @@ export function forEachEntry(
       } else if (length === 0) {
         entry = NO_BYTES; // an entry without payload (INFO_TOO_LARGE)
       } else {
-        entry = bytes!.subarray(offset, offset + length);
+        entry = Buffer.from(pool!, offset, length);
         offset += length;
       }
       visit(k, entry);

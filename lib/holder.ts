@@ -6,7 +6,8 @@ import { socketClosed } from './errors';
 import { EventKind, native, type NativeSocket } from './native';
 
 export interface HandleEvents {
-  read?(count: number, bytes: Buffer | undefined, extras: unknown[] | undefined): void;
+  /** A read batch (see INFO_STRIDE): forEachEntry() walks it. */
+  read?(count: number, pool: ArrayBuffer | undefined, offset: number, extras?: unknown[]): void;
   writable?(): void;
   /** 0, or -errno: the outcome of a non-blocking one-to-one connect. */
   connect?(rc: number): void;
@@ -34,7 +35,9 @@ export class Holder {
     const handle = new native.Socket(fd, family);
     this.handle = handle;
     this.readInfo = handle.readInfo();
-    handle.onevent = (kind, value, bytes, extras) => this.dispatch(kind, value, bytes, extras);
+    handle.setEventHandler((kind, value, pool, extras, offset) =>
+      this.dispatch(kind, value, pool, extras, offset),
+    );
     if (this.unrefed) handle.unref();
     return handle;
   }
@@ -45,11 +48,17 @@ export class Holder {
     return this.handle;
   }
 
-  private dispatch(kind: EventKind, value: unknown, bytes?: Buffer, extras?: unknown[]): void {
+  private dispatch(
+    kind: EventKind,
+    value: unknown,
+    pool?: ArrayBuffer,
+    extras?: unknown[],
+    offset?: number,
+  ): void {
     const e = this.events;
     switch (kind) {
       case EventKind.Read:
-        return e.read?.(value as number, bytes, extras);
+        return e.read?.(value as number, pool, offset ?? 0, extras);
       case EventKind.Writable:
         return e.writable?.();
       case EventKind.Connect:
@@ -108,7 +117,7 @@ export class Holder {
     if (!handle) return;
     this.handle = null;
     if (abort) handle.setOption('SO_LINGER', { onoff: 1, linger: 0 });
-    handle.onevent = undefined;
+    handle.setEventHandler(undefined);
     handle.close();
   }
 }

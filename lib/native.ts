@@ -30,14 +30,15 @@ export const enum EventKind {
 }
 
 /**
- * A Read event is onevent(EventKind.Read, count, bytes, extras): `count` entries, entry k's
+ * A Read event is handler(EventKind.Read, count, pool, extras, offset): `count` entries, entry k's
  * receive info in the socket's readInfo() at [k * INFO_STRIDE]:
  * [stream, ppid, ssn, tsn, flags, context, assocId, length]. Slot 0 holds a marker instead of
  * a stream for entries that are not messages: INFO_NOTIFICATION (the entry is the next element
  * of `extras`, a parsed notification) or INFO_TOO_LARGE (a message of association `assocId`
  * on stream `ppid`'s slot exceeded a reassembly bound and was discarded; no payload). A
- * message is the next `length` bytes of the Buffer `bytes` (the batch's short messages back to
- * back), or with length INFO_EXTRA the next element of `extras` (a long message's own Buffer).
+ * message is the next `length` bytes of the ArrayBuffer `pool`, the batch's first at `offset`
+ * (short messages back to back, in a pool that later batches go on filling), or with length
+ * INFO_EXTRA the next element of `extras` (a long message's own Buffer).
  * Valid only while the event is being handled: the next read reuses readInfo().
  */
 export const INFO_STRIDE = 8;
@@ -63,8 +64,18 @@ export interface OptionLayout {
 export declare class NativeSocket {
   constructor(fd: number, family: number);
   readonly fd: number;
-  onevent:
-    ((kind: EventKind, value: unknown, bytes?: Buffer, extras?: unknown[]) => void) | undefined;
+  /** Where the handle's events go (undefined: nowhere). */
+  setEventHandler(
+    handler:
+      | ((
+          kind: EventKind,
+          value: unknown,
+          pool?: ArrayBuffer,
+          extras?: unknown[],
+          offset?: number,
+        ) => void)
+      | undefined,
+  ): void;
   bindx(hosts: string[], port: number, remove: boolean): number;
   connectx(hosts: string[], port: number): [number, number];
   listen(backlog: number): number;

@@ -24,6 +24,7 @@ import {
   type AddressInfo,
   type HandleOptions,
   type MessageInfo,
+  type ResolvedSend,
   type SendOptions,
   type Status,
 } from './handle';
@@ -40,7 +41,7 @@ import {
   type PeerAddrChangeNotification,
   type SendFailedNotification,
 } from './notifications';
-import { SendQueue, sendError, sendNow, type QueuedSend, type SendCallback } from './send-queue';
+import { SendQueue, sendError, type QueuedSend, type SendCallback } from './send-queue';
 import {
   familyFor,
   validateAbortSignal,
@@ -98,6 +99,8 @@ class QueuedMessage {
 }
 
 const { EAGAIN, ECONNRESET, EINPROGRESS, ENOTCONN, EPIPE, ETIMEDOUT } = os.constants.errno;
+/** send()'s options when none are given: their resolution is worked out once. */
+const NO_OPTIONS: SendOptions = Object.freeze({});
 const DEFAULT_HIGH_WATER_MARK = 64;
 
 /**
@@ -115,7 +118,7 @@ function toMessage(chunk: unknown, encoding: unknown): QueuedMessage {
     typeof chunk === 'string'
       ? Buffer.from(chunk, typeof encoding === 'string' ? (encoding as BufferEncoding) : 'utf8')
       : chunk;
-  return new QueuedMessage(toPayload(decoded, 'chunk'), {});
+  return new QueuedMessage(toPayload(decoded, 'chunk'), NO_OPTIONS);
 }
 
 export interface Socket {
@@ -157,7 +160,7 @@ export class Socket extends Duplex {
 
   private phase: Phase = 'new';
   private readonly holder = new Holder({
-    read: (count, bytes, extras) => this.onBatch(count, bytes, extras),
+    read: (count, pool, offset, extras) => this.onBatch(count, pool, offset, extras),
     writable: () => this.flushQueue(),
     connect: (rc) => this.onConnectOutcome(rc),
     end: () => this.onEnd(),
@@ -178,6 +181,11 @@ export class Socket extends Duplex {
   private messageWired = false;
   /** Peeled off a one-to-many socket: it keeps that style's SHUTDOWN (an SCTP_EOF message). */
   private peeled = false;
+  /** send() without options: its resolved parameters, and the stream count they were checked against. */
+  private defaultSend: { outboundStreams: number; send: ResolvedSend } | null = null;
+  /** The read batch callbacks, made once (a batch can come for every message). */
+  private readonly alive = () => !this.destroyed;
+  private readonly deliverEntry = (k: number, entry: unknown) => this.deliver(k, entry);
 
   constructor(options: SocketOptions = {}) {
     validateObject(options, 'options');
@@ -373,9 +381,13 @@ export class Socket extends Duplex {
    * Sends one message with per-message options. Returns false when the message had to be
    * queued (the kernel's send buffer is full); wait for 'drain' before sending more.
    */
-  send(data: string | Uint8Array, options: SendOptions = {}, callback?: SendCallback): boolean {
+  send(
+    data: string | Uint8Array,
+    options: SendOptions = NO_OPTIONS,
+    callback?: SendCallback,
+  ): boolean {
     const payload = toPayload(data);
-    validateObject(options, 'options');
+    if (options !== NO_OPTIONS) validateObject(options, 'options');
     if (callback !== undefined) validateFunction(callback, 'callback');
     const send = this.resolveSendOptions(options);
     const handle = this.holder.handle;
@@ -388,14 +400,13 @@ export class Socket extends Duplex {
       !this.writableEnded &&
       !this.writableCorked
     ) {
-      const item: QueuedSend = { data: payload, send, assocId: 0 };
-      const n = sendNow(handle, item);
+      const n = sendMessage(handle, payload, send, 0);
       if (n >= 0) {
         if (callback) process.nextTick(callback, null);
         return true;
       }
       if (n !== -EAGAIN) {
-        const err = sendError(n, item, handle);
+        const err = sendError(n, { data: payload, send, assocId: 0 }, handle);
         if (callback) process.nextTick(callback, err);
         this.destroy(err);
         return false;
@@ -422,8 +433,15 @@ export class Socket extends Duplex {
     return super.end(toMessage(chunk, encoding), callback as () => void);
   }
 
-  private resolveSendOptions(options: SendOptions) {
-    return resolveSendOptions(options, this.defaults, this.outboundStreams);
+  private resolveSendOptions(options: SendOptions): ResolvedSend {
+    if (options !== NO_OPTIONS) {
+      return resolveSendOptions(options, this.defaults, this.outboundStreams);
+    }
+    const cached = this.defaultSend;
+    if (cached && cached.outboundStreams === this.outboundStreams) return cached.send;
+    const send = resolveSendOptions(options, this.defaults, this.outboundStreams);
+    this.defaultSend = { outboundStreams: this.outboundStreams, send };
+    return send;
   }
 
   override _write(chunk: unknown, encoding: BufferEncoding, callback: SendCallback): void {
@@ -560,15 +578,13 @@ export class Socket extends Duplex {
     this.destroy(systemError(rc, 'recvmsg'));
   }
 
-  private onBatch(count: number, bytes?: Buffer, extras?: unknown[]): void {
-    forEachEntry(
-      this.holder.readInfo,
-      count,
-      bytes,
-      extras,
-      () => !this.destroyed,
-      (k, entry) => this.deliver(k, entry),
-    );
+  private onBatch(
+    count: number,
+    pool: ArrayBuffer | undefined,
+    offset: number,
+    extras?: unknown[],
+  ): void {
+    forEachEntry(this.holder.readInfo, count, pool, offset, extras, this.alive, this.deliverEntry);
   }
 
   /** One entry of a read batch: a message pushed to the readable side, or a notification. */

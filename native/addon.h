@@ -28,6 +28,12 @@ constexpr size_t kInfoStride = 8;
 constexpr uint32_t kInfoNotification = 0xffffffff;
 constexpr uint32_t kInfoTooLarge = 0xfffffffe;
 constexpr uint32_t kInfoExtra = 0xffffffff;
+// Received messages shorter than kPoolMaxLength are copied back to back into a pool, an
+// ArrayBuffer of kPoolSize bytes that JavaScript views (Buffer.from(pool, offset, length)),
+// and a new pool is started when one is full: no allocation per message or per read, as
+// Node's own Buffer pool. A message kept alive keeps its pool alive (at most kPoolSize).
+constexpr size_t kPoolSize = 32 * 1024;
+constexpr size_t kPoolMaxLength = 4096;
 // recvmsg calls per wake-up before yielding to the loop (libuv reads 32 times).
 constexpr int kReadBudget = 64;
 // Reassembly bounds: one message, and all partial messages of one socket together.
@@ -45,8 +51,12 @@ struct AddonData {
   // One receive buffer for all sockets of this environment: reads are synchronous on the
   // JavaScript thread, so they never overlap.
   std::vector<uint8_t> receive_buffer;
-  // The small messages of the read batch being built, back to back (see socket.cc).
-  std::vector<uint8_t> batch_bytes;
+  // The pool that small received messages are copied into (see kPoolSize): its storage
+  // and how much of it is taken. Shared by the environment's sockets, whose reads never
+  // overlap.
+  Napi::Reference<Napi::ArrayBuffer> pool;
+  uint8_t* pool_data = nullptr;
+  size_t pool_used = kPoolSize;  // full: the first message starts a pool
   // sendFields' storage (see kSendFields), and the reference that keeps it alive.
   uint32_t* send_fields = nullptr;
   Napi::Reference<Napi::Uint32Array> send_fields_ref;

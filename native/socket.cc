@@ -18,15 +18,12 @@
 
 namespace ksctp {
 
-// A kEventRead event is onevent(kEventRead, count, bytes, extras): `count` entries described
-// in the socket's readInfo() (see kInfoStride in addon.h). A message shorter than
-// kSharedMaxLength is `length` bytes of the Buffer `bytes`, which holds the batch's small
-// messages back to back; a longer message or a notification is the next element of the
-// array `extras` (length kInfoExtra). One allocation per batch instead of one per message
-// (an ArrayBuffer costs far more than a view on one), and a long message still does not keep
-// a shared buffer alive.
-// The size below which messages share the batch's buffer: as Node's Buffer pool does.
-static constexpr size_t kSharedMaxLength = 4096;
+// A kEventRead event is onevent(kEventRead, count, pool, extras, offset): `count` entries
+// described in the socket's readInfo() (see kInfoStride in addon.h). A message shorter than
+// kPoolMaxLength is `length` bytes of the ArrayBuffer `pool`, the batch's first at `offset`
+// and each next one right after the one before (see kPoolSize); a longer message or a
+// notification is the next element of the array `extras` (length kInfoExtra), so a long
+// message does not keep a pool alive.
 static constexpr int kAcceptBudget = 64;
 
 static uint64_t ReassemblyKey(const Received& r) {
@@ -69,6 +66,7 @@ Napi::Function Socket::Define(Napi::Env env) {
                          InstanceMethod<&Socket::Close>("close"),
                          InstanceMethod<&Socket::ReadInfo>("readInfo"),
                          InstanceMethod<&Socket::SendMany>("sendMany"),
+                         InstanceMethod<&Socket::SetEventHandler>("setEventHandler"),
                          InstanceAccessor<&Socket::GetFd>("fd"),
                      });
 }
@@ -193,25 +191,22 @@ void Socket::HandlePoll(int status, int events) {
   }
 }
 
-// Calls `onevent(kind, value, bytes, extras)` through the C API, so that no failure can turn into a
-// C++ exception inside a libuv callback: a JS exception becomes 'uncaughtException', and an
-// environment that can no longer run JS (a terminating worker) is simply not called.
-void Socket::Emit(EventKind kind, napi_value value, napi_value bytes, napi_value extras) {
+// Calls `onevent(kind, value, pool, extras, offset)` through the C API, so that no failure can
+// turn into a C++ exception inside a libuv callback: a JS exception becomes
+// 'uncaughtException', and an environment that can no longer run JS (a terminating worker) is
+// simply not called.
+void Socket::Emit(EventKind kind, napi_value value, napi_value bytes, napi_value extras,
+                  napi_value offset) {
+  if (on_event_.IsEmpty()) return;
   napi_env env = Env();
-  napi_value self = Value();
-  napi_value callback;
-  napi_valuetype type;
-  if (napi_get_named_property(env, self, "onevent", &callback) != napi_ok ||
-      napi_typeof(env, callback, &type) != napi_ok || type != napi_function) {
-    return;
-  }
+  napi_value callback = on_event_.Value();
   napi_value undefined;
   napi_get_undefined(env, &undefined);
-  napi_value argv[4] = {nullptr, value ? value : undefined, bytes ? bytes : undefined,
-                        extras ? extras : undefined};
+  napi_value argv[5] = {nullptr, value ? value : undefined, bytes ? bytes : undefined,
+                        extras ? extras : undefined, offset ? offset : undefined};
   napi_create_int32(env, kind, &argv[0]);
   napi_value result;
-  if (napi_make_callback(env, async_context_, self, callback, 4, argv, &result) != napi_ok) {
+  if (napi_make_callback(env, async_context_, Value(), callback, 5, argv, &result) != napi_ok) {
     bool pending = false;
     napi_is_exception_pending(env, &pending);
     if (pending) {
@@ -222,10 +217,22 @@ void Socket::Emit(EventKind kind, napi_value value, napi_value bytes, napi_value
   }
 }
 
-// True while this environment can still run JavaScript (false in a terminating worker).
+// True while this environment can still run JavaScript (false in a terminating worker): Node's
+// napi_strict_equals checks that first, and costs nothing else.
 bool Socket::CanCallJs() {
-  napi_value callback;
-  return napi_get_named_property(Env(), Value(), "onevent", &callback) == napi_ok;
+  napi_value self = Value();
+  bool same = false;
+  return napi_strict_equals(Env(), self, self, &same) == napi_ok;
+}
+
+// setEventHandler(fn | undefined): the callback every event goes to (see Emit).
+Napi::Value Socket::SetEventHandler(const Napi::CallbackInfo& info) {
+  if (info[0].IsFunction()) {
+    on_event_ = Napi::Persistent(info[0].As<Napi::Function>());
+  } else {
+    on_event_.Reset();
+  }
+  return info.Env().Undefined();
 }
 
 void Socket::OnWritable() {
@@ -265,8 +272,8 @@ void Socket::OnAcceptable() {
 void Socket::OnReadable() {
   Napi::Env env = Env();
   std::vector<uint8_t>& buffer = addon_->receive_buffer;
-  std::vector<uint8_t>& bytes = addon_->batch_bytes;  // see kEventRead above
-  bytes.clear();
+  AddonData& pool = *addon_;             // see kEventRead above
+  size_t batch_offset = pool.pool_used;  // where the batch's first pooled message starts
   Napi::Array extras;
   uint32_t count = 0;  // entries in the batch
   uint32_t extra_count = 0;
@@ -296,13 +303,31 @@ void Socket::OnReadable() {
   auto emit_batch = [&]() {
     if (count == 0) return;
     napi_value shared = nullptr;
-    if (!bytes.empty()) shared = Napi::Buffer<uint8_t>::Copy(env, bytes.data(), bytes.size());
+    napi_value offset = nullptr;
+    if (pool.pool_used > batch_offset) {
+      shared = pool.pool.Value();
+      offset = Napi::Number::New(env, static_cast<double>(batch_offset));
+    }
     napi_value list = extras.IsEmpty() ? nullptr : static_cast<napi_value>(extras);
     napi_value entries = Napi::Number::New(env, count);
-    bytes.clear();
+    batch_offset = pool.pool_used;
     extras = Napi::Array();
     count = extra_count = 0;
-    Emit(kEventRead, entries, shared, list);
+    Emit(kEventRead, entries, shared, list, offset);
+  };
+  // Room for `length` bytes in the pool: when it is full, the batch so far goes to JavaScript
+  // (its messages are in that pool) and a new pool starts. False: the socket closed meanwhile.
+  auto pool_room = [&](size_t length) {
+    if (pool.pool_used + length <= kPoolSize) return true;
+    if (pool.pool_used > batch_offset) {
+      emit_batch();
+      if (state_ != State::kOpen) return false;
+    }
+    Napi::ArrayBuffer fresh = Napi::ArrayBuffer::New(env, kPoolSize);
+    pool.pool = Napi::Persistent(fresh);
+    pool.pool_data = static_cast<uint8_t*>(fresh.Data());
+    pool.pool_used = batch_offset = 0;
+    return true;
   };
 
   // Before every entry: a batch that is full (evicted messages add entries that take no
@@ -352,9 +377,12 @@ void Socket::OnReadable() {
       out[0] = kInfoTooLarge;
       out[7] = 0;
     } else if (result == Reassembler::Result::kComplete) {
+      bool pooled = data_.Size() < kPoolMaxLength;
+      if (pooled && !pool_room(data_.Size())) return;
       uint32_t* out = next_entry(r, false);
-      if (data_.Size() < kSharedMaxLength) {
-        bytes.insert(bytes.end(), data_.Data(), data_.Data() + data_.Size());
+      if (pooled) {
+        std::memcpy(pool.pool_data + pool.pool_used, data_.Data(), data_.Size());
+        pool.pool_used += data_.Size();
         out[7] = static_cast<uint32_t>(data_.Size());
       } else {
         out[7] = kInfoExtra;
@@ -495,10 +523,7 @@ Napi::Value Socket::SendMany(const Napi::CallbackInfo& info) {
 // setReading / setWatchWritable / setAccepting(on) -> 0 | -errno (libuv could not poll)
 Napi::Value Socket::SetReading(const Napi::CallbackInfo& info) {
   reading_ = info[0].ToBoolean();
-  if (addon_->receive_buffer.empty()) {
-    addon_->receive_buffer.resize(256 * 1024);
-    addon_->batch_bytes.reserve(kReadBudget * kSharedMaxLength);
-  }
+  if (addon_->receive_buffer.empty()) addon_->receive_buffer.resize(256 * 1024);
   return Napi::Number::New(info.Env(), UpdatePoll());
 }
 

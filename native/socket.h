@@ -12,8 +12,8 @@
 
 namespace ksctp {
 
-// Event kinds passed to the JavaScript `onevent(kind, value, bytes, extras)` callback (the
-// last two for kEventRead only).
+// Event kinds passed to the JavaScript `onevent(kind, value, pool, extras, offset)` callback
+// (the last three for kEventRead only).
 enum EventKind {
   kEventRead = 0,      // value: entry count; then the batch's bytes and extras (socket.cc)
   kEventError = 1,     // value: -errno (a failed read or accept)
@@ -70,7 +70,8 @@ class Socket : public Napi::ObjectWrap<Socket> {
   void OnWritable();
   void DropPartialsFor(const Notification& n);
   void Emit(EventKind kind, napi_value value, napi_value bytes = nullptr,
-            napi_value extras = nullptr);
+            napi_value extras = nullptr, napi_value offset = nullptr);
+  Napi::Value SetEventHandler(const Napi::CallbackInfo& info);
 
   AddonData* addon_;
   int fd_;
@@ -89,6 +90,9 @@ class Socket : public Napi::ObjectWrap<Socket> {
   Reassembler data_;
   Reassembler notifications_;
   Napi::AsyncContext async_context_;
+  // JavaScript's onevent(kind, value, ...) callback, held here rather than looked up by name
+  // on every event (a named lookup interns its string each time).
+  Napi::FunctionReference on_event_;
   Napi::Reference<Napi::Uint32Array> read_info_;  // receive info of the batch being emitted
   uint32_t* read_info_data_ = nullptr;            // its storage (an ArrayBuffer never moves)
 };
