@@ -23,8 +23,11 @@ export type Measurement =
   /** The same, sent in bursts (kernel-sctp: cork()/uncork(), one sendmmsg; C: sendmmsg). */
   | { kind: 'rate-batched'; messages: number; size: number }
   | { kind: 'pingpong'; roundTrips: number; size: number }
-  /** Associations opened and closed one after another. */
-  | { kind: 'setup'; associations: number }
+  /**
+   * Associations opened and closed, `inFlight` at a time; `close`: wait for the SHUTDOWN
+   * handshake to end before the next (wait), or close and go on (nowait).
+   */
+  | { kind: 'setup'; associations: number; inFlight: number; close: 'wait' | 'nowait' }
   /** One server endpoint with `associations` at once: memory per association, then echoes. */
   | { kind: 'many'; associations: number; size: number };
 
@@ -64,7 +67,7 @@ export function kernelSctp(settings: Settings = 'defaults', name = 'kernel-sctp'
         case 'pingpong':
           return node('pingpong', m.roundTrips, m.size, settings);
         case 'setup':
-          return node('setup', m.associations, 1, settings);
+          return node('setup', m.associations, m.inFlight, m.close);
         case 'many':
           return node('many', m.associations, m.size, settings);
       }
@@ -87,7 +90,7 @@ export function nodeTcp(): Comparator {
         case 'pingpong':
           return node('pingpong', m.roundTrips, m.size);
         case 'setup':
-          return node('setup', m.associations);
+          return node('setup', m.associations, m.inFlight, m.close);
         case 'many':
           return node('many', m.associations, m.size);
       }
@@ -119,7 +122,7 @@ export function c(
         case 'pingpong':
           return runJson(cBinary, ['pingpong', m.roundTrips, m.size]);
         case 'setup':
-          return runJson(cBinary, ['setup', m.associations]);
+          return runJson(cBinary, ['setup', m.associations, m.inFlight, m.close]);
         case 'many':
           // The same kernel-sctp clients against the C one-to-many echo server.
           return runJson(process.execPath, [
@@ -184,7 +187,11 @@ function nodeClient(m: { messages: number; size: number }, port: string, env: No
 }
 
 function cClient(m: { messages: number; size: number }, port: string, env: NodeJS.ProcessEnv) {
-  return runJson(cBinary, ['rate', m.messages, m.size, 1], { ...env, SCTP_BENCH_PORT: port });
+  const r = runJson(cBinary, ['rate', m.messages, m.size, 1], { ...env, SCTP_BENCH_PORT: port });
+  // The C client reads its receiver's CPU time from a C server's reply: not from this one.
+  delete r.receiverCpuPerMessage;
+  delete r.receiverSystemCpuPerMessage;
+  return r;
 }
 
 /** SCTP implemented in JavaScript over UDP (userspace-bench.ts); a failure is reported, not fatal. */

@@ -5,7 +5,9 @@
 //   node node-bench.js <sctp|tcp> rate-corked <messages> <size>   the same, sent in corked
 //        bursts of 64 messages
 //   node node-bench.js <sctp|tcp> pingpong <round trips> <size>
-//   node node-bench.js <sctp|tcp> setup <associations>
+//   node node-bench.js <sctp|tcp> setup <associations> [in flight] [wait|nowait]   open and
+//        close associations, `in flight` at a time (default 1); wait: each close waits for
+//        the SHUTDOWN (TCP: FIN) handshake to complete, nowait: end() and go on
 //   node node-bench.js <sctp|tcp> many <associations> <size>   one server endpoint (sctp: a
 //        one-to-many Endpoint; tcp: a net.Server) with that many associations/connections:
 //        memory per association, then PER_ASSOCIATION echoed messages on each, all at once
@@ -34,12 +36,14 @@ const [impl, mode, countText, sizeText, settingText] = process.argv.slice(2) as 
 ];
 const count = Number(countText);
 const size = Number(sizeText ?? 1);
-const setting = settingText ?? 'defaults';
+// setup: its third and fourth arguments are the connects in flight and how to close.
+const setting = mode === 'setup' ? 'defaults' : (settingText ?? 'defaults');
+const closeMode = mode === 'setup' ? (settingText ?? 'wait') : 'wait';
 /**
  * Rate scenarios: messages sent (and counted by the server) before the measured ones, so
  * that what is measured is the steady state and not V8 compiling the hot paths (which on the
- * emulated CPU costs more than the 20,000 messages themselves); pingpong: round trips.
- * KSCTP_BENCH_WARMUP=0 when pairing a half with the C program's, which knows no warm-up.
+ * emulated CPU costs more than the 20,000 messages themselves); pingpong: round trips;
+ * setup: associations. Halves paired with the C program's set both sides' count alike.
  */
 const WARMUP = Number(process.env.KSCTP_BENCH_WARMUP ?? count);
 /** Scenario "rate-corked": messages per cork()/uncork() burst. */
@@ -167,6 +171,7 @@ interface Conn {
   uncork(): void;
   onMessage(l: (m: Buffer) => void): void;
   drained(): Promise<unknown>;
+  /** Ends the association and resolves once it is closed. */
   close(): Promise<unknown>;
 }
 
@@ -295,10 +300,37 @@ async function client(port: number): Promise<Record<string, unknown>> {
   const base = { impl: names[impl], mode, setting };
   if (mode === 'many') return many(port, base);
   if (mode === 'setup') {
+    const inFlight = size;
+    /** Opens and closes `n` associations in `inFlight` lanes, one after another in each. */
+    const openAndClose = async (n: number) => {
+      const closing: Promise<unknown>[] = [];
+      let next = 0;
+      await Promise.all(
+        Array.from({ length: Math.min(inFlight, n) }, async () => {
+          while (next < n) {
+            next++;
+            const closed = (await open(port)).close();
+            if (closeMode === 'wait') await closed;
+            else closing.push(closed);
+          }
+        }),
+      );
+      return closing;
+    };
+    // As many unmeasured first, as in the rate scenarios (a server that runs is warm).
+    await Promise.all(await openAndClose(WARMUP));
     const started = performance.now();
-    for (let i = 0; i < count; i++) await (await open(port)).close();
+    const closing = await openAndClose(count);
     const seconds = (performance.now() - started) / 1000;
-    return { ...base, associations: count, seconds, perSecond: count / seconds };
+    await Promise.all(closing); // not timed: what C's close() leaves to the kernel
+    return {
+      ...base,
+      associations: count,
+      inFlight,
+      close: closeMode,
+      seconds,
+      perSecond: count / seconds,
+    };
   }
   const conn = await open(port);
   const payload = Buffer.alloc(size, 0x61);

@@ -5,7 +5,12 @@
 //                                                        buffer: SO_SNDBUF and SO_RCVBUF on
 //                                                        both ends (forced where allowed)
 //   sctp-bench pingpong <round trips> <size>             one message out, its echo back
-//   sctp-bench setup <associations>                      connect + close, one after another
+//   sctp-bench setup <associations> [in flight] [wait|nowait]
+//                                                        connect + close, `in flight` at a time
+//                                                        (default 1; non-blocking, epoll);
+//                                                        wait: shutdown(SHUT_WR), then wait
+//                                                        for the SHUTDOWN handshake's end
+//                                                        before close; nowait: close at once
 //   sctp-bench rate-nb <messages> <size> <nodelay>       rate, but a non-blocking sender that
 //                                                        waits in epoll on EAGAIN (as Node does)
 //   sctp-bench rate-mmsg <messages> <size> <nodelay>     rate, sent with sendmmsg in bursts of
@@ -21,6 +26,7 @@
 #define _GNU_SOURCE  // sendmmsg
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/sctp.h>
 #include <netinet/in.h>
 #include <stdint.h>
@@ -89,6 +95,78 @@ static void send_bursts(int fd, char *buf, int size, long count) {
     if (n <= 0) die("sendmmsg");
     i += n;
   }
+}
+
+// True once `fd` has read its SHUTDOWN_COMP notification (or an end, or an error).
+static int shutdown_completed(int fd) {
+  union {
+    struct sctp_assoc_change change;
+    char bytes[256];
+  } n;
+  struct iovec iov = {&n, sizeof(n)};
+  struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
+  ssize_t got = recvmsg(fd, &msg, 0);
+  if (got <= 0) return got == 0 || errno != EAGAIN;
+  return (msg.msg_flags & MSG_NOTIFICATION) && n.change.sac_type == SCTP_ASSOC_CHANGE &&
+         n.change.sac_state == SCTP_SHUTDOWN_COMP;
+}
+
+// Opens and closes `count` associations, `in_flight` at a time: non-blocking connects
+// watched in epoll; with `wait`, each is shut down and closed once the SHUTDOWN handshake
+// has ended, else closed at once (the kernel finishes it). A one-to-one socket that started
+// the SHUTDOWN does not become readable when it completes: only the ASSOC_CHANGE
+// notification (SHUTDOWN_COMP) says so, as it does for kernel-sctp.
+static void setup_associations(struct sockaddr_in *addr, long count, int in_flight, int wait) {
+  int ep = epoll_create1(0);
+  if (ep < 0) die("epoll_create1");
+  long started = 0, done = 0;
+  int active = 0;
+  struct epoll_event events[128];
+  while (done < count) {
+    while (active < in_flight && started < count) {
+      int fd = open_socket(1);
+      fcntl(fd, F_SETFL, O_NONBLOCK);
+      if (wait) {
+        struct sctp_event e = {.se_type = SCTP_ASSOC_CHANGE, .se_on = 1};
+        if (setsockopt(fd, IPPROTO_SCTP, SCTP_EVENT, &e, sizeof(e)) < 0) die("SCTP_EVENT");
+      }
+      if (connect(fd, (struct sockaddr *)addr, sizeof(*addr)) < 0 && errno != EINPROGRESS) {
+        die("connect");
+      }
+      // data: the fd, and bit 32 once its SHUTDOWN is on its way.
+      struct epoll_event ev = {.events = EPOLLOUT, .data.u64 = (uint32_t)fd};
+      if (epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) < 0) die("epoll_ctl");
+      active++;
+      started++;
+    }
+    int n = epoll_wait(ep, events, 128, -1);
+    if (n < 0 && errno != EINTR) die("epoll_wait");
+    for (int i = 0; i < n; i++) {
+      int fd = (int)(uint32_t)events[i].data.u64;
+      int closing = (events[i].data.u64 >> 32) != 0;
+      if (!closing) {
+        int err = 0;
+        socklen_t len = sizeof(err);
+        getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
+        if (err != 0) {
+          errno = err;
+          die("connect");
+        }
+        if (wait) {
+          if (shutdown(fd, SHUT_WR) < 0) die("shutdown");
+          struct epoll_event ev = {.events = EPOLLIN, .data.u64 = (1ull << 32) | (uint32_t)fd};
+          if (epoll_ctl(ep, EPOLL_CTL_MOD, fd, &ev) < 0) die("epoll_ctl");
+          continue;
+        }
+      } else if (!shutdown_completed(fd)) {
+        continue;  // COMM_UP, read first
+      }
+      close(fd);  // also takes it out of the epoll set
+      active--;
+      done++;
+    }
+  }
+  close(ep);
 }
 
 static int cmp(const void *a, const void *b) {
@@ -224,16 +302,14 @@ int main(int argc, char **argv) {
 
   double started = now(), elapsed;
   if (strcmp(mode, "setup") == 0) {
-    for (long i = 0; i < count; i++) {
-      int fd = open_socket(nodelay);
-      if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) die("connect");
-      close(fd);
-    }
+    int in_flight = size > 0 ? size : 1;  // setup's third argument
+    int wait = argc > 4 && strcmp(argv[4], "wait") == 0;
+    setup_associations(&addr, count, in_flight, wait);
     elapsed = now() - started;
     printf(
-        "{\"impl\":\"c\",\"mode\":\"setup\",\"associations\":%ld,\"seconds\":%.6f,\"perSecond\":%."
-        "1f}\n",
-        count, elapsed, count / elapsed);
+        "{\"impl\":\"c\",\"mode\":\"setup\",\"associations\":%ld,\"inFlight\":%d,"
+        "\"close\":\"%s\",\"seconds\":%.6f,\"perSecond\":%.1f}\n",
+        count, in_flight, wait ? "wait" : "nowait", elapsed, count / elapsed);
   } else {
     int fd = open_socket(nodelay);
     if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) die("connect");

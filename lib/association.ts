@@ -85,6 +85,12 @@ export interface EndpointLimits {
   maxTotalHeldBytes: number;
 }
 
+type HeldMessage = { data: Buffer; info: EndpointMessageInfo };
+/** The held list of every association that holds nothing (never written to). */
+const NO_HELD: HeldMessage[] = Object.freeze([]) as unknown as HeldMessage[];
+/** The stall guard's state of an association that is not stuck (replaced, never written to). */
+const NOT_STUCK = Object.freeze({ since: 0, sent: -1 });
+
 export interface Association {
   on(event: 'message', listener: (data: Buffer, info: EndpointMessageInfo) => void): this;
   on(event: 'notification', listener: (notification: Notification) => void): this;
@@ -113,15 +119,10 @@ export class Association extends EventEmitter {
   /** Streams negotiated (they can change on a restart or a stream reconfiguration). */
   outboundStreams: number;
   inboundStreams: number;
-  /** Path management: per-path state, primary path, local addresses, heartbeats. */
-  readonly paths = new Paths(
-    () => this.host.handleFor(this),
-    () => this.id,
-  );
   /** @internal Sends the kernel could not take yet. */
   readonly queue: SendQueue;
-  /** Messages read while paused, delivered on resume(). */
-  private held: { data: Buffer; info: EndpointMessageInfo }[] = [];
+  /** Messages read while paused, delivered on resume() (NO_HELD until there are some). */
+  private held: HeldMessage[] = NO_HELD;
   private heldSize = 0;
   private userPaused = false;
   /** Iterators that are behind (each pauses once). */
@@ -134,7 +135,9 @@ export class Association extends EventEmitter {
    * been closed on unacknowledged data, and how many data chunks had gone out then (-1: not
    * stuck).
    */
-  stall = { since: 0, sent: -1 };
+  stall: Readonly<{ since: number; sent: number }> = NOT_STUCK;
+  /** Made on first use: an endpoint may hold many thousands of associations. */
+  private pathsOf: Paths | null = null;
 
   /** @internal */
   constructor(
@@ -147,6 +150,14 @@ export class Association extends EventEmitter {
     this.outboundStreams = up.outboundStreams;
     this.inboundStreams = up.inboundStreams;
     this.queue = new SendQueue((item, err) => this.settle(item, err));
+  }
+
+  /** Path management: per-path state, primary path, local addresses, heartbeats. */
+  get paths(): Paths {
+    return (this.pathsOf ??= new Paths(
+      () => this.host.handleFor(this),
+      () => this.id,
+    ));
   }
 
   localAddresses(): AddressInfo[] {
@@ -388,6 +399,7 @@ export class Association extends EventEmitter {
   }
 
   private hold(data: Buffer, info: EndpointMessageInfo): void {
+    if (this.held === NO_HELD) this.held = [];
     this.held.push({ data, info });
     this.heldSize += data.length;
     this.host.heldBytes += data.length;
@@ -418,10 +430,10 @@ export class Association extends EventEmitter {
     }
   }
 
-  private takeHeld(): { data: Buffer; info: EndpointMessageInfo }[] {
+  private takeHeld(): HeldMessage[] {
     const held = this.held;
     this.host.heldBytes -= this.heldSize;
-    this.held = [];
+    this.held = NO_HELD;
     this.heldSize = 0;
     return held;
   }

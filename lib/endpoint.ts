@@ -36,7 +36,7 @@ import {
 import { Holder } from './holder';
 import { iterate } from './iterate';
 import { WriteTurns } from './write-turns';
-import { constants, native, type NativeNotification, type NativeSocket } from './native';
+import { constants, native, readInfo, type NativeNotification, type NativeSocket } from './native';
 import { toNotification, type AssocChangeNotification, type Notification } from './notifications';
 import {
   sendError,
@@ -511,11 +511,11 @@ export class Endpoint extends EventEmitter {
     offset: number,
     extras?: unknown[],
   ): void {
-    forEachEntry(this.holder.readInfo, count, pool, offset, extras, this.alive, this.deliverEntry);
+    forEachEntry(count, pool, offset, extras, this.alive, this.deliverEntry);
   }
 
   private deliver(k: number, entry: unknown): void {
-    const info = this.holder.readInfo;
+    const info = readInfo;
     const kind = entryAt(info, k);
     if (kind === Entry.Notification) {
       this.onNotification(toNotification(entry as NativeNotification));

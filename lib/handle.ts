@@ -13,6 +13,7 @@ import {
   INFO_STRIDE,
   INFO_TOO_LARGE,
   native,
+  readInfo,
   SEND_BATCH,
   SEND_FIELDS,
   type NativeAddress,
@@ -254,7 +255,6 @@ const NO_BYTES = Buffer.alloc(0);
 let lastPool: ArrayBuffer | undefined;
 
 export function forEachEntry(
-  info: Uint32Array,
   count: number,
   pool: ArrayBuffer | undefined,
   offset: number,
@@ -271,7 +271,7 @@ export function forEachEntry(
     lastPool = pool;
   }
   for (let k = 0; k < count && alive(); k++) {
-    const length = info[k * INFO_STRIDE + 7]!;
+    const length = readInfo[k * INFO_STRIDE + 7]!;
     try {
       let entry: unknown;
       if (length === INFO_EXTRA) {

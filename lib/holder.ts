@@ -18,12 +18,8 @@ export interface HandleEvents {
   error?(rc: number): void;
 }
 
-const NO_INFO = new Uint32Array(0);
-
 export class Holder {
   handle: NativeSocket | null = null;
-  /** The handle's receive info for the read batch being delivered (see INFO_STRIDE). */
-  readInfo: Uint32Array = NO_INFO;
   private unrefed = false;
   /** Every timer started, and whether it keeps the process alive when the handle does. */
   private readonly timers = new Map<NodeJS.Timeout, boolean>();
@@ -34,7 +30,6 @@ export class Holder {
   open(fd: number, family: number): NativeSocket {
     const handle = new native.Socket(fd, family);
     this.handle = handle;
-    this.readInfo = handle.readInfo();
     handle.setEventHandler((kind, value, pool, extras, offset) =>
       this.dispatch(kind, value, pool, extras, offset),
     );

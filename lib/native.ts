@@ -31,7 +31,7 @@ export const enum EventKind {
 
 /**
  * A Read event is handler(EventKind.Read, count, pool, extras, offset): `count` entries, entry k's
- * receive info in the socket's readInfo() at [k * INFO_STRIDE]:
+ * receive info in the environment's `readInfo` at [k * INFO_STRIDE]:
  * [stream, ppid, ssn, tsn, flags, context, assocId, length]. Slot 0 holds a marker instead of
  * a stream for entries that are not messages: INFO_NOTIFICATION (the entry is the next element
  * of `extras`, a parsed notification) or INFO_TOO_LARGE (a message of association `assocId`
@@ -39,7 +39,7 @@ export const enum EventKind {
  * message is the next `length` bytes of the ArrayBuffer `pool`, the batch's first at `offset`
  * (short messages back to back, in a pool that later batches go on filling), or with length
  * INFO_EXTRA the next element of `extras` (a long message's own Buffer).
- * Valid only while the event is being handled: the next read reuses readInfo().
+ * Valid only while the event is being handled: the next read (of any socket) reuses readInfo.
  */
 export const INFO_STRIDE = 8;
 export const INFO_NOTIFICATION = 0xffffffff;
@@ -97,7 +97,6 @@ export declare class NativeSocket {
   movePartials(assocId: number, to: NativeSocket): void;
   /** Bytes held in messages not yet complete. */
   partialBytes(): number;
-  readInfo(): Uint32Array;
   ref(): void;
   unref(): void;
   close(): void;
@@ -113,6 +112,8 @@ export interface NativeAddon {
   boundary: Record<string, number>;
   /** The send parameters of send() and sendMany() (see SEND_FIELDS). */
   sendFields: Uint32Array;
+  /** The receive info of the read batch being delivered (see INFO_STRIDE). */
+  readInfo: Uint32Array;
   constants: {
     AF_INET: number;
     AF_INET6: number;
@@ -156,8 +157,10 @@ export const native = (
     : nodeGypBuild(path.join(__dirname, '..', '..'))
 ) as NativeAddon;
 export const constants = native.constants;
-// The native side keeps pointers into this array's memory: it must never be detached.
+export const readInfo = native.readInfo;
+// The native side keeps pointers into these arrays' memory: they must never be detached.
 markAsUntransferable(native.sendFields.buffer);
+markAsUntransferable(readInfo.buffer);
 
 // The layouts above are the addon's: an addon built from other sources must not be used.
 const expected: Record<string, number> = {

@@ -29,7 +29,7 @@ import {
   type Status,
 } from './handle';
 import { Holder } from './holder';
-import { constants, native, type NativeNotification, type NativeSocket } from './native';
+import { constants, native, readInfo, type NativeNotification, type NativeSocket } from './native';
 import { Paths } from './paths';
 import {
   emitNotification,
@@ -584,12 +584,12 @@ export class Socket extends Duplex {
     offset: number,
     extras?: unknown[],
   ): void {
-    forEachEntry(this.holder.readInfo, count, pool, offset, extras, this.alive, this.deliverEntry);
+    forEachEntry(count, pool, offset, extras, this.alive, this.deliverEntry);
   }
 
   /** One entry of a read batch: a message pushed to the readable side, or a notification. */
   private deliver(k: number, entry: unknown): void {
-    const info = this.holder.readInfo;
+    const info = readInfo;
     switch (entryAt(info, k)) {
       case Entry.Notification:
         return this.onNotification(toNotification(entry as NativeNotification));

@@ -129,6 +129,10 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   data->send_fields = send_fields.Data();
   data->send_fields_ref = Napi::Persistent(send_fields);
   exports.Set("sendFields", send_fields);
+  Napi::Uint32Array read_info = Napi::Uint32Array::New(env, kReadBudget * kInfoStride);
+  data->read_info = read_info.Data();
+  data->read_info_ref = Napi::Persistent(read_info);
+  exports.Set("readInfo", read_info);
 
   exports.Set("optionLayouts", OptionLayoutsToJs(env));
   exports.Set("boundary", Boundary(env));

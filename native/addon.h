@@ -18,7 +18,7 @@ class Socket;
 constexpr size_t kSendFields = 6;
 constexpr size_t kSendBatch = 64;
 
-// A read batch describes entry k in the socket's readInfo() Uint32Array at
+// A read batch describes entry k in the environment's readInfo Uint32Array at
 // [k * kInfoStride ...]: [stream, ppid, ssn, tsn, flags, context, assocId, length]. Slot 0
 // holds a marker instead of a stream (streams are 16-bit) for the entries that are not
 // messages: kInfoNotification (the entry is the next of `extras`), kInfoTooLarge (a message of
@@ -57,6 +57,10 @@ struct AddonData {
   Napi::Reference<Napi::ArrayBuffer> pool;
   uint8_t* pool_data = nullptr;
   size_t pool_used = kPoolSize;  // full: the first message starts a pool
+  // readInfo's storage (see kInfoStride): one for all sockets, as a batch is read and
+  // handed to JavaScript before any other socket's.
+  uint32_t* read_info = nullptr;
+  Napi::Reference<Napi::Uint32Array> read_info_ref;
   // sendFields' storage (see kSendFields), and the reference that keeps it alive.
   uint32_t* send_fields = nullptr;
   Napi::Reference<Napi::Uint32Array> send_fields_ref;

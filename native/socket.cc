@@ -19,7 +19,7 @@
 namespace ksctp {
 
 // A kEventRead event is onevent(kEventRead, count, pool, extras, offset): `count` entries
-// described in the socket's readInfo() (see kInfoStride in addon.h). A message shorter than
+// described in the environment's readInfo (see kInfoStride in addon.h). A message shorter than
 // kPoolMaxLength is `length` bytes of the ArrayBuffer `pool`, the batch's first at `offset`
 // and each next one right after the one before (see kPoolSize); a longer message or a
 // notification is the next element of the array `extras` (length kInfoExtra), so a long
@@ -64,7 +64,6 @@ Napi::Function Socket::Define(Napi::Env env) {
                          InstanceMethod<&Socket::Ref>("ref"),
                          InstanceMethod<&Socket::Unref>("unref"),
                          InstanceMethod<&Socket::Close>("close"),
-                         InstanceMethod<&Socket::ReadInfo>("readInfo"),
                          InstanceMethod<&Socket::SendMany>("sendMany"),
                          InstanceMethod<&Socket::SetEventHandler>("setEventHandler"),
                          InstanceAccessor<&Socket::GetFd>("fd"),
@@ -85,12 +84,6 @@ Socket::Socket(const Napi::CallbackInfo& info)
   if (getsockopt(fd_, SOL_SOCKET, SO_TYPE, &type, &type_length) == 0) {
     one_to_many_ = type == SOCK_SEQPACKET;
   }
-  Napi::Env env = info.Env();
-  Napi::ArrayBuffer info_buffer =
-      Napi::ArrayBuffer::New(env, kReadBudget * kInfoStride * sizeof(uint32_t));
-  read_info_ =
-      Napi::Persistent(Napi::Uint32Array::New(env, kReadBudget * kInfoStride, info_buffer, 0));
-  read_info_data_ = static_cast<uint32_t*>(info_buffer.Data());
   addon_->live.insert(this);
   // An open socket is never collected: it is closed explicitly (close(), environment
   // teardown), and only then may its JS object go.
@@ -279,7 +272,7 @@ void Socket::OnReadable() {
   uint32_t extra_count = 0;
   int error = 0;
   bool ended = false;
-  uint32_t* infos = read_info_data_;
+  uint32_t* infos = addon_->read_info;
 
   // Writes entry `count`'s receive info; the caller says where its payload is (slot 7).
   auto next_entry = [&](const Received& r, bool is_notification) {
@@ -629,9 +622,6 @@ Napi::Value Socket::Close(const Napi::CallbackInfo& info) {
   CloseQuietly();
   return info.Env().Undefined();
 }
-
-// readInfo() -> the Uint32Array that read batches describe their entries in (see above).
-Napi::Value Socket::ReadInfo(const Napi::CallbackInfo& info) { return read_info_.Value(); }
 
 Napi::Value Socket::GetFd(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), fd_);

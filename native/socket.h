@@ -57,7 +57,6 @@ class Socket : public Napi::ObjectWrap<Socket> {
   Napi::Value Unref(const Napi::CallbackInfo& info);
   Napi::Value Close(const Napi::CallbackInfo& info);
   Napi::Value GetFd(const Napi::CallbackInfo& info);
-  Napi::Value ReadInfo(const Napi::CallbackInfo& info);
 
   // Poll bookkeeping: the poll runs while reading, accepting, connecting or waiting for
   // writable. poll_events_ is what libuv currently watches (-1: unknown, resynchronise).
@@ -93,8 +92,6 @@ class Socket : public Napi::ObjectWrap<Socket> {
   // JavaScript's onevent(kind, value, ...) callback, held here rather than looked up by name
   // on every event (a named lookup interns its string each time).
   Napi::FunctionReference on_event_;
-  Napi::Reference<Napi::Uint32Array> read_info_;  // receive info of the batch being emitted
-  uint32_t* read_info_data_ = nullptr;            // its storage (an ArrayBuffer never moves)
 };
 
 }  // namespace ksctp

@@ -34,4 +34,21 @@ describe('scripts/sctp-run where the kernel has SCTP', () => {
     expect(r.status).toBe(125);
     expect(r.stderr).toContain("KSCTP_MODE must be auto, native or vm (got 'bogus')");
   });
+
+  test('rejects a bad KSCTP_ICOUNT, and says that natively it counts nothing', () => {
+    const bad = spawnSync(runner, ['true'], {
+      encoding: 'utf8',
+      env: { ...process.env, KSCTP_ICOUNT: 'yes' },
+    });
+    expect(bad.status).toBe(125);
+    expect(bad.stderr).toContain("KSCTP_ICOUNT must be 0 or 1 (got 'yes')");
+    const native = spawnSync(runner, ['sh', '-c', 'echo "$SCTP_RUN_ICOUNT"'], {
+      encoding: 'utf8',
+      env: { ...process.env, KSCTP_ICOUNT: '1' },
+    });
+    expect(native.status).toBe(0);
+    expect(native.stderr).toContain('KSCTP_ICOUNT=1 applies to the VM only');
+    // Natively the command does not run in an instruction-counting VM, and is not told it does.
+    expect(native.stdout.trim()).not.toBe('1');
+  });
 });
