@@ -153,16 +153,16 @@ export function mixed(sender: 'kernel-sctp' | 'C'): Comparator {
         SCTP_BENCH_WARMUP: String(m.messages),
         KSCTP_BENCH_WARMUP: String(m.messages),
       };
-      const [server, serverEnv, client] =
+      // The other side is the server: it prints its port, then the client runs against it.
+      const [cmd, args, serverEnv] =
         sender === 'kernel-sctp'
-          ? [[cBinary, 'rate', m.messages, m.size, 1], { SCTP_BENCH_SERVE: '1' }, nodeClient]
+          ? [cBinary, ['rate', m.messages, m.size, 1], { SCTP_BENCH_SERVE: '1' }]
           : [
-              [process.execPath, nodeBench, 'sctp', 'rate', m.messages, m.size],
+              process.execPath,
+              [nodeBench, 'sctp', 'rate', m.messages, m.size],
               { KSCTP_BENCH_ROLE: 'server' },
-              cClient,
             ];
-      const [cmd, ...args] = server as (string | number)[];
-      const child = spawn(String(cmd), args.map(String), {
+      const child = spawn(cmd, args.map(String), {
         env: { ...process.env, ...warmup, ...serverEnv },
         stdio: ['ignore', 'pipe', 'inherit'],
       });
@@ -171,7 +171,7 @@ export function mixed(sender: 'kernel-sctp' | 'C'): Comparator {
           child.stdout!.once('data', (line) => resolve(String(line).trim().split('\n')[0]!));
           child.once('exit', () => reject(new Error(`${cmd} exited before it listened`)));
         });
-        return (client as typeof nodeClient)(m, port, warmup);
+        return sender === 'kernel-sctp' ? nodeClient(m, port, warmup) : cClient(m, port, warmup);
       } finally {
         child.kill();
       }

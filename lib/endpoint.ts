@@ -36,7 +36,7 @@ import {
 import { Holder } from './holder';
 import { iterate } from './iterate';
 import { WriteTurns } from './write-turns';
-import { constants, native, readInfo, type NativeNotification, type NativeSocket } from './native';
+import { constants, native, type NativeNotification, type NativeSocket } from './native';
 import { toNotification, type AssocChangeNotification, type Notification } from './notifications';
 import {
   sendError,
@@ -167,7 +167,8 @@ export interface Endpoint {
 export class Endpoint extends EventEmitter {
   private state: 'open' | 'closing' | 'closed' = 'open';
   private readonly holder = new Holder({
-    read: (count, pool, offset, extras) => this.onBatch(count, pool, offset, extras),
+    read: (count, pool, offset, extras) =>
+      forEachEntry(count, pool, offset, extras, this.alive, this.deliverEntry),
     writable: () => this.turns.flush(true),
   });
   /** The read batch callbacks, made once (a batch can come for every message). */
@@ -505,23 +506,13 @@ export class Endpoint extends EventEmitter {
   // ---------------------------------------------------------------------------------------
   // Receiving
 
-  private onBatch(
-    count: number,
-    pool: ArrayBuffer | undefined,
-    offset: number,
-    extras?: unknown[],
-  ): void {
-    forEachEntry(count, pool, offset, extras, this.alive, this.deliverEntry);
-  }
-
   private deliver(k: number, entry: unknown): void {
-    const info = readInfo;
-    const kind = entryAt(info, k);
+    const kind = entryAt(k);
     if (kind === Entry.Notification) {
       this.onNotification(toNotification(entry as NativeNotification));
       return;
     }
-    const assocId = assocIdAt(info, k);
+    const assocId = assocIdAt(k);
     if (this.refused.has(assocId)) return;
     const peeled = this.peeledInBatch.get(assocId);
     if (kind === Entry.TooLarge) {
@@ -531,8 +522,8 @@ export class Endpoint extends EventEmitter {
       return;
     }
     const data = entry as Buffer;
-    if (peeled) return peeled.injectMessage(data, messageInfoAt(info, k));
-    const message = messageInfoAt(info, k) as EndpointMessageInfo;
+    if (peeled) return peeled.injectMessage(data, messageInfoAt(k));
+    const message = messageInfoAt(k) as EndpointMessageInfo;
     const a = this.associations.get(assocId);
     message.association = a;
     if (a) a.deliver(data, message);

@@ -298,8 +298,8 @@ export const enum Entry {
   TooLarge,
 }
 
-export function entryAt(info: Uint32Array, k: number): Entry {
-  const marker = info[k * INFO_STRIDE];
+export function entryAt(k: number): Entry {
+  const marker = readInfo[k * INFO_STRIDE];
   return marker === INFO_NOTIFICATION
     ? Entry.Notification
     : marker === INFO_TOO_LARGE
@@ -308,12 +308,13 @@ export function entryAt(info: Uint32Array, k: number): Entry {
 }
 
 /** The association id of entry k of a read batch. */
-export function assocIdAt(info: Uint32Array, k: number): number {
-  return info[k * INFO_STRIDE + 6]! | 0; // sctp_assoc_t is signed
+export function assocIdAt(k: number): number {
+  return readInfo[k * INFO_STRIDE + 6]! | 0; // sctp_assoc_t is signed
 }
 
 /** The info of message entry k: [stream, ppid, ssn, tsn, flags, context, assocId]. */
-export function messageInfoAt(info: Uint32Array, k: number): MessageInfo {
+export function messageInfoAt(k: number): MessageInfo {
+  const info = readInfo;
   const at = k * INFO_STRIDE;
   return {
     stream: info[at]!,

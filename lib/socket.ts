@@ -29,7 +29,7 @@ import {
   type Status,
 } from './handle';
 import { Holder } from './holder';
-import { constants, native, readInfo, type NativeNotification, type NativeSocket } from './native';
+import { constants, native, type NativeNotification, type NativeSocket } from './native';
 import { Paths } from './paths';
 import {
   emitNotification,
@@ -160,7 +160,8 @@ export class Socket extends Duplex {
 
   private phase: Phase = 'new';
   private readonly holder = new Holder({
-    read: (count, pool, offset, extras) => this.onBatch(count, pool, offset, extras),
+    read: (count, pool, offset, extras) =>
+      forEachEntry(count, pool, offset, extras, this.alive, this.deliverEntry),
     writable: () => this.flushQueue(),
     connect: (rc) => this.onConnectOutcome(rc),
     end: () => this.onEnd(),
@@ -578,19 +579,9 @@ export class Socket extends Duplex {
     this.destroy(systemError(rc, 'recvmsg'));
   }
 
-  private onBatch(
-    count: number,
-    pool: ArrayBuffer | undefined,
-    offset: number,
-    extras?: unknown[],
-  ): void {
-    forEachEntry(count, pool, offset, extras, this.alive, this.deliverEntry);
-  }
-
   /** One entry of a read batch: a message pushed to the readable side, or a notification. */
   private deliver(k: number, entry: unknown): void {
-    const info = readInfo;
-    switch (entryAt(info, k)) {
+    switch (entryAt(k)) {
       case Entry.Notification:
         return this.onNotification(toNotification(entry as NativeNotification));
       case Entry.TooLarge:
@@ -599,7 +590,7 @@ export class Socket extends Duplex {
         break;
     }
     const data = entry as Received;
-    data[kInfo] = messageInfoAt(info, k);
+    data[kInfo] = messageInfoAt(k);
     if (!this.push(data) && !this.readingPaused && this.phase === 'open') {
       // The reader is behind: stop taking messages from the kernel (its receive window
       // then closes and the peer slows down). _read() resumes.

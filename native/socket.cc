@@ -18,9 +18,9 @@
 
 namespace ksctp {
 
-// A kEventRead event is onevent(kEventRead, count, pool, extras, offset): `count` entries
-// described in the environment's readInfo (see kInfoStride in addon.h). A message shorter than
-// kPoolMaxLength is `length` bytes of the ArrayBuffer `pool`, the batch's first at `offset`
+// A kEventRead event calls the event handler (kEventRead, count, pool, extras, offset): `count`
+// entries described in the environment's readInfo (see kInfoStride in addon.h). A message shorter
+// than kPoolMaxLength is `length` bytes of the ArrayBuffer `pool`, the batch's first at `offset`
 // and each next one right after the one before (see kPoolSize); a longer message or a
 // notification is the next element of the array `extras` (length kInfoExtra), so a long
 // message does not keep a pool alive.
@@ -184,8 +184,8 @@ void Socket::HandlePoll(int status, int events) {
   }
 }
 
-// Calls `onevent(kind, value, pool, extras, offset)` through the C API, so that no failure can
-// turn into a C++ exception inside a libuv callback: a JS exception becomes
+// Calls the event handler (kind, value, pool, extras, offset) through the C API, so that no failure
+// can turn into a C++ exception inside a libuv callback: a JS exception becomes
 // 'uncaughtException', and an environment that can no longer run JS (a terminating worker) is
 // simply not called.
 void Socket::Emit(EventKind kind, napi_value value, napi_value bytes, napi_value extras,
