@@ -745,9 +745,11 @@ const cli: string[][] = [
 test('sctpt: bad arguments are usage errors (exit 2, one line, no stack trace)', () => {
   const problems: string[] = [];
   for (const args of cli) {
-    const r = spawnSync(process.execPath, [sctpt, ...args], { encoding: 'utf8', timeout: 20_000 });
+    // Generous: a Node start under TCG with the churn test's workers beside it once took > 20 s.
+    const r = spawnSync(process.execPath, [sctpt, ...args], { encoding: 'utf8', timeout: 120_000 });
     const label = `sctpt ${args.join(' ')}`;
-    if (r.status !== 2) problems.push(`${label}: exit ${r.status} (${r.stderr.trim()})`);
+    if (r.error) problems.push(`${label}: ${r.error.message} (signal ${r.signal})`);
+    else if (r.status !== 2) problems.push(`${label}: exit ${r.status} (${r.stderr.trim()})`);
     if (/^\s+at /m.test(r.stderr)) problems.push(`${label}: a stack trace`);
     if (!/^(sctpt: |usage: )/.test(r.stderr + r.stdout)) problems.push(`${label}: ${r.stderr}`);
   }
