@@ -342,7 +342,9 @@ export class Association extends EventEmitter {
     this.abortError = err;
     this.owedDrain = false;
     // ABORT is immediate: what is still queued will not be sent.
-    this.queue.clear(codedError(`Association ${this.id} was aborted`, 'ERR_STREAM_DESTROYED'));
+    this.queue.clear(() =>
+      codedError(`Association ${this.id} was aborted`, 'ERR_STREAM_DESTROYED'),
+    );
     const rc = sendMessage(handle, data, controlSend(constants.SCTP_ABORT), this.id);
     if (rc < 0) this.close(err); // already gone in the kernel
   }
@@ -490,7 +492,9 @@ export class Association extends EventEmitter {
     // Closed first: what listeners do below (abort(), destroy()) finds it closed.
     this.state = 'closed';
     const held = this.takeHeld();
-    this.queue.clear(err ?? codedError(`Association ${this.id} is closed`, 'ERR_SOCKET_CLOSED'));
+    this.queue.clear(
+      () => err ?? codedError(`Association ${this.id} is closed`, 'ERR_SOCKET_CLOSED'),
+    );
     // Before the endpoint hears of it: an endpoint that closes now emits its 'close' after.
     process.nextTick(() => this.emit('close', err ?? undefined));
     let thrown: { error: unknown } | null = null;

@@ -794,7 +794,7 @@ export class Endpoint extends EventEmitter {
     this.holder.close(true); // the kernel aborts every association still open
     this.reading = false;
     for (const id of [...this.pending.keys()]) this.failConnect(id, socketClosed());
-    this.turns.close(socketClosed());
+    this.turns.close(socketClosed);
     for (const a of [...this.associations.values()]) a.close(err ?? socketClosed(), true);
     const callbacks = this.closeCallbacks;
     this.closeCallbacks = [];

@@ -341,18 +341,25 @@ export const DEFAULT_RECEIVE_BUFFER = 1 << 20;
 
 /**
  * Subscribes to the notifications (sender_dry only when asked) and applies the options;
- * throws a system error.
+ * throws a system error. `from: 'listener'` is a socket accepted from a listener these same
+ * options were applied to: the kernel copied every socket option, subscriptions and buffer
+ * sizes included, onto it (sctp_sock_migrate), so only the native side's own state is set.
  */
-export function applyHandleOptions(handle: NativeSocket, o: HandleOptions): void {
+export function applyHandleOptions(
+  handle: NativeSocket,
+  o: HandleOptions,
+  from: 'options' | 'listener' = 'options',
+): void {
   const check = (rc: number) => {
-    if (rc < 0) throw systemError(rc, 'setsockopt');
+    if (rc < 0) throw systemError(rc, from === 'listener' ? 'getsockopt' : 'setsockopt');
   };
-  check(handle.subscribeEvents(o.senderDry === true));
-  check(handle.setOption('SCTP_NODELAY', { value: o.noDelay === false ? 0 : 1 }));
   handle.setReassemblyLimits(
     o.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE,
     o.maxPartialBytes ?? DEFAULT_MAX_PARTIAL_BYTES,
   );
+  if (from === 'listener') return check(handle.adoptSubscriptions());
+  check(handle.subscribeEvents(o.senderDry === true));
+  check(handle.setOption('SCTP_NODELAY', { value: o.noDelay === false ? 0 : 1 }));
   // The kernel caps SO_RCVBUF/SO_SNDBUF at net.core.rmem_max/wmem_max; a process with
   // CAP_NET_ADMIN may exceed that (the *FORCE options), so that is tried first.
   const setBuffer = (force: string, plain: string, value: number) => {

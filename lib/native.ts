@@ -92,6 +92,10 @@ export declare class NativeSocket {
   peeloff(assocId: number): number;
   shutdown(how: number): number;
   subscribeEvents(senderDry: boolean): number;
+  /** An accepted socket: learns what it inherited from its listener (0 or -errno). */
+  adoptSubscriptions(): number;
+  /** SCTP_STATUS of a one-to-one socket, only [assocId, outbound streams, inbound streams]. */
+  streamCounts(): [number, number, number] | number;
   setReassemblyLimits(maxMessageSize: number, maxPartialBytes: number): void;
   /** Moves the pieces read so far of an association's messages to the socket it was peeled off to. */
   movePartials(assocId: number, to: NativeSocket): void;

@@ -76,6 +76,7 @@ export class SendQueue {
    * message the kernel refuses is settled with its error, and the ones after it go on.
    */
   flush(handle: NativeSocket): boolean {
+    if (this.length === 1) return this.flushOne(handle); // the usual case, without the batch's arrays
     const settled: [QueuedSend, Error | null][] = [];
     let blocked = false;
     while (this.head < this.items.length) {
@@ -118,6 +119,17 @@ export class SendQueue {
     return !blocked;
   }
 
+  private flushOne(handle: NativeSocket): boolean {
+    const item = this.items[this.head]!;
+    const rc = sendNow(handle, item);
+    if (rc === -EAGAIN) return false;
+    this.take();
+    this.movedAt = Date.now();
+    this.compact();
+    this.settle(item, rc < 0 ? sendError(rc, item, handle) : null);
+    return true;
+  }
+
   /** Removes every queued message and returns them in order (they move elsewhere). */
   takeAll(): QueuedSend[] {
     const rest = this.items.slice(this.head) as QueuedSend[];
@@ -127,8 +139,14 @@ export class SendQueue {
     return rest;
   }
 
-  /** Settles every queued message with `err` (the association or socket is gone). */
-  clear(err: Error): void {
+  /**
+   * Settles every queued message with the error `why()` makes (the association or socket is
+   * gone). Made only when something is queued: an Error's stack costs more than the rest of
+   * a teardown.
+   */
+  clear(why: () => Error): void {
+    if (this.length === 0) return;
+    const err = why();
     for (const item of this.takeAll()) this.settle(item, err);
   }
 

@@ -212,7 +212,7 @@ export class Server extends EventEmitter {
     }
     const socket = new Socket(this.options);
     try {
-      socket.attach(fd, this.family);
+      socket.attach(fd, this.family, 'listener');
     } catch (err) {
       socket.destroy();
       this.emit('error', err);

@@ -230,10 +230,13 @@ export class Socket extends Duplex {
     this.attach(fd, this.family);
   }
 
-  /** @internal Wraps an open fd (an accepted or peeled-off association). */
-  attach(fd: number, family: number): void {
+  /**
+   * @internal Wraps an open fd (an accepted or peeled-off association). `from: 'listener'`:
+   * accepted from a listener configured with this socket's options (see applyHandleOptions).
+   */
+  attach(fd: number, family: number, from: 'options' | 'listener' = 'options'): void {
     this.family = family;
-    applyHandleOptions(this.holder.open(fd, family), this.options);
+    applyHandleOptions(this.holder.open(fd, family), this.options, from);
   }
 
   /** @internal The native handle (for the endpoint's peeloff). */
@@ -363,11 +366,11 @@ export class Socket extends Duplex {
 
   /** The association id and the negotiated stream counts, once the association is up. */
   private readStatusOnce(): void {
-    const s = this.holder.handle?.getOption('SCTP_STATUS', { assocId: 0 });
-    if (typeof s !== 'object') return;
-    this.assocId = (s.assocId as number) || this.assocId;
-    this.outboundStreams = s.outboundStreams as number;
-    this.inboundStreams = s.inboundStreams as number;
+    const counts = this.holder.handle?.streamCounts();
+    if (typeof counts !== 'object') return;
+    this.assocId = counts[0] || this.assocId;
+    this.outboundStreams = counts[1];
+    this.inboundStreams = counts[2];
   }
 
   /** The association is up and may be written to. */
@@ -446,7 +449,17 @@ export class Socket extends Duplex {
   }
 
   override _write(chunk: unknown, encoding: BufferEncoding, callback: SendCallback): void {
-    this._writev([{ chunk, encoding }], callback);
+    // _writev's work for one message, without its arrays (this runs for every send()).
+    let item: QueuedSend;
+    try {
+      const { data, options } = toMessage(chunk, encoding);
+      item = { data, send: this.resolveSendOptions(options), assocId: 0, callback };
+    } catch (err) {
+      callback(err as Error);
+      return;
+    }
+    this.queue.push(item);
+    if (this.writableNow) this.flushQueue();
   }
 
   /**
@@ -591,12 +604,31 @@ export class Socket extends Duplex {
     }
     const data = entry as Received;
     data[kInfo] = messageInfoAt(k);
+    if (this.flowingAndEmpty()) {
+      // What push() would do is emit 'data' at once; doing it directly spares the read-more
+      // tick the stream schedules after each push (one tick for every batch read).
+      this.emit('data', data);
+      return;
+    }
     if (!this.push(data) && !this.readingPaused && this.phase === 'open') {
       // The reader is behind: stop taking messages from the kernel (its receive window
       // then closes and the peer slows down). _read() resumes.
       this.readingPaused = true;
       this.holder.handle?.setReading(false);
     }
+  }
+
+  /**
+   * Flowing, with nothing buffered and someone listening to 'data'. After the first message,
+   * which push() delivers (so that readableDidRead says so).
+   */
+  private flowingAndEmpty(): boolean {
+    return (
+      this.readableFlowing === true &&
+      this.readableLength === 0 &&
+      this.readableDidRead &&
+      this.listenerCount('data') > 0
+    );
   }
 
   /** @internal The peer sent more than this application accepts: like any 'error', fatal (ABORT). */
@@ -671,7 +703,7 @@ export class Socket extends Duplex {
     this.holder.close(this.phase !== 'ended');
     this.shutdownTimer = this.stallTimer = null;
     this.phase = 'destroyed';
-    this.queue.clear(err ?? codedError('Socket was destroyed', 'ERR_STREAM_DESTROYED'));
+    this.queue.clear(() => err ?? codedError('Socket was destroyed', 'ERR_STREAM_DESTROYED'));
     callback(err);
   }
 

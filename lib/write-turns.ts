@@ -206,10 +206,10 @@ export class WriteTurns {
     );
   }
 
-  /** The socket closed: what is still queued by address fails with `err`. */
-  close(err: Error): void {
+  /** The socket closed: what is still queued by address fails with the error `why()` makes. */
+  close(why: () => Error): void {
     this.retryTimer = this.stallTimer = null; // the holder cleared them
     this.waiting.clear();
-    this.addressed.clear(err);
+    this.addressed.clear(why);
   }
 }

@@ -110,6 +110,25 @@ int SubscribeEvents(int fd, bool sender_dry, bool* knows_next) {
   return -errno;
 }
 
+int InheritedNextInfo(int fd, bool* knows_next) {
+  int on = 0;
+  socklen_t len = sizeof(on);
+  if (getsockopt(fd, IPPROTO_SCTP, SCTP_RECVNXTINFO, &on, &len) < 0) {
+    *knows_next = false;
+    return errno == ENOPROTOOPT ? 0 : -errno;
+  }
+  *knows_next = on != 0;
+  return 0;
+}
+
+int ReadStreamCounts(int fd, StreamCounts* out) {
+  sctp_status status{};
+  socklen_t len = sizeof(status);
+  if (getsockopt(fd, IPPROTO_SCTP, SCTP_STATUS, &status, &len) < 0) return -errno;
+  *out = {status.sstat_assoc_id, status.sstat_outstrms, status.sstat_instrms};
+  return 0;
+}
+
 int ReadAddresses(int fd, bool peer, int32_t assoc_id, std::vector<Address>* out) {
   // The kernel fails with ENOMEM when the list does not fit: grow and ask again.
   for (size_t size = 4096; size <= (1u << 24); size *= 4) {

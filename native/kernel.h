@@ -34,6 +34,20 @@ int PeelOff(int fd, int32_t assoc_id);
 // (5.0+), else SCTP_EVENTS with its size probed (the structure grew over time). 0 or -errno.
 int SubscribeEvents(int fd, bool sender_dry, bool* knows_next);
 
+// An accepted (or peeled-off) socket: the kernel copied the listener's socket options onto
+// it (sctp_sock_migrate), subscriptions included. Reads whether SCTP_NXTINFO is on. 0 or -errno.
+int InheritedNextInfo(int fd, bool* knows_next);
+
+struct StreamCounts {
+  int32_t assoc_id;
+  uint16_t outbound;
+  uint16_t inbound;
+};
+
+// SCTP_STATUS of a one-to-one socket's association, only what the socket keeps of it (the
+// full structure is getOption's). 0 or -errno.
+int ReadStreamCounts(int fd, StreamCounts* out);
+
 // SCTP_GET_PEER_ADDRS / SCTP_GET_LOCAL_ADDRS, the buffer grown until the list fits.
 // 0 or -errno.
 int ReadAddresses(int fd, bool peer, int32_t assoc_id, std::vector<Address>* out);

@@ -58,6 +58,8 @@ Napi::Function Socket::Define(Napi::Env env) {
                          InstanceMethod<&Socket::Peeloff>("peeloff"),
                          InstanceMethod<&Socket::Shutdown>("shutdown"),
                          InstanceMethod<&Socket::SubscribeEvents>("subscribeEvents"),
+                         InstanceMethod<&Socket::AdoptSubscriptions>("adoptSubscriptions"),
+                         InstanceMethod<&Socket::StreamCounts>("streamCounts"),
                          InstanceMethod<&Socket::SetReassemblyLimits>("setReassemblyLimits"),
                          InstanceMethod<&Socket::MovePartials>("movePartials"),
                          InstanceMethod<&Socket::PartialBytes>("partialBytes"),
@@ -597,6 +599,25 @@ Napi::Value Socket::Shutdown(const Napi::CallbackInfo& info) {
 // subscribeEvents(senderDry: boolean) -> 0 | -errno (see SubscribeEvents in kernel.h).
 Napi::Value Socket::SubscribeEvents(const Napi::CallbackInfo& info) {
   return Result(info.Env(), ksctp::SubscribeEvents(fd_, info[0].ToBoolean(), &knows_next_));
+}
+
+// adoptSubscriptions() -> 0 | -errno: an accepted socket has its listener's subscriptions
+// already (see InheritedNextInfo); only what the native side keeps of them is learnt.
+Napi::Value Socket::AdoptSubscriptions(const Napi::CallbackInfo& info) {
+  return Result(info.Env(), ksctp::InheritedNextInfo(fd_, &knows_next_));
+}
+
+// streamCounts() -> [assocId, outbound, inbound] | -errno (see ReadStreamCounts).
+Napi::Value Socket::StreamCounts(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  ksctp::StreamCounts counts;
+  int rc = ksctp::ReadStreamCounts(fd_, &counts);
+  if (rc < 0) return Napi::Number::New(env, rc);
+  Napi::Array out = Napi::Array::New(env, 3);
+  out.Set(0u, Napi::Number::New(env, counts.assoc_id));
+  out.Set(1u, Napi::Number::New(env, counts.outbound));
+  out.Set(2u, Napi::Number::New(env, counts.inbound));
+  return out;
 }
 
 // setReassemblyLimits(maxMessageSize, maxPartialBytes): validated in TypeScript.

@@ -50,6 +50,8 @@ class Socket : public Napi::ObjectWrap<Socket> {
   Napi::Value Peeloff(const Napi::CallbackInfo& info);
   Napi::Value Shutdown(const Napi::CallbackInfo& info);
   Napi::Value SubscribeEvents(const Napi::CallbackInfo& info);
+  Napi::Value AdoptSubscriptions(const Napi::CallbackInfo& info);
+  Napi::Value StreamCounts(const Napi::CallbackInfo& info);
   Napi::Value SetReassemblyLimits(const Napi::CallbackInfo& info);
   Napi::Value MovePartials(const Napi::CallbackInfo& info);
   Napi::Value PartialBytes(const Napi::CallbackInfo& info);

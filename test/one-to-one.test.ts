@@ -2,6 +2,8 @@
 // backpressure, SHUTDOWN vs ABORT, connection errors.
 import { execFileSync } from 'node:child_process';
 import { once } from 'node:events';
+import { Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import {
   connect,
   createServer,
@@ -308,6 +310,49 @@ describe('backpressure', () => {
   });
 });
 
+describe('as a stream', () => {
+  test('piped into a slow writable, pausing and resuming mid-stream: every message, in order', async () => {
+    const h = await startServer('127.0.0.1', { receiveBufferSize: 65536 }, false);
+    try {
+      const c = connect({ host: '127.0.0.1', port: h.port });
+      await connected(c);
+      await waitFor(() => h.accepted.length === 1);
+      const s = h.accepted[0]!;
+      const total = 3000;
+      const seen: number[] = [];
+      let written = 0;
+      const slow = new Writable({
+        objectMode: true,
+        highWaterMark: 4,
+        write(chunk: Buffer, _encoding, callback) {
+          seen.push(chunk.readUInt32BE(0));
+          // Every 500th message takes a while: the pipe backs up into the socket and the
+          // kernel's window, and flows again on 'drain'.
+          if (++written % 500 === 0) setTimeout(callback, 50);
+          else setImmediate(callback);
+        },
+      });
+      const piped = pipeline(s, slow);
+      for (let n = 0; n < total; n++) {
+        const buf = Buffer.alloc(200);
+        buf.writeUInt32BE(n, 0);
+        if (!c.send(buf)) await once(c, 'drain');
+        if (n === 1000) {
+          s.pause(); // as a user would, while data flows into the pipe
+          setTimeout(() => s.resume(), 20);
+        }
+      }
+      await waitFor(() => seen.length === total, 120000, 'every message through the pipe');
+      expect(seen).toEqual(Array.from({ length: total }, (_, n) => n));
+      expect(s.readableDidRead).toBe(true);
+      await endAndWait(c);
+      await piped;
+    } finally {
+      await closeServer(h.server);
+    }
+  });
+});
+
 describe('defaults that keep small messages flowing', () => {
   test('sender_dry notifications are opt-in: only a socket with senderDry gets them', async () => {
     const h = await startServer('127.0.0.1', {}, false);
@@ -337,6 +382,42 @@ describe('defaults that keep small messages flowing', () => {
       expect(seen.plain).not.toContain('sender_dry');
       expect(seen.plain).toContain('assoc_change'); // the other notifications still come
       await Promise.all([endAndWait(withDry), endAndWait(plain)]);
+    } finally {
+      await closeServer(h.server);
+    }
+  });
+
+  test('an accepted socket has its server options, which the kernel copied from the listener', async () => {
+    const options = {
+      noDelay: false,
+      senderDry: true,
+      sendBufferSize: 262144,
+      receiveBufferSize: 131072,
+      streams: { out: 7, in: 7 },
+    };
+    const h = await startServer('127.0.0.1', options, false);
+    try {
+      const client = connect({ host: '127.0.0.1', port: h.port, ...options });
+      await connected(client);
+      await waitFor(() => h.accepted.length === 1);
+      const s = h.accepted[0]!;
+      expect(s.getOption('SCTP_NODELAY').value).toBe(0);
+      for (const name of ['SO_SNDBUF', 'SO_RCVBUF']) {
+        expect(s.getOption(name).value).toBe(client.getOption(name).value);
+      }
+      expect([s.outboundStreams, s.inboundStreams]).toEqual([7, 7]);
+      expect(s.assocId).toBeGreaterThan(0);
+      // Its subscriptions too: receive info, the opt-in sender_dry notification.
+      const dry = once(s, 'notification').then(function wait([n]): unknown {
+        return (n as Notification).type === 'sender_dry' ? n : once(s, 'notification').then(wait);
+      });
+      const got = once(s, 'message');
+      client.send(Buffer.from('hello'), { stream: 6, ppid: 46 });
+      const [data, info] = (await got) as [Buffer, MessageInfo];
+      expect([data.toString(), info.stream, info.ppid]).toEqual(['hello', 6, 46]);
+      s.send(Buffer.from('back'));
+      await dry;
+      await endAndWait(client);
     } finally {
       await closeServer(h.server);
     }
