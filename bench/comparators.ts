@@ -29,7 +29,8 @@ export type Measurement =
    */
   | { kind: 'setup'; associations: number; inFlight: number; close: 'wait' | 'nowait' }
   /** One server endpoint with `associations` at once: memory per association, then echoes. */
-  | { kind: 'many'; associations: number; size: number };
+  /** `associations` on one endpoint, then `messagesEach` echoed on each, all at once. */
+  | { kind: 'many'; associations: number; size: number; messagesEach: number };
 
 export interface Comparator {
   readonly name: string;
@@ -69,7 +70,7 @@ export function kernelSctp(settings: Settings = 'defaults', name = 'kernel-sctp'
         case 'setup':
           return node('setup', m.associations, m.inFlight, m.close);
         case 'many':
-          return node('many', m.associations, m.size, settings);
+          return node('many', m.associations, m.size, m.messagesEach);
       }
     },
   };
@@ -92,7 +93,7 @@ export function nodeTcp(): Comparator {
         case 'setup':
           return node('setup', m.associations, m.inFlight, m.close);
         case 'many':
-          return node('many', m.associations, m.size);
+          return node('many', m.associations, m.size, m.messagesEach);
       }
     },
   };
@@ -131,6 +132,7 @@ export function c(
             'many',
             m.associations,
             m.size,
+            m.messagesEach,
           ]);
       }
     },

@@ -8,10 +8,11 @@
 //   node node-bench.js <sctp|tcp> setup <associations> [in flight] [wait|nowait]   open and
 //        close associations, `in flight` at a time (default 1); wait: each close waits for
 //        the SHUTDOWN (TCP: FIN) handshake to complete, nowait: end() and go on
-//   node node-bench.js <sctp|tcp> many <associations> <size>   one server endpoint (sctp: a
-//        one-to-many Endpoint; tcp: a net.Server) with that many associations/connections:
-//        memory per association, then PER_ASSOCIATION echoed messages on each, all at once
-//   node node-bench.js c-endpoint many <associations> <size>   the same kernel-sctp clients
+//   node node-bench.js <sctp|tcp> many <associations> <size> [messages each]   one server
+//        endpoint (sctp: a one-to-many Endpoint; tcp: a net.Server) with that many
+//        associations/connections: memory per association, then that many echoed messages
+//        on each (default 20), all at once
+//   node node-bench.js c-endpoint many <associations> <size> [messages each]   the same kernel-sctp clients
 //        against the C program's one-to-many echo server (sctp-bench echo-endpoint)
 // Halves, to pair with the C program's (SCTP_BENCH_SERVE / SCTP_BENCH_PORT there):
 // KSCTP_BENCH_ROLE=server runs only the server (it prints its port), KSCTP_BENCH_PORT=<port>
@@ -36,8 +37,9 @@ const [impl, mode, countText, sizeText, settingText] = process.argv.slice(2) as 
 ];
 const count = Number(countText);
 const size = Number(sizeText ?? 1);
-// setup: its third and fourth arguments are the connects in flight and how to close.
-const setting = mode === 'setup' ? 'defaults' : (settingText ?? 'defaults');
+// setup: its third and fourth arguments are the connects in flight and how to close; many:
+// its fourth, the messages echoed on each association.
+const setting = mode === 'setup' || mode === 'many' ? 'defaults' : (settingText ?? 'defaults');
 const closeMode = mode === 'setup' ? (settingText ?? 'wait') : 'wait';
 /**
  * Rate scenarios: messages sent (and counted by the server) before the measured ones, so
@@ -49,7 +51,7 @@ const WARMUP = Number(process.env.KSCTP_BENCH_WARMUP ?? count);
 /** Scenario "rate-corked": messages per cork()/uncork() burst. */
 const CORKED = 64;
 /** Scenario "many": messages each association sends (and gets echoed). */
-const PER_ASSOCIATION = 20;
+const PER_ASSOCIATION = mode === 'many' ? Number(settingText ?? 20) : 0;
 
 /** Library defaults, the same with noDelay: false (the kernel's bundling), or tuned. */
 const SETTINGS: Record<string, SocketOptions> = {
