@@ -104,11 +104,23 @@ export function nodeTcp(): Comparator {
  * epoll on EAGAIN as an event loop does. No warm-up: nothing to compile.
  */
 export function c(
-  options: { sender?: 'blocking' | 'nonblocking'; noDelay?: boolean; settings?: Settings } = {},
+  options: {
+    sender?: 'blocking' | 'nonblocking';
+    noDelay?: boolean;
+    settings?: Settings;
+    /** Messages with what kernel-sctp's carry: SCTP_SNDINFO out, SCTP_RCVINFO and NXTINFO in. */
+    info?: boolean;
+    /** pingpong only: the same C over TCP (what the protocol costs, next to Node TCP). */
+    tcp?: boolean;
+  } = {},
   name = 'C',
 ): Comparator {
   const nodelay = options.noDelay === false || options.settings === 'no-nodelay' ? 0 : 1;
   const buffer = options.settings === 'tuned' ? BIG_BUFFER : 0;
+  const env = {
+    ...(options.info && { SCTP_BENCH_INFO: '1' }),
+    ...(options.tcp && { SCTP_BENCH_PROTO: 'tcp' }),
+  };
   return {
     name,
     async run(m) {
@@ -116,12 +128,12 @@ export function c(
         case 'rate': {
           const mode = options.sender === 'nonblocking' ? 'rate-nb' : 'rate';
           const tuned = m.settings === 'tuned' ? BIG_BUFFER : buffer;
-          return runJson(cBinary, [mode, m.messages, m.size, nodelay, tuned]);
+          return runJson(cBinary, [mode, m.messages, m.size, nodelay, tuned], env);
         }
         case 'rate-batched':
           return runJson(cBinary, ['rate-mmsg', m.messages, m.size, nodelay, buffer]);
         case 'pingpong':
-          return runJson(cBinary, ['pingpong', m.roundTrips, m.size]);
+          return runJson(cBinary, ['pingpong', m.roundTrips, m.size], env);
         case 'setup':
           return runJson(cBinary, ['setup', m.associations, m.inFlight, m.close]);
         case 'many':

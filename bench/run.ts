@@ -85,6 +85,7 @@ const SCENARIOS: Scenario[] = [
       kernelSctp(),
       c(),
       c({ sender: 'nonblocking' }, 'C, non-blocking sender (epoll)'),
+      c({ sender: 'nonblocking', info: true }, 'C, non-blocking, stream and PPID in and out'),
       nodeTcp(),
       mixed('kernel-sctp'),
       mixed('C'),
@@ -132,7 +133,7 @@ const SCENARIOS: Scenario[] = [
     id: 'pingpong',
     title: `round trip, ${SMALL} B x ${scale(2000)}`,
     measurement: { kind: 'pingpong', roundTrips: scale(2000), size: SMALL },
-    comparators: [kernelSctp(), c(), nodeTcp()],
+    comparators: [kernelSctp(), c(), nodeTcp(), c({ tcp: true }, 'C over TCP')],
     figures: [
       { field: 'p50Ms', label: 'p50', unit: 'ms', higherIsBetter: false },
       { field: 'p99Ms', label: 'p99', unit: 'ms', higherIsBetter: false },
@@ -212,6 +213,13 @@ const TARGETS: Target[] = [
     target: 0.9,
   },
   {
+    name: 'message rate vs C that also sends and reads stream and PPID (reported)',
+    scenario: 'rate',
+    ours: 'kernel-sctp',
+    comparator: 'C, non-blocking, stream and PPID in and out',
+    target: null,
+  },
+  {
     name: 'bulk with 4 MiB buffers vs C',
     scenario: 'bulk-tuned',
     ours: 'kernel-sctp',
@@ -224,6 +232,13 @@ const TARGETS: Target[] = [
     ours: 'kernel-sctp',
     comparator: 'Node TCP',
     target: 1,
+  },
+  {
+    name: 'round trip p50 vs C over TCP (reported)',
+    scenario: 'pingpong',
+    ours: 'kernel-sctp',
+    comparator: 'C over TCP',
+    target: null,
   },
   {
     name: 'round trip p50 vs C (reported)',

@@ -21,7 +21,10 @@
 // Halves, to pair with another implementation: SCTP_BENCH_SERVE=1 runs only the server (it
 // prints its port first), SCTP_BENCH_PORT=<port> only the client, against that port (on
 // SCTP_BENCH_HOST, default 127.0.0.1). SCTP_BENCH_WARMUP=<n> (rate): n messages first,
-// answered with one reply and not measured, as the Node side's warm-up. Build: cc -O2 -o sctp-bench
+// answered with one reply and not measured, as the Node side's warm-up. SCTP_BENCH_INFO=1
+// (rate, pingpong): messages carry what kernel-sctp's do, sent with sendmsg and SCTP_SNDINFO,
+// received with recvmsg, SCTP_RCVINFO and SCTP_NXTINFO. SCTP_BENCH_PROTO=tcp (pingpong): the
+// same over TCP with TCP_NODELAY, for what C pays for TCP's round trip. Build: cc -O2 -o sctp-bench
 // sctp-bench.c   (no libsctp needed)
 #define _GNU_SOURCE  // sendmmsg
 #include <arpa/inet.h>
@@ -29,6 +32,7 @@
 #include <fcntl.h>
 #include <linux/sctp.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,15 +62,53 @@ static void set_buffer(int fd, int force, int plain) {
     setsockopt(fd, SOL_SOCKET, plain, &buffer_size, sizeof(buffer_size));
 }
 
+static int with_info;  // SCTP_BENCH_INFO=1
+static int over_tcp;   // SCTP_BENCH_PROTO=tcp
+
 static int open_socket(int nodelay) {
-  int fd = socket(AF_INET, SOCK_STREAM, IPPROTO_SCTP);
+  int fd = socket(AF_INET, SOCK_STREAM, over_tcp ? IPPROTO_TCP : IPPROTO_SCTP);
   if (fd < 0) die("socket");
+  if (over_tcp) {
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &nodelay, sizeof(nodelay));
+    return fd;
+  }
   setsockopt(fd, IPPROTO_SCTP, SCTP_NODELAY, &nodelay, sizeof(nodelay));
+  if (with_info) {
+    int on = 1;
+    setsockopt(fd, IPPROTO_SCTP, SCTP_RECVRCVINFO, &on, sizeof(on));
+    setsockopt(fd, IPPROTO_SCTP, SCTP_RECVNXTINFO, &on, sizeof(on));
+  }
   if (buffer_size > 0) {
     set_buffer(fd, SO_SNDBUFFORCE, SO_SNDBUF);
     set_buffer(fd, SO_RCVBUFFORCE, SO_RCVBUF);
   }
   return fd;
+}
+
+// send(), or with SCTP_BENCH_INFO a sendmsg with the SCTP_SNDINFO kernel-sctp always sends.
+static ssize_t send_message(int fd, const void *data, size_t size, int flags) {
+  if (!with_info) return send(fd, data, size, flags);
+  struct sctp_sndinfo info = {0};
+  char control[CMSG_SPACE(sizeof(info))];
+  struct iovec iov = {(void *)data, size};
+  struct msghdr msg = {
+      .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control, .msg_controllen = sizeof(control)};
+  struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+  c->cmsg_level = IPPROTO_SCTP;
+  c->cmsg_type = SCTP_SNDINFO;
+  c->cmsg_len = CMSG_LEN(sizeof(info));
+  memcpy(CMSG_DATA(c), &info, sizeof(info));
+  return sendmsg(fd, &msg, flags | MSG_NOSIGNAL);
+}
+
+// recv(), or with SCTP_BENCH_INFO a recvmsg that takes SCTP_RCVINFO and SCTP_NXTINFO.
+static ssize_t receive_message(int fd, void *data, size_t size) {
+  if (!with_info) return recv(fd, data, size, 0);
+  char control[CMSG_SPACE(sizeof(struct sctp_rcvinfo)) + CMSG_SPACE(sizeof(struct sctp_nxtinfo))];
+  struct iovec iov = {data, size};
+  struct msghdr msg = {
+      .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control, .msg_controllen = sizeof(control)};
+  return recvmsg(fd, &msg, 0);
 }
 
 // CPU time this process has used, microseconds: all (user + system), and the system part.
@@ -238,6 +280,14 @@ int main(int argc, char **argv) {
   int size = argc > 3 ? atoi(argv[3]) : 1;
   int nodelay = argc > 4 ? atoi(argv[4]) : 1;
   buffer_size = argc > 5 ? atoi(argv[5]) : 0;
+  with_info = getenv("SCTP_BENCH_INFO") != NULL;
+  const char *proto = getenv("SCTP_BENCH_PROTO");
+  over_tcp = proto && strcmp(proto, "tcp") == 0;
+  if (over_tcp && strcmp(mode, "pingpong") != 0) {
+    fprintf(stderr,
+            "sctp-bench: SCTP_BENCH_PROTO=tcp is for pingpong only (TCP has no messages)\n");
+    return 2;
+  }
   char *buf = calloc(1, size > 65536 ? size : 65536);
 
   struct sockaddr_in addr = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
@@ -270,12 +320,12 @@ int main(int argc, char **argv) {
       if (fd < 0) die("accept");
       if (strncmp(mode, "rate", 4) == 0) {
         for (long got = 0; got < warmup; got++) {
-          if (recv(fd, buf, 65536, 0) <= 0) die("recv");
+          if (receive_message(fd, buf, 65536) <= 0) die("recv");
         }
         if (warmup > 0) send(fd, "w", 1, 0);
         struct cpu_time first = {0, 0};
         for (long got = 0; got < count;) {
-          ssize_t n = recv(fd, buf, 65536, 0);
+          ssize_t n = receive_message(fd, buf, 65536);
           if (n <= 0) die("recv");
           if (got++ == 0) first = cpu_now();
         }
@@ -287,9 +337,9 @@ int main(int argc, char **argv) {
         send(fd, buf, reply, 0);
       } else if (strcmp(mode, "pingpong") == 0) {
         for (long i = 0; i < count; i++) {
-          ssize_t n = recv(fd, buf, 65536, 0);
+          ssize_t n = receive_message(fd, buf, 65536);
           if (n <= 0) die("recv");
-          send(fd, buf, n, 0);
+          send_message(fd, buf, n, 0);
         }
       }
       char c;
@@ -315,7 +365,7 @@ int main(int argc, char **argv) {
     if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) die("connect");
     if (warmup > 0 && strncmp(mode, "rate", 4) == 0) {
       for (long i = 0; i < warmup; i++) {
-        if (send(fd, buf, size, 0) != size) die("send");
+        if (send_message(fd, buf, size, 0) != size) die("send");
       }
       if (recv(fd, buf, 63, 0) <= 0) die("recv warm-up reply");
     }
@@ -332,7 +382,7 @@ int main(int argc, char **argv) {
       for (long i = 0; i < count && !bursts; i++) {
         int flags = nonblocking ? MSG_DONTWAIT : 0;
         ssize_t n;
-        while ((n = send(fd, buf, size, flags)) < 0 && errno == EAGAIN) {
+        while ((n = send_message(fd, buf, size, flags)) < 0 && errno == EAGAIN) {
           waits++;
           epoll_wait(ep, &ev, 1, -1);  // as libuv does: wait until the socket is writable
         }
@@ -360,8 +410,8 @@ int main(int argc, char **argv) {
       double *rtt = calloc(count, sizeof(double));
       for (long i = 0; i < count; i++) {
         double t = now();
-        if (send(fd, buf, size, 0) != size) die("send");
-        if (recv(fd, buf, 65536, 0) <= 0) die("recv");
+        if (send_message(fd, buf, size, 0) != size) die("send");
+        if (receive_message(fd, buf, 65536) <= 0) die("recv");
         rtt[i] = (now() - t) * 1000;
       }
       elapsed = now() - started;

@@ -603,13 +603,15 @@ export class Socket extends Duplex {
         break;
     }
     const data = entry as Received;
-    data[kInfo] = messageInfoAt(k);
     if (this.flowingAndEmpty()) {
       // What push() would do is emit 'data' at once; doing it directly spares the read-more
-      // tick the stream schedules after each push (one tick for every batch read).
+      // tick the stream schedules after each push (one tick for every batch read). Only a
+      // 'message' listener reads the info of a message that is not buffered.
+      if (this.messageWired) data[kInfo] = messageInfoAt(k);
       this.emit('data', data);
       return;
     }
+    data[kInfo] = messageInfoAt(k); // for whoever reads it from the buffer
     if (!this.push(data) && !this.readingPaused && this.phase === 'open') {
       // The reader is behind: stop taking messages from the kernel (its receive window
       // then closes and the peer slows down). _read() resumes.
