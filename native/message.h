@@ -47,8 +47,10 @@ int SendMessages(int fd, const SendInfo* infos, const iovec* data, size_t count)
 // What the control messages of one recvmsg said.
 struct ReceiveControl {
   bool has_info = false;
-  sctp_rcvinfo info{};    // valid when has_info; rcv_ppid already in host byte order
-  bool has_next = false;  // SCTP_NXTINFO came with it: another message or notification is queued
+  sctp_rcvinfo info{};       // valid when has_info; rcv_ppid already in host byte order
+  bool has_next = false;     // SCTP_NXTINFO came with it: another message or notification is queued
+  uint32_t next_length = 0;  // the next one's bytes (what the kernel has of it so far)
+  bool next_is_notification = false;
 };
 
 // Walks the control messages of a recvmsg (`length` is the msg_controllen the kernel

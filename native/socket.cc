@@ -333,10 +333,22 @@ void Socket::OnReadable() {
     return state_ == State::kOpen;
   };
 
+  // A message too long for the pool that SCTP_NXTINFO announced is read straight into a
+  // Buffer of its size, which JavaScript then gets as it is (no copy out of `buffer`).
+  size_t next_length = 0;
   for (int i = 0; i < kReadBudget; i++) {
     if (!reading_) break;  // JavaScript paused reading during a batch emitted early
     if (!room()) return;
-    Received r = ReceiveMessage(fd_, buffer.data(), buffer.size());
+    Napi::Buffer<uint8_t> direct;
+    uint8_t* into = buffer.data();
+    size_t capacity = buffer.size();
+    if (next_length >= kPoolMaxLength && next_length <= data_.MaxMessageSize()) {
+      direct = Napi::Buffer<uint8_t>::New(env, next_length);
+      into = direct.Data();
+      capacity = next_length;
+    }
+    Received r = ReceiveMessage(fd_, into, capacity);
+    next_length = r.has_next && !r.next_is_notification ? r.next_length : 0;
     if (r.length < 0) {
       if (r.length != -EAGAIN && r.length != -EWOULDBLOCK) error = static_cast<int>(-r.length);
       break;
@@ -347,7 +359,7 @@ void Socket::OnReadable() {
     }
     bool eor = (r.flags & MSG_EOR) != 0;
     if (r.flags & MSG_NOTIFICATION) {
-      auto result = notifications_.Add(0, buffer.data(), r.length, eor);
+      auto result = notifications_.Add(0, into, r.length, eor);
       if (result == Reassembler::Result::kTooLarge) {
         next_entry(r, true)[7] = kInfoExtra;
         push_extra(OversizedNotificationToJs(env, notifications_.MaxMessageSize()));
@@ -363,7 +375,9 @@ void Socket::OnReadable() {
       if (knows_next_ && !r.has_next) break;
       continue;
     }
-    auto result = data_.Add(ReassemblyKey(r), buffer.data(), r.length, eor);
+    // Whatever was read, wherever: the reassembler copies a piece only when it is not a whole
+    // message, so what NXTINFO said matters for speed, never for what is delivered.
+    auto result = data_.Add(ReassemblyKey(r), into, r.length, eor);
     if (result == Reassembler::Result::kTooLarge) {
       // Reported once per oversized message, in order with the association's other
       // entries; reading goes on (later messages are fine).
@@ -379,6 +393,9 @@ void Socket::OnReadable() {
         std::memcpy(pool.pool_data + pool.pool_used, data_.Data(), data_.Size());
         pool.pool_used += data_.Size();
         out[7] = static_cast<uint32_t>(data_.Size());
+      } else if (data_.Data() == into && data_.Size() == capacity && !direct.IsEmpty()) {
+        out[7] = kInfoExtra;
+        push_extra(direct);
       } else {
         out[7] = kInfoExtra;
         push_extra(Napi::Buffer<uint8_t>::Copy(env, data_.Data(), data_.Size()));
