@@ -412,7 +412,7 @@ function renderTargets(results: ReturnType<typeof evaluate>): string {
 function clockMode(): string {
   if (!readFileSync('/proc/cmdline', 'utf8').includes('rdinit=/init')) return 'native';
   return process.env.SCTP_RUN_ICOUNT === '1'
-    ? 'vm, instruction counting (qemu -icount shift=0, 1 vCPU)'
+    ? 'vm, instruction counting (qemu -icount shift=0,sleep=off, 1 vCPU)'
     : 'vm, tcg (wall clock)';
 }
 
