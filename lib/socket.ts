@@ -452,8 +452,7 @@ export class Socket extends Duplex {
     // _writev's work for one message, without its arrays (this runs for every send()).
     let item: QueuedSend;
     try {
-      const { data, options } = toMessage(chunk, encoding);
-      item = { data, send: this.resolveSendOptions(options), assocId: 0, callback };
+      item = this.queuedSend(chunk, encoding, callback);
     } catch (err) {
       callback(err as Error);
       return;
@@ -470,23 +469,27 @@ export class Socket extends Duplex {
     chunks: { chunk: unknown; encoding: BufferEncoding }[],
     callback: SendCallback,
   ): void {
-    const items: QueuedSend[] = [];
+    let items: QueuedSend[];
     try {
-      for (const { chunk, encoding } of chunks) {
-        const message = toMessage(chunk, encoding);
-        items.push({
-          data: message.data,
-          send: this.resolveSendOptions(message.options),
-          assocId: 0,
-        });
-      }
+      items = chunks.map(({ chunk, encoding }, i) =>
+        this.queuedSend(chunk, encoding, i === chunks.length - 1 ? callback : undefined),
+      );
     } catch (err) {
       callback(err as Error);
       return;
     }
-    items[items.length - 1]!.callback = callback;
     for (const item of items) this.queue.push(item);
     if (this.writableNow) this.flushQueue();
+  }
+
+  /** A written chunk as a queued message; throws what toMessage or the options refuse. */
+  private queuedSend(
+    chunk: unknown,
+    encoding: BufferEncoding,
+    callback?: SendCallback,
+  ): QueuedSend {
+    const { data, options } = toMessage(chunk, encoding);
+    return { data, send: this.resolveSendOptions(options), assocId: 0, callback };
   }
 
   /** Hands the queued messages to the kernel until they are all sent or it is full. */

@@ -5,6 +5,9 @@ import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 
 const runner = path.join(__dirname, '..', '..', 'scripts', 'sctp-run');
+/** The runner with `env` added to this process's environment. */
+const runWith = (env: NodeJS.ProcessEnv, args = ['true']) =>
+  spawnSync(runner, args, { encoding: 'utf8', env: { ...process.env, ...env } });
 
 describe('scripts/sctp-run where the kernel has SCTP', () => {
   test('detects SCTP and chooses native mode (no VM inside the VM)', () => {
@@ -27,25 +30,16 @@ describe('scripts/sctp-run where the kernel has SCTP', () => {
   });
 
   test('rejects an unknown mode with a clear message', () => {
-    const r = spawnSync(runner, ['true'], {
-      encoding: 'utf8',
-      env: { ...process.env, KSCTP_MODE: 'bogus' },
-    });
+    const r = runWith({ KSCTP_MODE: 'bogus' });
     expect(r.status).toBe(125);
     expect(r.stderr).toContain("KSCTP_MODE must be auto, native or vm (got 'bogus')");
   });
 
   test('rejects a bad KSCTP_ICOUNT, and says that natively it counts nothing', () => {
-    const bad = spawnSync(runner, ['true'], {
-      encoding: 'utf8',
-      env: { ...process.env, KSCTP_ICOUNT: 'yes' },
-    });
+    const bad = runWith({ KSCTP_ICOUNT: 'yes' });
     expect(bad.status).toBe(125);
     expect(bad.stderr).toContain("KSCTP_ICOUNT must be 0 or 1 (got 'yes')");
-    const native = spawnSync(runner, ['sh', '-c', 'echo "$SCTP_RUN_ICOUNT"'], {
-      encoding: 'utf8',
-      env: { ...process.env, KSCTP_ICOUNT: '1' },
-    });
+    const native = runWith({ KSCTP_ICOUNT: '1' }, ['sh', '-c', 'echo "$SCTP_RUN_ICOUNT"']);
     expect(native.status).toBe(0);
     expect(native.stderr).toContain('KSCTP_ICOUNT=1 applies to the VM only');
     // Natively the command does not run in an instruction-counting VM, and is not told it does.
