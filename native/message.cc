@@ -112,12 +112,7 @@ ReceiveControl ParseReceiveControl(const uint8_t* control, size_t length) {
         r.has_info = true;
       } else if (header.cmsg_type == SCTP_NXTINFO) {
         r.has_next = true;
-        if (data_length >= sizeof(sctp_nxtinfo)) {
-          sctp_nxtinfo next;
-          std::memcpy(&next, data, sizeof(next));
-          r.next_length = next.nxt_length;
-          r.next_is_notification = (next.nxt_flags & SCTP_NOTIFICATION) != 0;
-        }
+        if (data_length >= sizeof(sctp_nxtinfo)) std::memcpy(&r.next, data, sizeof(r.next));
       }
     }
     size_t step = CMSG_ALIGN(header.cmsg_len);

@@ -48,9 +48,10 @@ int SendMessages(int fd, const SendInfo* infos, const iovec* data, size_t count)
 struct ReceiveControl {
   bool has_info = false;
   sctp_rcvinfo info{};       // valid when has_info; rcv_ppid already in host byte order
-  bool has_next = false;     // SCTP_NXTINFO came with it: another message or notification is queued
-  uint32_t next_length = 0;  // the next one's bytes (what the kernel has of it so far)
-  bool next_is_notification = false;
+  bool has_next = false;  // SCTP_NXTINFO came with it: another message or notification is queued
+  // What SCTP_NXTINFO said of it (zero when the entry was truncated); nxt_length is the bytes
+  // the kernel has of it so far.
+  sctp_nxtinfo next{};
 };
 
 // Walks the control messages of a recvmsg (`length` is the msg_controllen the kernel

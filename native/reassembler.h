@@ -51,6 +51,7 @@ class Reassembler {
   void MoveAssociation(int32_t assoc_id, Reassembler* to);
   // Partial messages of one association, of all, and the bytes they hold.
   size_t PendingOf(int32_t assoc_id) const;
+  bool Holds(uint64_t key) const { return partial_.count(key) != 0; }
   size_t Pending() const { return partial_.size(); }
   size_t HeldBytes() const { return held_; }
   // Keys of the partial messages Add discarded to stay within the total (each one is as

@@ -334,21 +334,25 @@ void Socket::OnReadable() {
   };
 
   // A message too long for the pool that SCTP_NXTINFO announced is read straight into a
-  // Buffer of its size, which JavaScript then gets as it is (no copy out of `buffer`).
-  size_t next_length = 0;
+  // Buffer of its size, which JavaScript then gets as it is (no copy out of `buffer`). Not a
+  // piece that continues a partial message: the reassembler copies that one anyway.
+  sctp_nxtinfo next{};
   for (int i = 0; i < kReadBudget; i++) {
     if (!reading_) break;  // JavaScript paused reading during a batch emitted early
     if (!room()) return;
     Napi::Buffer<uint8_t> direct;
     uint8_t* into = buffer.data();
     size_t capacity = buffer.size();
-    if (next_length >= kPoolMaxLength && next_length <= data_.MaxMessageSize()) {
-      direct = Napi::Buffer<uint8_t>::New(env, next_length);
+    if (next.nxt_length >= kPoolMaxLength && next.nxt_length <= data_.MaxMessageSize() &&
+        !(next.nxt_flags & SCTP_NOTIFICATION) &&
+        !data_.Holds(Reassembler::Key(next.nxt_assoc_id, next.nxt_sid,
+                                      (next.nxt_flags & SCTP_UNORDERED) != 0))) {
+      direct = Napi::Buffer<uint8_t>::New(env, next.nxt_length);
       into = direct.Data();
-      capacity = next_length;
+      capacity = next.nxt_length;
     }
     Received r = ReceiveMessage(fd_, into, capacity);
-    next_length = r.has_next && !r.next_is_notification ? r.next_length : 0;
+    next = r.has_next ? r.next : sctp_nxtinfo{};
     if (r.length < 0) {
       if (r.length != -EAGAIN && r.length != -EWOULDBLOCK) error = static_cast<int>(-r.length);
       break;

@@ -40,6 +40,9 @@ static ReceiveControl Reference(const uint8_t* data, size_t size) {
       r.has_info = true;
     } else if (c->cmsg_type == SCTP_NXTINFO) {
       r.has_next = true;
+      if (c->cmsg_len >= CMSG_LEN(sizeof(sctp_nxtinfo))) {
+        std::memcpy(&r.next, CMSG_DATA(c), sizeof(r.next));
+      }
     }
   }
   return r;
@@ -90,6 +93,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     FUZZ_CHECK(ref.has_info == r.has_info && ref.has_next == r.has_next);
     // Both copied the same bytes (padding included) when there was an SCTP_RCVINFO.
     FUZZ_CHECK(!r.has_info || std::memcmp(&ref.info, &r.info, sizeof(r.info)) == 0);
+    FUZZ_CHECK(std::memcmp(&ref.next, &r.next, sizeof(r.next)) == 0);
   }
   return 0;
 }
