@@ -47,7 +47,7 @@ int SendMessages(int fd, const SendInfo* infos, const iovec* data, size_t count)
 // What the control messages of one recvmsg said.
 struct ReceiveControl {
   bool has_info = false;
-  sctp_rcvinfo info{};       // valid when has_info; rcv_ppid already in host byte order
+  sctp_rcvinfo info{};    // valid when has_info; rcv_ppid already in host byte order
   bool has_next = false;  // SCTP_NXTINFO came with it: another message or notification is queued
   // What SCTP_NXTINFO said of it (zero when the entry was truncated); nxt_length is the bytes
   // the kernel has of it so far.
