@@ -19,6 +19,7 @@ import {
   type NativeAddress,
   type NativeSocket,
 } from './native';
+import { optionError } from './capabilities';
 import { checkGetOption, checkSetOption } from './options';
 import { validateBoolean, validateInteger, validateObject } from './validate';
 
@@ -533,7 +534,7 @@ export function getOption(
   if (!handle) throw socketClosed();
   checkGetOption(name, input);
   const r = handle.getOption(name, assocId === undefined ? input : { assocId, ...input });
-  if (typeof r === 'number') throw systemError(r, 'getsockopt');
+  if (typeof r === 'number') throw optionError(r, 'getsockopt', name);
   return r;
 }
 
@@ -546,5 +547,5 @@ export function setOption(
   if (!handle) throw socketClosed();
   checkSetOption(name, value);
   const rc = handle.setOption(name, assocId === undefined ? value : { assocId, ...value });
-  if (rc < 0) throw systemError(rc, 'setsockopt');
+  if (rc < 0) throw optionError(rc, 'setsockopt', name);
 }

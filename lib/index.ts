@@ -22,6 +22,8 @@ export type {
   EndpointSendOptions,
   EndpointStats,
 } from './endpoint';
+export { capabilities } from './capabilities';
+export type { Capabilities, Capability, Feature, SchedulerName } from './capabilities';
 export { Paths } from './paths';
 export type { PathParameters, RetransmissionParameters } from './paths';
 export type * from './notifications';

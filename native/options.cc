@@ -123,6 +123,47 @@ static const Field kAssocStats[] = {
     F(sctp_assoc_stats, sas_octrlchunks, "outControlChunks", kU64),
     F(sctp_assoc_stats, sas_ictrlchunks, "inControlChunks", kU64),
 };
+static const Field kDefaultPrInfo[] = {
+    F(sctp_default_prinfo, pr_assoc_id, "assocId", kI32),
+    F(sctp_default_prinfo, pr_value, "value", kU32),
+    F(sctp_default_prinfo, pr_policy, "policy", kU16),
+};
+static const Field kPrStatus[] = {
+    F(sctp_prstatus, sprstat_assoc_id, "assocId", kI32),
+    F(sctp_prstatus, sprstat_sid, "stream", kU16),
+    F(sctp_prstatus, sprstat_policy, "policy", kU16),
+    F(sctp_prstatus, sprstat_abandoned_unsent, "abandonedUnsent", kU64),
+    F(sctp_prstatus, sprstat_abandoned_sent, "abandonedSent", kU64),
+};
+static const Field kPaddrThresholds[] = {
+    F(sctp_paddrthlds_v2, spt_assoc_id, "assocId", kI32),
+    F(sctp_paddrthlds_v2, spt_address, "address", kAddress),
+    F(sctp_paddrthlds_v2, spt_pathmaxrxt, "pathMaxRetransmissions", kU16),
+    F(sctp_paddrthlds_v2, spt_pathpfthld, "potentiallyFailedThreshold", kU16),
+    F(sctp_paddrthlds_v2, spt_pathcpthld, "primaryChangeThreshold", kU16),
+};
+static const Field kProbeInterval[] = {
+    F(sctp_probeinterval, spi_assoc_id, "assocId", kI32),
+    F(sctp_probeinterval, spi_address, "address", kAddress),
+    F(sctp_probeinterval, spi_interval, "interval", kU32),
+};
+static const Field kStreamValue[] = {
+    F(sctp_stream_value, assoc_id, "assocId", kI32),
+    F(sctp_stream_value, stream_id, "stream", kU16),
+    F(sctp_stream_value, stream_value, "value", kU16),
+};
+static const Field kAddStreams[] = {
+    F(sctp_add_streams, sas_assoc_id, "assocId", kI32),
+    F(sctp_add_streams, sas_instrms, "inStreams", kU16),
+    F(sctp_add_streams, sas_outstrms, "outStreams", kU16),
+};
+static const Field kAuthKeyId[] = {
+    F(sctp_authkeyid, scact_assoc_id, "assocId", kI32),
+    F(sctp_authkeyid, scact_keynumber, "keyNumber", kU16),
+};
+static const Field kAuthChunk[] = {
+    F(sctp_authchunk, sauth_chunk, "chunk", kU8),
+};
 
 #undef PADDRINFO
 #undef F
@@ -181,6 +222,18 @@ static const SocketOption kOptions[] = {
     STRUCT_OPTION(SCTP_EVENT, sctp_event, kEvent),
     STRUCT_OPTION(SCTP_REMOTE_UDP_ENCAPS_PORT, sctp_udpencaps, kUdpEncaps),
     STRUCT_OPTION(SCTP_GET_ASSOC_STATS, sctp_assoc_stats, kAssocStats),
+    STRUCT_OPTION(SCTP_DEFAULT_PRINFO, sctp_default_prinfo, kDefaultPrInfo),
+    STRUCT_OPTION(SCTP_PR_ASSOC_STATUS, sctp_prstatus, kPrStatus),
+    STRUCT_OPTION(SCTP_PR_STREAM_STATUS, sctp_prstatus, kPrStatus),
+    STRUCT_OPTION(SCTP_PEER_ADDR_THLDS_V2, sctp_paddrthlds_v2, kPaddrThresholds),
+    STRUCT_OPTION(SCTP_EXPOSE_POTENTIALLY_FAILED_STATE, sctp_assoc_value, kAssocValue),
+    STRUCT_OPTION(SCTP_PLPMTUD_PROBE_INTERVAL, sctp_probeinterval, kProbeInterval),
+    STRUCT_OPTION(SCTP_STREAM_SCHEDULER_VALUE, sctp_stream_value, kStreamValue),
+    STRUCT_OPTION(SCTP_ADD_STREAMS, sctp_add_streams, kAddStreams),
+    STRUCT_OPTION(SCTP_AUTH_ACTIVE_KEY, sctp_authkeyid, kAuthKeyId),
+    STRUCT_OPTION(SCTP_AUTH_DEACTIVATE_KEY, sctp_authkeyid, kAuthKeyId),
+    STRUCT_OPTION(SCTP_AUTH_DELETE_KEY, sctp_authkeyid, kAuthKeyId),
+    STRUCT_OPTION(SCTP_AUTH_CHUNK, sctp_authchunk, kAuthChunk),
 };
 
 #undef INT_OPTION
