@@ -9,8 +9,10 @@ import {
   controlSend,
   getOption,
   readAddresses,
+  readAbandoned,
   readStatus,
   resolveSendOptions,
+  sendOptionsOf,
   sendMessage,
   setOption,
   toPayload,
@@ -18,6 +20,8 @@ import {
   type MessageInfo,
   type SendOptions,
   type Status,
+  type Abandoned,
+  type SendDefaults,
 } from './handle';
 import { iterate } from './iterate';
 import { constants, type NativeSocket } from './native';
@@ -60,7 +64,7 @@ export interface AssociationHost {
   sendHandle(): NativeSocket;
   /** False while the endpoint closes (no new sends). */
   sendable(): boolean;
-  readonly defaults: { stream: number; ppid: number };
+  readonly defaults: SendDefaults;
   readonly limits: EndpointLimits;
   /** Payload bytes queued, and held for paused readers, over all associations. */
   queuedBytes: number;
@@ -170,6 +174,11 @@ export class Association extends EventEmitter {
 
   status(): Status {
     return readStatus(this.host.handleFor(this), this.id);
+  }
+
+  /** PR-SCTP: the messages the kernel abandoned (see Socket#abandoned). */
+  abandoned(stream?: number): Abandoned {
+    return readAbandoned(this.host.handleFor(this), this.id, stream);
   }
 
   /** Reads a socket option for this association (assocId is filled in). */
@@ -364,10 +373,8 @@ export class Association extends EventEmitter {
     for (const { data, info } of this.takeHeld()) socket.injectMessage(data, info);
     for (const q of this.queue.takeAll()) {
       this.host.queuedBytes -= q.data.length;
-      const { stream, ppid, context, ttl, flags } = q.send;
-      const unordered = (flags & constants.SCTP_UNORDERED) !== 0;
-      if (flags & constants.SCTP_EOF) socket.end(q.callback);
-      else socket.send(q.data, { stream, ppid, context, ttl, unordered }, q.callback);
+      if (q.send.flags & constants.SCTP_EOF) socket.end(q.callback);
+      else socket.send(q.data, sendOptionsOf(q.send), q.callback);
     }
     this.state = 'peeled_off';
     this.host.forget(this);

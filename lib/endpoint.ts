@@ -32,6 +32,8 @@ import {
   type HandleOptions,
   type SendOptions,
   type StreamCounts,
+  type PartialReliability,
+  type SendDefaults,
 } from './handle';
 import { Holder } from './holder';
 import { iterate } from './iterate';
@@ -67,6 +69,8 @@ export interface EndpointOptions extends HandleOptions {
   /** Default stream and PPID (host byte order) for send(). */
   stream?: number;
   ppid?: number;
+  /** Default PR-SCTP policy for send() (none: every message fully reliable). */
+  pr?: PartialReliability;
   /** Seconds after which the kernel gracefully closes an idle association (SCTP_AUTOCLOSE). 0: never. */
   autoClose?: number;
   /** Associations this endpoint keeps at most; further incoming ones are aborted ('drop'). */
@@ -263,7 +267,7 @@ export class Endpoint extends EventEmitter {
     this.updateReading();
   }
 
-  private makeHost(defaults: { stream: number; ppid: number }, limits: EndpointLimits) {
+  private makeHost(defaults: SendDefaults, limits: EndpointLimits) {
     const host: AssociationHost = {
       defaults,
       limits,

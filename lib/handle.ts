@@ -39,8 +39,49 @@ export interface SendOptions {
   unordered?: boolean;
   /** Opaque 32-bit value returned in a send_failed notification if the message is not delivered. */
   context?: number;
-  /** PR-SCTP timed reliability: give up on the message after this many milliseconds (0 = reliable). */
+  /**
+   * PR-SCTP timed reliability: give up on the message after this many milliseconds (0 =
+   * reliable). The same as `pr: { policy: 'ttl', value: ttl }`.
+   */
   ttl?: number;
+  /** A PR-SCTP policy for this message (RFC 7496). Default: the socket's `pr` (none: reliable). */
+  pr?: PartialReliability;
+}
+
+/**
+ * A PR-SCTP policy (RFC 7496; the peer must support PR-SCTP, or the message is sent
+ * reliably). `ttl`: abandoned once `value` milliseconds have passed since the send, whether
+ * sent or not. `rtx`: abandoned after `value` retransmissions. `prio`: when the send buffer
+ * is full, queued messages of a higher `value` (lower priority; 0 is the highest) are
+ * abandoned to make room for this one.
+ */
+export interface PartialReliability {
+  policy: PrPolicy;
+  value: number;
+}
+export type PrPolicy = 'ttl' | 'rtx' | 'prio';
+
+/** The kernel's numbers for the policies. */
+export const PR_POLICIES: Record<PrPolicy, number> = {
+  ttl: constants.SCTP_PR_SCTP_TTL,
+  rtx: constants.SCTP_PR_SCTP_RTX,
+  prio: constants.SCTP_PR_SCTP_PRIO,
+};
+
+/** Checks a PartialReliability (`name` says where it came from in errors). */
+export function resolvePartialReliability(
+  pr: unknown,
+  name: string,
+): { prPolicy: number; prValue: number } {
+  validateObject(pr, name);
+  const { policy, value } = pr as { policy?: unknown; value?: unknown };
+  if (typeof policy !== 'string' || !Object.hasOwn(PR_POLICIES, policy)) {
+    throw invalidArgValue(`${name}.policy`, policy, "must be 'ttl', 'rtx' or 'prio'");
+  }
+  return {
+    prPolicy: PR_POLICIES[policy as PrPolicy],
+    prValue: validateInteger(value, `${name}.value`, 0, 0xffffffff),
+  };
 }
 
 /** What came with a received message. */
@@ -136,7 +177,9 @@ export interface ResolvedSend {
   ppid: number;
   flags: number;
   context: number;
-  ttl: number;
+  /** SCTP_PR_SCTP_* (0: fully reliable) and its value. */
+  prPolicy: number;
+  prValue: number;
 }
 
 const { EINVAL, EMSGSIZE, ENOTCONN } = os.constants.errno;
@@ -230,11 +273,24 @@ export function tooLargeError(maxMessageSize: number | undefined, assocId?: numb
   return err;
 }
 
-/** The default stream and PPID for send(), checked. */
-export function resolveDefaults(options: { stream?: number; ppid?: number }): {
+/** What a message is sent with unless its own options say otherwise. */
+export interface SendDefaults {
   stream: number;
   ppid: number;
-} {
+  prPolicy: number;
+  prValue: number;
+}
+
+/** The default stream, PPID and PR-SCTP policy for send(), checked. */
+export function resolveDefaults(options: {
+  stream?: number;
+  ppid?: number;
+  pr?: PartialReliability;
+}): SendDefaults {
+  const pr =
+    options.pr === undefined
+      ? { prPolicy: 0, prValue: 0 }
+      : resolvePartialReliability(options.pr, 'options.pr');
   return {
     stream:
       options.stream === undefined
@@ -242,6 +298,7 @@ export function resolveDefaults(options: { stream?: number; ppid?: number }): {
         : validateInteger(options.stream, 'options.stream', 0, 65535),
     ppid:
       options.ppid === undefined ? 0 : validateInteger(options.ppid, 'options.ppid', 0, 0xffffffff),
+    ...pr,
   };
 }
 
@@ -399,7 +456,7 @@ export function applyHandleOptions(
  */
 export function resolveSendOptions(
   options: SendOptions,
-  defaults: { stream: number; ppid: number },
+  defaults: SendDefaults,
   outboundStreams: number,
 ): ResolvedSend {
   validateObject(options, 'options');
@@ -422,13 +479,21 @@ export function resolveSendOptions(
     options.context === undefined
       ? 0
       : validateInteger(options.context, 'options.context', 0, 0xffffffff);
-  const ttl =
-    options.ttl === undefined ? 0 : validateInteger(options.ttl, 'options.ttl', 0, 0xffffffff);
+  let { prPolicy, prValue } = defaults;
+  if (options.pr !== undefined) {
+    if (options.ttl !== undefined) {
+      throw invalidArgValue('options.ttl', options.ttl, 'cannot be given with options.pr');
+    }
+    ({ prPolicy, prValue } = resolvePartialReliability(options.pr, 'options.pr'));
+  } else if (options.ttl !== undefined) {
+    prValue = validateInteger(options.ttl, 'options.ttl', 0, 0xffffffff);
+    prPolicy = prValue > 0 ? PR_POLICIES.ttl : 0;
+  }
   let flags = 0;
   if (options.unordered !== undefined && validateBoolean(options.unordered, 'options.unordered')) {
     flags |= constants.SCTP_UNORDERED;
   }
-  return { stream, ppid, context, ttl, flags };
+  return { stream, ppid, context, prPolicy, prValue, flags };
 }
 
 const sendFields = native.sendFields;
@@ -440,13 +505,27 @@ function putSendFields(k: number, o: ResolvedSend, assocId: number): void {
   sendFields[at + 1] = o.ppid;
   sendFields[at + 2] = o.flags;
   sendFields[at + 3] = o.context;
-  sendFields[at + 4] = o.ttl;
-  sendFields[at + 5] = assocId; // the kernel's int32 comes back from the uint32 bits
+  sendFields[at + 4] = o.prPolicy;
+  sendFields[at + 5] = o.prValue;
+  sendFields[at + 6] = assocId; // the kernel's int32 comes back from the uint32 bits
 }
 
 /** An empty message that only carries `flags` (SCTP_ABORT, SCTP_EOF). */
 export function controlSend(flags: number): ResolvedSend {
-  return { stream: 0, ppid: 0, flags, context: 0, ttl: 0 };
+  return { stream: 0, ppid: 0, flags, context: 0, prPolicy: 0, prValue: 0 };
+}
+
+/** The per-message options that resolve to `send` again (a queued send moving sockets). */
+export function sendOptionsOf(send: ResolvedSend): SendOptions {
+  const { stream, ppid, context, prPolicy, prValue, flags } = send;
+  const policy = (Object.keys(PR_POLICIES) as PrPolicy[]).find((p) => PR_POLICIES[p] === prPolicy);
+  return {
+    stream,
+    ppid,
+    context,
+    unordered: (flags & constants.SCTP_UNORDERED) !== 0,
+    ...(policy ? { pr: { policy, value: prValue } } : {}),
+  };
 }
 
 /** Sends one message: the bytes the kernel took, or -errno. */
@@ -497,6 +576,41 @@ export function readAddresses(
 }
 
 /** SCTP_STATUS: association state, windows, stream counts and the primary path. */
+/** Messages PR-SCTP abandoned: those never sent, and those sent but not acknowledged. */
+export interface AbandonedCount {
+  unsent: number;
+  sent: number;
+}
+
+/** What PR-SCTP abandoned, in all and per policy (SCTP_PR_ASSOC_STATUS / _STREAM_STATUS). */
+export interface Abandoned extends AbandonedCount {
+  ttl: AbandonedCount;
+  rtx: AbandonedCount;
+  prio: AbandonedCount;
+}
+
+/** The abandoned-message counters of an association, or of one of its outbound streams. */
+export function readAbandoned(
+  handle: NativeSocket | null,
+  assocId: number,
+  stream: number | undefined,
+): Abandoned {
+  if (!handle) throw socketClosed();
+  if (stream !== undefined) validateInteger(stream, 'stream', 0, 65535);
+  const name = stream === undefined ? 'SCTP_PR_ASSOC_STATUS' : 'SCTP_PR_STREAM_STATUS';
+  const count = (policy: number): AbandonedCount => {
+    const r = handle.getOption(name, { assocId, stream: stream ?? 0, policy });
+    if (typeof r === 'number') throw optionError(r, 'getsockopt', name);
+    return { unsent: r.abandonedUnsent as number, sent: r.abandonedSent as number };
+  };
+  return {
+    ...count(constants.SCTP_PR_SCTP_ALL),
+    ttl: count(PR_POLICIES.ttl),
+    rtx: count(PR_POLICIES.rtx),
+    prio: count(PR_POLICIES.prio),
+  };
+}
+
 export function readStatus(handle: NativeSocket | null, assocId: number): Status {
   if (!handle) throw socketClosed();
   const s = handle.getOption('SCTP_STATUS', { assocId });

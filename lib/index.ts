@@ -1,10 +1,14 @@
 // kernel-sctp: SCTP sockets for Node.js on the Linux kernel's SCTP stack.
 export { connect, Socket } from './socket';
 export type {
+  Abandoned,
+  AbandonedCount,
   AddressInfo,
   ConnectOptions,
   MessageInfo,
+  PartialReliability,
   PathInfo,
+  PrPolicy,
   SendOptions,
   SocketOptions,
   Status,

@@ -48,10 +48,11 @@ export const INFO_EXTRA = 0xffffffff;
 
 /**
  * send() and sendMany() take each message's parameters from the addon's `sendFields`, filled
- * just before the call: SEND_FIELDS slots per message, [stream, ppid, flags, context, ttl,
- * assocId] (numbers in a typed array instead of six call arguments to convert).
+ * just before the call: SEND_FIELDS slots per message, [stream, ppid, flags, context,
+ * prPolicy, prValue, assocId] (numbers in a typed array instead of seven call arguments to
+ * convert).
  */
-export const SEND_FIELDS = 6;
+export const SEND_FIELDS = 7;
 /** Most messages per sendMany() call. */
 export const SEND_BATCH = 64;
 
@@ -140,6 +141,10 @@ export interface NativeAddon {
     SCTP_STREAM_CHANGE_EVENT: number;
     SCTP_CURRENT_ASSOC: number;
     SCTP_ALL_ASSOC: number;
+    SCTP_PR_SCTP_TTL: number;
+    SCTP_PR_SCTP_RTX: number;
+    SCTP_PR_SCTP_PRIO: number;
+    SCTP_PR_SCTP_ALL: number;
     SPP_HB_ENABLE: number;
     SPP_HB_DISABLE: number;
     SPP_HB_DEMAND: number;

@@ -13,6 +13,7 @@ import {
   getOption,
   messageInfoAt,
   readAddresses,
+  readAbandoned,
   readStatus,
   resolveDefaults,
   resolveSendOptions,
@@ -27,6 +28,9 @@ import {
   type ResolvedSend,
   type SendOptions,
   type Status,
+  type Abandoned,
+  type PartialReliability,
+  type SendDefaults,
 } from './handle';
 import { Holder } from './holder';
 import { constants, native, type NativeNotification, type NativeSocket } from './native';
@@ -54,9 +58,13 @@ import {
 } from './validate';
 
 export type {
+  Abandoned,
+  AbandonedCount,
   AddressInfo,
   MessageInfo,
+  PartialReliability,
   PathInfo,
+  PrPolicy,
   SendOptions,
   Status,
   StreamCounts,
@@ -67,6 +75,8 @@ export interface SocketOptions extends HandleOptions {
   stream?: number;
   /** Default PPID for write() and send(), host byte order. */
   ppid?: number;
+  /** Default PR-SCTP policy for write() and send() (none: every message fully reliable). */
+  pr?: PartialReliability;
   /** How long end() waits for the SHUTDOWN handshake before it aborts. Default 30000 ms. */
   shutdownTimeout?: number;
   /** Messages buffered in the readable side before reading from the kernel pauses. Default 64. */
@@ -110,7 +120,6 @@ const DEFAULT_HIGH_WATER_MARK = 64;
  */
 type Phase = 'new' | 'connecting' | 'open' | 'ending' | 'ended' | 'destroyed';
 
-/** A written chunk as a message: send()'s queued object, or bytes with the defaults. */
 /** A written chunk as a message: strings decoded, anything else refused (toPayload). */
 function toMessage(chunk: unknown, encoding: unknown): QueuedMessage {
   if (chunk instanceof QueuedMessage) return chunk;
@@ -168,7 +177,7 @@ export class Socket extends Duplex {
     error: (rc) => this.onReadError(rc),
   });
   private family = constants.AF_INET;
-  private readonly defaults: { stream: number; ppid: number };
+  private readonly defaults: SendDefaults;
   private readonly options: SocketOptions;
   /** Messages handed over by _write/_writev that the kernel has not taken yet. */
   private readonly queue = new SendQueue((item, err) => this.settle(item, err));
@@ -753,6 +762,14 @@ export class Socket extends Duplex {
   /** SCTP_STATUS: association state, windows, stream counts and the primary path. */
   status(): Status {
     return readStatus(this.holder.handle, 0);
+  }
+
+  /**
+   * PR-SCTP: the messages the kernel abandoned, of the association or of one outbound
+   * `stream`, in all and per policy.
+   */
+  abandoned(stream?: number): Abandoned {
+    return readAbandoned(this.holder.handle, 0, stream);
   }
 
   /** Bytes of a message still arriving in pieces (native reassembly). */

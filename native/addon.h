@@ -13,9 +13,9 @@ class Socket;
 
 // Send parameters come through one Uint32Array per environment (`sendFields`), which
 // JavaScript fills before calling send()/sendMany(): numbers in a typed array cost nothing to
-// pass, where six call arguments cost a conversion each. kSendFields slots per message:
-// [stream, ppid, flags, context, ttl, assocId]; room for kSendBatch messages.
-constexpr size_t kSendFields = 6;
+// pass, where seven call arguments cost a conversion each. kSendFields slots per message:
+// [stream, ppid, flags, context, prPolicy, prValue, assocId]; room for kSendBatch messages.
+constexpr size_t kSendFields = 7;
 constexpr size_t kSendBatch = 64;
 
 // A read batch describes entry k in the environment's readInfo Uint32Array at

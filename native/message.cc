@@ -31,15 +31,15 @@ void OutgoingMessage::Init(const void* data, size_t length, const SendInfo& info
   snd.snd_assoc_id = info.assoc_id;
   std::memcpy(CMSG_DATA(cmsg), &snd, sizeof(snd));
 
-  if (info.ttl_ms > 0) {
+  if (info.pr_policy != SCTP_PR_SCTP_NONE) {
     msg.msg_controllen += CMSG_SPACE(sizeof(sctp_prinfo));
     cmsg = CMSG_NXTHDR(&msg, cmsg);
     cmsg->cmsg_level = IPPROTO_SCTP;
     cmsg->cmsg_type = SCTP_PRINFO;
     cmsg->cmsg_len = CMSG_LEN(sizeof(sctp_prinfo));
     sctp_prinfo pr{};
-    pr.pr_policy = SCTP_PR_SCTP_TTL;
-    pr.pr_value = info.ttl_ms;
+    pr.pr_policy = info.pr_policy;
+    pr.pr_value = info.pr_value;
     std::memcpy(CMSG_DATA(cmsg), &pr, sizeof(pr));
   }
 }

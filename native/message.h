@@ -18,11 +18,14 @@ struct SendInfo {
   uint16_t flags = 0;  // SCTP_UNORDERED, SCTP_EOF, SCTP_ABORT, SCTP_SACK_IMMEDIATELY
   uint32_t context = 0;
   int32_t assoc_id = 0;
-  uint32_t ttl_ms = 0;  // > 0: PR-SCTP timed reliability (SCTP_PRINFO, policy TTL)
+  // PR-SCTP (SCTP_PRINFO): SCTP_PR_SCTP_TTL, _RTX or _PRIO, and its value (milliseconds,
+  // retransmissions, priority); SCTP_PR_SCTP_NONE sends no SCTP_PRINFO (fully reliable).
+  uint16_t pr_policy = SCTP_PR_SCTP_NONE;
+  uint32_t pr_value = 0;
 };
 
 // A message laid out for sendmsg/sendmmsg: msghdr, iovec and control data (SCTP_SNDINFO,
-// and SCTP_PRINFO when it has a TTL) in one place. Not copyable: msg points into itself.
+// and SCTP_PRINFO when it has a PR-SCTP policy) in one place. Not copyable: msg points into itself.
 struct OutgoingMessage {
   OutgoingMessage() = default;
   void Init(const void* data, size_t length, const SendInfo& info, const sockaddr* to,

@@ -493,8 +493,9 @@ static SendInfo SendFieldsAt(const uint32_t* fields, size_t k) {
   s.ppid = f[1];
   s.flags = static_cast<uint16_t>(f[2]);
   s.context = f[3];
-  s.ttl_ms = f[4];
-  s.assoc_id = static_cast<int32_t>(f[5]);
+  s.pr_policy = static_cast<uint16_t>(f[4]);
+  s.pr_value = f[5];
+  s.assoc_id = static_cast<int32_t>(f[6]);
   return s;
 }
 

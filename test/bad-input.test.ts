@@ -337,6 +337,7 @@ const entries: Entry[] = [
       ['ttl', numberish.concat('2^31')],
       ['context', numberish.concat('2^31')],
       ['unordered', optional],
+      ['pr', optional],
     ] as Array<[string, string[]]>
   ).map(([key, accepts]): Entry => ({
     name: `socket.send(data, { ${key} })`,
@@ -344,6 +345,18 @@ const entries: Entry[] = [
     call: (w, v) => w.socket.send('x', { [key]: v }),
     accepts,
   })),
+  {
+    name: "socket.send(data, { pr: { policy: 'ttl', value } })",
+    on: 'socket',
+    call: (w, v) => w.socket.send('x', { pr: { policy: 'ttl', value: v as never } }),
+    accepts: ['-0', '2^31'],
+  },
+  {
+    name: 'socket.send(data, { pr: { policy, value: 1 } })',
+    on: 'socket',
+    call: (w, v) => w.socket.send('x', { pr: { policy: v as never, value: 1 } }),
+    accepts: [],
+  },
   {
     name: 'socket.send(data, options, callback)',
     on: 'socket',

@@ -119,7 +119,10 @@ static void Send(int fd, sctp_assoc_t assoc, uint16_t stream, const void* data, 
   info.ppid = 46;
   info.flags = flags;
   info.assoc_id = assoc;
-  info.ttl_ms = ttl;
+  if (ttl > 0) {
+    info.pr_policy = SCTP_PR_SCTP_TTL;
+    info.pr_value = ttl;
+  }
   OutgoingMessage m;
   m.Init(data, size, info, nullptr, 0);
   if (sendmsg(fd, &m.msg, MSG_NOSIGNAL) < 0 && errno != EAGAIN && errno != EPIPE) Die("sendmsg");

@@ -58,7 +58,8 @@ static void Outgoing(const uint8_t* data, size_t size) {
   info.flags = in.Take<uint16_t>();
   info.context = in.Take<uint32_t>();
   info.assoc_id = in.Take<int32_t>();
-  info.ttl_ms = in.Take<uint32_t>();
+  info.pr_policy = in.Take<uint16_t>();
+  info.pr_value = in.Take<uint32_t>();
   OutgoingMessage m;
   m.Init(data, size, info, nullptr, 0);
   FUZZ_CHECK(m.msg.msg_iov->iov_base == data && m.msg.msg_iov->iov_len == size);
@@ -73,13 +74,13 @@ static void Outgoing(const uint8_t* data, size_t size) {
       FUZZ_CHECK(snd.snd_flags == info.flags && snd.snd_context == info.context);
       FUZZ_CHECK(snd.snd_assoc_id == info.assoc_id);
     } else {
-      FUZZ_CHECK(c->cmsg_type == SCTP_PRINFO && info.ttl_ms > 0);
+      FUZZ_CHECK(c->cmsg_type == SCTP_PRINFO && info.pr_policy != SCTP_PR_SCTP_NONE);
       sctp_prinfo pr;
       std::memcpy(&pr, CMSG_DATA(c), sizeof(pr));
-      FUZZ_CHECK(pr.pr_policy == SCTP_PR_SCTP_TTL && pr.pr_value == info.ttl_ms);
+      FUZZ_CHECK(pr.pr_policy == info.pr_policy && pr.pr_value == info.pr_value);
     }
   }
-  FUZZ_CHECK(seen == (info.ttl_ms > 0 ? 2 : 1));
+  FUZZ_CHECK(seen == (info.pr_policy != SCTP_PR_SCTP_NONE ? 2 : 1));
 }
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

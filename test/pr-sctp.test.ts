@@ -1,0 +1,145 @@
+// PR-SCTP (RFC 7496) over the real kernel: messages given a policy are abandoned by the
+// sender's kernel when the receiver cannot take them in time, the counters say how many,
+// and messages without one still all arrive. The receivers are a python socket (not ours)
+// and a kernel-sctp server; both hold their receive window closed for a while.
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
+import { connect, createServer, type Abandoned, type AbandonedCount, type Socket } from '../lib';
+import { closeServer, connected, endAndWait, listening, waitFor } from './helpers/net';
+
+const MESSAGES = 300;
+const SIZE = 200;
+
+/** What the counters say was abandoned, sent or not. */
+const total = (a: AbandonedCount) => a.unsent + a.sent;
+
+function expectOnlyTtl(a: Abandoned): void {
+  expect(a.ttl).toEqual({ unsent: a.unsent, sent: a.sent });
+  expect(a.rtx).toEqual({ unsent: 0, sent: 0 });
+  expect(a.prio).toEqual({ unsent: 0, sent: 0 });
+}
+
+test('TTL to a python receiver that reads nothing for 1.5 s: what it gets and what the sender abandoned add up', async () => {
+  // Accepts one association with a 4 KiB receive buffer, reads nothing for 1.5 s, then
+  // counts messages until none came for 3 s (a chunk the receiver dropped while its window
+  // was closed comes again after an RTO, 1 s), says how many, and waits for our EOF.
+  const script = `
+import socket, sys, time
+srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM, 132)
+srv.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+srv.bind(('127.0.0.1', 0)); srv.listen(1)
+print(srv.getsockname()[1], flush=True)
+conn, _ = srv.accept()
+time.sleep(1.5)
+conn.settimeout(3.0)
+count = 0
+try:
+    while True:
+        if not conn.recv(65536): break
+        count += 1
+except socket.timeout:
+    pass
+print(count, flush=True)
+conn.settimeout(None)
+while conn.recv(65536): pass
+`;
+  const peer = spawn('python3', ['-c', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const lines = createInterface({ input: peer.stdout! })[Symbol.asyncIterator]();
+  const port = Number((await lines.next()).value);
+  const client = connect({ host: '127.0.0.1', port });
+  await connected(client);
+  let sent = 0;
+  for (let i = 0; i < MESSAGES; i++) {
+    client.send(Buffer.alloc(SIZE, i), { pr: { policy: 'ttl', value: 100 } }, () => sent++);
+  }
+  await waitFor(() => sent === MESSAGES, 10000, 'every send taken by the kernel');
+  const received = Number((await lines.next()).value);
+  const abandoned = client.abandoned();
+  console.log(`TTL to python: received ${received} of ${MESSAGES}, ${JSON.stringify(abandoned)}`);
+  expect(received).toBeLessThan(MESSAGES);
+  expect(received).toBeGreaterThan(0);
+  expectOnlyTtl(abandoned);
+  // A message the receiver took may still be counted if its SACK came too late: at least.
+  expect(total(abandoned)).toBeGreaterThanOrEqual(MESSAGES - received);
+  await endAndWait(client);
+  await once(peer, 'exit');
+}, 60000);
+
+test('a socket default policy, a reliable override and per-stream counters, kernel-sctp to kernel-sctp', async () => {
+  const perStream = new Map<number, number[]>();
+  let receiver: Socket | undefined;
+  const server = createServer({ receiveBufferSize: 4096, readableHighWaterMark: 1 }, (s) => {
+    receiver = s;
+    s.pause(); // nothing is read: the window closes
+    s.on('message', (data: Buffer, info) => {
+      const list = perStream.get(info.stream) ?? [];
+      list.push(data[0]!);
+      perStream.set(info.stream, list);
+    });
+  });
+  server.listen({ host: '127.0.0.1', port: 0 });
+  const client = connect({
+    host: '127.0.0.1',
+    port: await listening(server),
+    streams: { out: 4, in: 4 },
+    pr: { policy: 'ttl', value: 100 },
+  });
+  await connected(client);
+  for (let i = 0; i < MESSAGES; i++) client.send(Buffer.alloc(SIZE, i % 256), { stream: 1 });
+  // ttl: 0 is fully reliable, whatever the default.
+  for (let i = 0; i < 20; i++) client.send(Buffer.alloc(SIZE, i), { stream: 2, ttl: 0 });
+  await new Promise((r) => setTimeout(r, 1500));
+  receiver!.resume();
+  await waitFor(() => (perStream.get(2)?.length ?? 0) === 20, 20000, 'the reliable messages');
+  const one = perStream.get(1) ?? [];
+  const all = client.abandoned();
+  const stream1 = client.abandoned(1);
+  const stream2 = client.abandoned(2);
+  console.log(
+    `default TTL: stream 1 received ${one.length} of ${MESSAGES}, ${JSON.stringify({ all, stream1, stream2 })}`,
+  );
+  expect(perStream.get(2)).toEqual(Array.from({ length: 20 }, (_, i) => i));
+  expect(one.length).toBeLessThan(MESSAGES);
+  expectOnlyTtl(all);
+  expect(total(stream1)).toBeGreaterThanOrEqual(MESSAGES - one.length);
+  expect(stream2).toEqual({
+    unsent: 0,
+    sent: 0,
+    ttl: stream2.ttl,
+    rtx: stream2.rtx,
+    prio: stream2.prio,
+  });
+  expect(total(stream2.ttl)).toBe(0);
+  expect(total(all)).toBe(total(stream1));
+  // What arrived on stream 1 is in order (abandoned messages leave gaps, never reorder).
+  const sequence = one.map((b, k) => (k === 0 ? 0 : (b - one[k - 1]! + 256) % 256));
+  expect(sequence.slice(1).every((step) => step > 0)).toBe(true);
+  await endAndWait(client);
+  await closeServer(server);
+}, 60000);
+
+test('bad PR-SCTP options are refused before anything is sent', async () => {
+  const server = createServer((s) => s.resume()); // reads to the end, so that it closes
+  server.listen({ host: '127.0.0.1', port: 0 });
+  const client = connect({ host: '127.0.0.1', port: await listening(server) });
+  await connected(client);
+  const data = Buffer.from('x');
+  expect(() => client.send(data, { pr: { policy: 'never' as 'ttl', value: 1 } })).toThrow(
+    expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }),
+  );
+  expect(() => client.send(data, { pr: { policy: 'rtx', value: -1 } })).toThrow(
+    expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }),
+  );
+  expect(() => client.send(data, { pr: { policy: 'ttl', value: 5 }, ttl: 5 })).toThrow(
+    expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }),
+  );
+  expect(() => client.abandoned(70000)).toThrow(
+    expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }),
+  );
+  expect(() => connect({ host: '127.0.0.1', port: 1, pr: { policy: 'prio' } as never })).toThrow(
+    expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }),
+  );
+  await endAndWait(client);
+  await closeServer(server);
+});
