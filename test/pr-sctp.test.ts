@@ -5,7 +5,15 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
-import { connect, createServer, type Abandoned, type AbandonedCount, type Socket } from '../lib';
+import {
+  Association,
+  connect,
+  createEndpoint,
+  createServer,
+  type Abandoned,
+  type AbandonedCount,
+  type Socket,
+} from '../lib';
 import { closeServer, connected, endAndWait, listening, waitFor } from './helpers/net';
 
 const MESSAGES = 300;
@@ -20,11 +28,13 @@ function expectOnlyTtl(a: Abandoned): void {
   expect(a.prio).toEqual({ unsent: 0, sent: 0 });
 }
 
-test('TTL to a python receiver that reads nothing for 1.5 s: what it gets and what the sender abandoned add up', async () => {
-  // Accepts one association with a 4 KiB receive buffer, reads nothing for 1.5 s, then
-  // counts messages until none came for 3 s (a chunk the receiver dropped while its window
-  // was closed comes again after an RTO, 1 s), says how many, and waits for our EOF.
-  const script = `
+test.each([['a socket, per message'], ['an endpoint, by its default']])(
+  'TTL from %s to a python receiver that reads nothing for 1.5 s: what it gets and what the sender abandoned add up',
+  async (how) => {
+    // Accepts one association with a 4 KiB receive buffer, reads nothing for 1.5 s, then
+    // counts messages until none came for 3 s (a chunk the receiver dropped while its window
+    // was closed comes again after an RTO, 1 s), says how many, and waits for our EOF.
+    const script = `
 import socket, sys, time
 srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM, 132)
 srv.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
@@ -44,27 +54,47 @@ print(count, flush=True)
 conn.settimeout(None)
 while conn.recv(65536): pass
 `;
-  const peer = spawn('python3', ['-c', script], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const lines = createInterface({ input: peer.stdout! })[Symbol.asyncIterator]();
-  const port = Number((await lines.next()).value);
-  const client = connect({ host: '127.0.0.1', port });
-  await connected(client);
-  let sent = 0;
-  for (let i = 0; i < MESSAGES; i++) {
-    client.send(Buffer.alloc(SIZE, i), { pr: { policy: 'ttl', value: 100 } }, () => sent++);
-  }
-  await waitFor(() => sent === MESSAGES, 10000, 'every send taken by the kernel');
-  const received = Number((await lines.next()).value);
-  const abandoned = client.abandoned();
-  console.log(`TTL to python: received ${received} of ${MESSAGES}, ${JSON.stringify(abandoned)}`);
-  expect(received).toBeLessThan(MESSAGES);
-  expect(received).toBeGreaterThan(0);
-  expectOnlyTtl(abandoned);
-  // A message the receiver took may still be counted if its SACK came too late: at least.
-  expect(total(abandoned)).toBeGreaterThanOrEqual(MESSAGES - received);
-  await endAndWait(client);
-  await once(peer, 'exit');
-}, 60000);
+    const peer = spawn('python3', ['-c', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const lines = createInterface({ input: peer.stdout! })[Symbol.asyncIterator]();
+    const port = Number((await lines.next()).value);
+    const ttl = { policy: 'ttl', value: 100 } as const;
+    let sender: Socket | Association;
+    let finish: () => Promise<unknown>;
+    if (how.startsWith('a socket')) {
+      const client = connect({ host: '127.0.0.1', port });
+      await connected(client);
+      sender = client;
+      finish = () => endAndWait(client);
+    } else {
+      const ep = createEndpoint({ host: '127.0.0.1', pr: ttl });
+      sender = await ep.connect({ host: '127.0.0.1', port });
+      finish = async () => {
+        const done = once(ep, 'close');
+        ep.close();
+        await done;
+      };
+    }
+    let sent = 0;
+    for (let i = 0; i < MESSAGES; i++) {
+      const options = sender instanceof Association ? {} : { pr: ttl };
+      sender.send(Buffer.alloc(SIZE, i), options, () => sent++);
+    }
+    await waitFor(() => sent === MESSAGES, 10000, 'every send taken by the kernel');
+    const received = Number((await lines.next()).value);
+    const abandoned = sender.abandoned();
+    console.log(
+      `TTL to python from ${how}: received ${received} of ${MESSAGES}, ${JSON.stringify(abandoned)}`,
+    );
+    expect(received).toBeLessThan(MESSAGES);
+    expect(received).toBeGreaterThan(0);
+    expectOnlyTtl(abandoned);
+    // A message the receiver took may still be counted if its SACK came too late: at least.
+    expect(total(abandoned)).toBeGreaterThanOrEqual(MESSAGES - received);
+    await finish();
+    await once(peer, 'exit');
+  },
+  60000,
+);
 
 test('a socket default policy, a reliable override and per-stream counters, kernel-sctp to kernel-sctp', async () => {
   const perStream = new Map<number, number[]>();
