@@ -4,13 +4,19 @@
 // hands this association's queue to the kernel when the kernel takes writes again.
 import { EventEmitter } from 'node:events';
 import os from 'node:os';
-import { codedError, invalidArgType, outOfRange, systemError } from './errors';
+import type { SchedulerName } from './capabilities';
+import { codedError, invalidArgType, outOfRange, socketClosed, systemError } from './errors';
 import {
   controlSend,
   getOption,
   readAddresses,
+  getStreamSchedulerValue,
   readAbandoned,
+  readScheduler,
   readStatus,
+  setScheduler,
+  setStreamSchedulerValue,
+  validateHandleOptions,
   resolveSendOptions,
   sendOptionsOf,
   sendMessage,
@@ -179,6 +185,30 @@ export class Association extends EventEmitter {
   /** PR-SCTP: the messages the kernel abandoned (see Socket#abandoned). */
   abandoned(stream?: number): Abandoned {
     return readAbandoned(this.host.handleFor(this), this.id, stream);
+  }
+
+  /** The stream scheduler of this association (see Socket#getScheduler). */
+  getScheduler(): SchedulerName {
+    return readScheduler(this.host.handleFor(this), this.id);
+  }
+
+  /** Changes this association's stream scheduler (see SocketOptions.scheduler). */
+  setScheduler(name: SchedulerName): this {
+    validateHandleOptions({ scheduler: name });
+    const handle = this.host.handleFor(this);
+    if (!handle) throw socketClosed();
+    setScheduler(handle, name, this.id);
+    return this;
+  }
+
+  /** An outbound stream's scheduler value (see Socket#setStreamSchedulerValue). */
+  setStreamSchedulerValue(stream: number, value: number): this {
+    setStreamSchedulerValue(this.host.handleFor(this), this.id, stream, value);
+    return this;
+  }
+
+  getStreamSchedulerValue(stream: number): number {
+    return getStreamSchedulerValue(this.host.handleFor(this), this.id, stream);
   }
 
   /** Reads a socket option for this association (assocId is filled in). */

@@ -5,7 +5,7 @@
 // the net.sctp sysctl of the socket's network namespace).
 import { readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
-import { systemError, type SystemError } from './errors';
+import { codedError, systemError, type CodedError, type SystemError } from './errors';
 import { constants, native, type NativeSocket } from './native';
 
 const { ENOPROTOOPT, EPERM } = os.constants.errno;
@@ -91,8 +91,25 @@ const FEATURES = {
 export type Feature = keyof typeof FEATURES;
 
 /** The stream schedulers by the kernel's numbers (enum sctp_sched_type). */
-const SCHEDULERS = ['fcfs', 'priority', 'round-robin', 'fair-capacity', 'weighted-fair'] as const;
+export const SCHEDULERS = [
+  'fcfs',
+  'priority',
+  'round-robin',
+  'fair-capacity',
+  'weighted-fair',
+] as const;
 export type SchedulerName = (typeof SCHEDULERS)[number];
+
+/** The error for a scheduler the kernel refused: what it has instead. */
+export function schedulerError(name: SchedulerName): CodedError {
+  const has = capabilities().schedulers;
+  return codedError(
+    `the stream scheduler '${name}' is not in the running kernel (${os.release()}), which ` +
+      `has ${has.map((s) => `'${s}'`).join(', ') || 'none'}` +
+      (name === 'fair-capacity' || name === 'weighted-fair' ? ' (Linux added it in 6.3)' : ''),
+    'ERR_SCTP_UNSUPPORTED',
+  );
+}
 
 export interface Capability {
   /** What it is, with its RFC. */

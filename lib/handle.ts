@@ -19,7 +19,7 @@ import {
   type NativeAddress,
   type NativeSocket,
 } from './native';
-import { optionError } from './capabilities';
+import { optionError, schedulerError, SCHEDULERS, type SchedulerName } from './capabilities';
 import { checkGetOption, checkSetOption } from './options';
 import { validateBoolean, validateInteger, validateObject } from './validate';
 
@@ -148,6 +148,14 @@ export interface HandleOptions {
    * stalls until the retransmission timer fires.
    */
   senderDry?: boolean;
+  /**
+   * The stream scheduler: which stream's queued message goes next (RFC 8260). 'fcfs' (the
+   * kernel's default): in the order sent. 'priority': the stream with the lowest value
+   * (setStreamSchedulerValue) first. 'round-robin': one message
+   * per stream in turn. 'fair-capacity' and 'weighted-fair' (Linux 6.3 and later): by
+   * bytes, equally or by each stream's weight. capabilities().schedulers lists the kernel's.
+   */
+  scheduler?: SchedulerName;
 }
 
 export interface PathInfo {
@@ -233,6 +241,55 @@ export function validateHandleOptions(options: HandleOptions): void {
   if (options.maxInitTimeout !== undefined) {
     validateInteger(options.maxInitTimeout, 'options.maxInitTimeout', 1, 65535);
   }
+  if (options.scheduler !== undefined && !SCHEDULERS.includes(options.scheduler)) {
+    throw invalidArgValue(
+      'options.scheduler',
+      options.scheduler,
+      `must be one of ${SCHEDULERS.map((s) => `'${s}'`).join(', ')}`,
+    );
+  }
+}
+
+/** Selects the stream scheduler of the socket's next associations (and of a current one). */
+export function setScheduler(handle: NativeSocket, name: SchedulerName, assocId = 0): void {
+  const rc = handle.setOption('SCTP_STREAM_SCHEDULER', {
+    assocId,
+    value: SCHEDULERS.indexOf(name),
+  });
+  if (rc === -EINVAL) throw schedulerError(name);
+  if (rc < 0) throw optionError(rc, 'setsockopt', 'SCTP_STREAM_SCHEDULER');
+}
+
+/** The stream scheduler of an association, or of the socket's next ones. */
+export function readScheduler(handle: NativeSocket | null, assocId: number): SchedulerName {
+  const { value } = getOption(handle, 'SCTP_STREAM_SCHEDULER', { assocId }) as { value: number };
+  return SCHEDULERS[value] ?? (`unknown(${value})` as SchedulerName);
+}
+
+/**
+ * Sets one outbound stream's scheduler value: its priority under 'priority' (lower goes
+ * first), its weight under 'weighted-fair'. The stream must exist: after the association is
+ * up.
+ */
+export function setStreamSchedulerValue(
+  handle: NativeSocket | null,
+  assocId: number,
+  stream: unknown,
+  value: unknown,
+): void {
+  validateInteger(stream, 'stream', 0, 65535);
+  validateInteger(value, 'value', 0, 65535);
+  setOption(handle, 'SCTP_STREAM_SCHEDULER_VALUE', { assocId, stream, value });
+}
+
+export function getStreamSchedulerValue(
+  handle: NativeSocket | null,
+  assocId: number,
+  stream: unknown,
+): number {
+  validateInteger(stream, 'stream', 0, 65535);
+  const r = getOption(handle, 'SCTP_STREAM_SCHEDULER_VALUE', { assocId, stream });
+  return r.value as number;
 }
 
 /**
@@ -448,6 +505,7 @@ export function applyHandleOptions(
       }),
     );
   }
+  if (o.scheduler !== undefined) setScheduler(handle, o.scheduler);
 }
 
 /**

@@ -3,7 +3,8 @@
 // delivery, multihoming, notifications).
 import os from 'node:os';
 import { Duplex } from 'node:stream';
-import { abortError, codedError, systemError } from './errors';
+import type { SchedulerName } from './capabilities';
+import { abortError, codedError, socketClosed, systemError } from './errors';
 import {
   applyHandleOptions,
   controlSend,
@@ -13,8 +14,12 @@ import {
   getOption,
   messageInfoAt,
   readAddresses,
+  getStreamSchedulerValue,
   readAbandoned,
+  readScheduler,
   readStatus,
+  setScheduler,
+  setStreamSchedulerValue,
   resolveDefaults,
   resolveSendOptions,
   sendMessage,
@@ -770,6 +775,32 @@ export class Socket extends Duplex {
    */
   abandoned(stream?: number): Abandoned {
     return readAbandoned(this.holder.handle, 0, stream);
+  }
+
+  /** The stream scheduler of the association (before it is up: of the one to come). */
+  getScheduler(): SchedulerName {
+    return readScheduler(this.holder.handle, 0);
+  }
+
+  /** Changes the stream scheduler (see SocketOptions.scheduler). */
+  setScheduler(name: SchedulerName): this {
+    validateHandleOptions({ scheduler: name });
+    if (!this.holder.handle) throw socketClosed();
+    setScheduler(this.holder.handle, name);
+    return this;
+  }
+
+  /**
+   * An outbound stream's scheduler value, once the association is up: its priority under
+   * 'priority' (lower goes first), its weight under 'weighted-fair'.
+   */
+  setStreamSchedulerValue(stream: number, value: number): this {
+    setStreamSchedulerValue(this.holder.handle, 0, stream, value);
+    return this;
+  }
+
+  getStreamSchedulerValue(stream: number): number {
+    return getStreamSchedulerValue(this.holder.handle, 0, stream);
   }
 
   /** Bytes of a message still arriving in pieces (native reassembly). */
