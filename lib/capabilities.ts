@@ -43,7 +43,7 @@ const FEATURES = {
     enabledBy: 'sysctl',
     refused:
       'the kernel allows it only with `sysctl -w net.sctp.intl_enable=1` and after ' +
-      'SCTP_FRAGMENT_INTERLEAVE is set to 2 on the socket',
+      'SCTP_FRAGMENT_INTERLEAVE is set (to any non-zero value) on the socket',
   },
   auth: {
     what: 'authenticated chunks, AUTH (RFC 4895)',
@@ -100,12 +100,21 @@ export const SCHEDULERS = [
 ] as const;
 export type SchedulerName = (typeof SCHEDULERS)[number];
 
+/** The schedulers the kernel accepts, or undefined when it cannot be asked (out of fds). */
+export function kernelSchedulers(): readonly SchedulerName[] | undefined {
+  try {
+    return capabilities().schedulers;
+  } catch {
+    return undefined;
+  }
+}
+
 /** The error for a scheduler the kernel refused: what it has instead. */
 export function schedulerError(name: SchedulerName): CodedError {
-  const has = capabilities().schedulers;
+  const has = kernelSchedulers();
   return codedError(
-    `the stream scheduler '${name}' is not in the running kernel (${os.release()}), which ` +
-      `has ${has.map((s) => `'${s}'`).join(', ') || 'none'}` +
+    `the stream scheduler '${name}' is not in the running kernel (${os.release()})` +
+      (has ? `, which has ${has.map((s) => `'${s}'`).join(', ') || 'none'}` : '') +
       (name === 'fair-capacity' || name === 'weighted-fair' ? ' (Linux added it in 6.3)' : ''),
     'ERR_SCTP_UNSUPPORTED',
   );
@@ -163,7 +172,12 @@ function readSysctls(): Record<string, number | string> {
 function probeSocket(): NativeSocket {
   const fd = native.socket(constants.AF_INET, constants.SOCK_SEQPACKET);
   if (fd < 0) throw systemError(fd, 'socket');
-  return new native.Socket(fd, constants.AF_INET);
+  try {
+    return new native.Socket(fd, constants.AF_INET);
+  } catch (err) {
+    native.closeFd(fd);
+    throw err;
+  }
 }
 
 let supported: { features: Record<Feature, boolean>; schedulers: SchedulerName[] } | undefined;

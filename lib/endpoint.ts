@@ -709,7 +709,9 @@ export class Endpoint extends EventEmitter {
       sendBufferSize: o.sendBufferSize,
       stream: o.stream,
       ppid: o.ppid,
+      pr: o.pr,
       senderDry: o.senderDry,
+      // Not the scheduler: the association keeps its own (setScheduler may have changed it).
     };
     // Built (and its options checked) before the kernel moves the association: a failure
     // after that point could not give it back.

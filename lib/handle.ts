@@ -19,7 +19,13 @@ import {
   type NativeAddress,
   type NativeSocket,
 } from './native';
-import { optionError, schedulerError, SCHEDULERS, type SchedulerName } from './capabilities';
+import {
+  kernelSchedulers,
+  optionError,
+  schedulerError,
+  SCHEDULERS,
+  type SchedulerName,
+} from './capabilities';
 import { checkGetOption, checkSetOption } from './options';
 import { validateBoolean, validateInteger, validateObject } from './validate';
 
@@ -256,7 +262,7 @@ export function setScheduler(handle: NativeSocket, name: SchedulerName, assocId 
     assocId,
     value: SCHEDULERS.indexOf(name),
   });
-  if (rc === -EINVAL) throw schedulerError(name);
+  if (rc === -EINVAL && !kernelSchedulers()?.includes(name)) throw schedulerError(name);
   if (rc < 0) throw optionError(rc, 'setsockopt', 'SCTP_STREAM_SCHEDULER');
 }
 
@@ -582,7 +588,8 @@ export function sendOptionsOf(send: ResolvedSend): SendOptions {
     ppid,
     context,
     unordered: (flags & constants.SCTP_UNORDERED) !== 0,
-    ...(policy ? { pr: { policy, value: prValue } } : {}),
+    // Fully reliable stays so, whatever the new socket's default.
+    ...(policy ? { pr: { policy, value: prValue } } : { ttl: 0 }),
   };
 }
 

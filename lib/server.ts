@@ -3,7 +3,12 @@
 import { EventEmitter } from 'node:events';
 import os from 'node:os';
 import { codedError, invalidArgType, systemError } from './errors';
-import { applyHandleOptions, readAddresses, validateHandleOptions } from './handle';
+import {
+  applyHandleOptions,
+  readAddresses,
+  resolveDefaults,
+  validateHandleOptions,
+} from './handle';
 import { Holder } from './holder';
 import { constants, native } from './native';
 import { Socket, type AddressInfo, type SocketOptions } from './socket';
@@ -88,6 +93,7 @@ export class Server extends EventEmitter {
     super();
     validateObject(options, 'options');
     validateHandleOptions(options); // applied to the listening socket, before any association
+    resolveDefaults(options); // each accepted socket's stream, PPID and PR-SCTP defaults
     if (options.maxConnections !== undefined) {
       validateInteger(options.maxConnections, 'options.maxConnections', 0, 2 ** 31 - 1);
     }

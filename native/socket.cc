@@ -352,7 +352,11 @@ void Socket::OnReadable() {
       capacity = next.nxt_length;
     }
     Received r = ReceiveMessage(fd_, into, capacity);
-    next = r.has_next ? r.next : sctp_nxtinfo{};
+    // After a read that filled the buffer without ending the message, NXTINFO describes the
+    // message after it, not the rest of this one (which the next read gets).
+    bool filled =
+        r.length >= 0 && static_cast<size_t>(r.length) == capacity && !(r.flags & MSG_EOR);
+    next = r.has_next && !filled ? r.next : sctp_nxtinfo{};
     if (r.length < 0) {
       if (r.length != -EAGAIN && r.length != -EWOULDBLOCK) error = static_cast<int>(-r.length);
       break;
