@@ -2,9 +2,7 @@
 // sender's kernel when the receiver cannot take them in time, the counters say how many,
 // and messages without one still all arrive. The receivers are a python socket (not ours)
 // and a kernel-sctp server; both hold their receive window closed for a while.
-import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { createInterface } from 'node:readline';
 import {
   Association,
   connect,
@@ -14,7 +12,14 @@ import {
   type AbandonedCount,
   type Socket,
 } from '../lib';
-import { closeServer, connected, endAndWait, listening, waitFor } from './helpers/net';
+import {
+  closeServer,
+  connected,
+  endAndWait,
+  listening,
+  slowPythonReceiver,
+  waitFor,
+} from './helpers/net';
 
 const MESSAGES = 300;
 const SIZE = 200;
@@ -31,17 +36,11 @@ function expectOnlyTtl(a: Abandoned): void {
 test.each([['a socket, per message'], ['an endpoint, by its default']])(
   'TTL from %s to a python receiver that reads nothing for 1.5 s: what it gets and what the sender abandoned add up',
   async (how) => {
-    // Accepts one association with a 4 KiB receive buffer, reads nothing for 1.5 s, then
-    // counts messages until none came for 3 s (a chunk the receiver dropped while its window
+    // A 4 KiB receive buffer, nothing read for 1.5 s; then it counts messages until none came for 3 s (a chunk the receiver dropped while its window
     // was closed comes again after an RTO, 1 s), says how many, and waits for our EOF.
-    const script = `
-import socket, sys, time
-srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM, 132)
-srv.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-srv.bind(('127.0.0.1', 0)); srv.listen(1)
-print(srv.getsockname()[1], flush=True)
-conn, _ = srv.accept()
-time.sleep(1.5)
+    const peer = await slowPythonReceiver(
+      4096,
+      `
 conn.settimeout(3.0)
 count = 0
 try:
@@ -53,10 +52,9 @@ except socket.timeout:
 print(count, flush=True)
 conn.settimeout(None)
 while conn.recv(65536): pass
-`;
-    const peer = spawn('python3', ['-c', script], { stdio: ['ignore', 'pipe', 'inherit'] });
-    const lines = createInterface({ input: peer.stdout! })[Symbol.asyncIterator]();
-    const port = Number((await lines.next()).value);
+`,
+    );
+    const port = peer.port;
     const ttl = { policy: 'ttl', value: 100 } as const;
     let sender: Socket | Association;
     let finish: () => Promise<unknown>;
@@ -80,7 +78,7 @@ while conn.recv(65536): pass
       sender.send(Buffer.alloc(SIZE, i), options, () => sent++);
     }
     await waitFor(() => sent === MESSAGES, 10000, 'every send taken by the kernel');
-    const received = Number((await lines.next()).value);
+    const received = Number(await peer.line());
     const abandoned = sender.abandoned();
     console.log(
       `TTL to python from ${how}: received ${received} of ${MESSAGES}, ${JSON.stringify(abandoned)}`,
@@ -91,7 +89,7 @@ while conn.recv(65536): pass
     // A message the receiver took may still be counted if its SACK came too late: at least.
     expect(total(abandoned)).toBeGreaterThanOrEqual(MESSAGES - received);
     await finish();
-    await once(peer, 'exit');
+    await peer.exited;
   },
   60000,
 );

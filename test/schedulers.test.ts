@@ -2,10 +2,8 @@
 // few high-priority ones on stream 2 behind it, sent while the receiver (a python socket, not
 // ours) keeps its window closed; the order in which they reach it says what the sender's
 // scheduler did.
-import { spawn } from 'node:child_process';
-import { createInterface } from 'node:readline';
 import { capabilities, connect, type SchedulerName } from '../lib';
-import { connected, endAndWait, nextError, waitFor } from './helpers/net';
+import { connected, endAndWait, nextError, slowPythonReceiver, waitFor } from './helpers/net';
 
 const LOW = 200;
 const HIGH = 20;
@@ -15,14 +13,9 @@ async function arrivalOrder(
   scheduler: SchedulerName,
   values: Record<number, number>,
 ): Promise<number[]> {
-  const script = `
-import socket, time
-srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM, 132)
-srv.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16384)
-srv.bind(('127.0.0.1', 0)); srv.listen(1)
-print(srv.getsockname()[1], flush=True)
-conn, _ = srv.accept()
-time.sleep(1.5)
+  const peer = await slowPythonReceiver(
+    16384,
+    `
 order = []
 while len(order) < ${LOW + HIGH}:
     data = conn.recv(65536)
@@ -30,10 +23,9 @@ while len(order) < ${LOW + HIGH}:
     order.append(data[0])
 print(' '.join(map(str, order)), flush=True)
 while conn.recv(65536): pass
-`;
-  const peer = spawn('python3', ['-c', script], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const lines = createInterface({ input: peer.stdout! })[Symbol.asyncIterator]();
-  const port = Number((await lines.next()).value);
+`,
+  );
+  const port = peer.port;
   // A send buffer that holds every message: the kernel's scheduler then sees them all (what
   // does not fit waits in kernel-sctp's own queue, in the order sent).
   const client = connect({
@@ -55,9 +47,7 @@ while conn.recv(65536): pass
   for (let i = 0; i < LOW; i++) client.send(Buffer.alloc(1000, 1), { stream: 1 }, () => sent++);
   for (let i = 0; i < HIGH; i++) client.send(Buffer.alloc(1000, 2), { stream: 2 }, () => sent++);
   await waitFor(() => sent === LOW + HIGH, 10000, 'every send taken by the kernel');
-  const order = String((await lines.next()).value)
-    .split(' ')
-    .map(Number);
+  const order = (await peer.line()).split(' ').map(Number);
   await endAndWait(client);
   return order;
 }

@@ -2,6 +2,7 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import type { EventEmitter } from 'node:events';
 import { once } from 'node:events';
+import { createInterface } from 'node:readline';
 import type { Association, Endpoint, Server } from '../../lib';
 
 export async function listening(server: Server): Promise<number> {
@@ -145,4 +146,30 @@ export function sysctl(name: string, value?: string): string {
 /** The next association the endpoint sets up (ask before the peer connects). */
 export function nextAssociation(server: Endpoint): Promise<Association> {
   return once(server, 'association').then(([a]) => a as Association);
+}
+
+/**
+ * A python SCTP receiver (not kernel-sctp) that accepts one association with a small
+ * receive buffer and reads nothing for 1.5 s, so that the sender's messages pile up in its
+ * kernel; then `body` (python, with the association as `conn`) runs. Its stdout lines come
+ * from `line()`; the first, the port, has been read already.
+ */
+export async function slowPythonReceiver(
+  receiveBuffer: number,
+  body: string,
+): Promise<{ port: number; line: () => Promise<string>; exited: Promise<unknown> }> {
+  const script = `
+import socket, time
+srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM, 132)
+srv.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, ${receiveBuffer})
+srv.bind(('127.0.0.1', 0)); srv.listen(1)
+print(srv.getsockname()[1], flush=True)
+conn, _ = srv.accept()
+time.sleep(1.5)
+${body}`;
+  const peer = spawn('python3', ['-c', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const exited = once(peer, 'exit');
+  const lines = createInterface({ input: peer.stdout! })[Symbol.asyncIterator]();
+  const line = async () => String((await lines.next()).value);
+  return { port: Number(await line()), line, exited };
 }
