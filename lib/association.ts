@@ -36,11 +36,20 @@ import {
   lostErrno,
   LOST_WITHOUT_CAUSE,
   type AssocChangeNotification,
+  type AssocResetNotification,
   type Notification,
   type PeerAddrChangeNotification,
   type SendFailedNotification,
+  type StreamChangeNotification,
+  type StreamResetNotification,
 } from './notifications';
 import { Paths } from './paths';
+import {
+  Reconfiguration,
+  type AddStreamsOptions,
+  type ResetStreamsOptions,
+  type StreamCountsAfter,
+} from './reconfig';
 import { SendQueue, sendError, sendNow, type QueuedSend, type SendCallback } from './send-queue';
 import type { Socket, SocketOptions } from './socket';
 import { validateFunction, validateObject } from './validate';
@@ -105,6 +114,12 @@ export interface Association {
   on(event: 'message', listener: (data: Buffer, info: EndpointMessageInfo) => void): this;
   on(event: 'notification', listener: (notification: Notification) => void): this;
   on(event: 'restart', listener: (notification: AssocChangeNotification) => void): this;
+  on(event: 'streamReset', listener: (notification: StreamResetNotification) => void): this;
+  on(
+    event: 'associationReset',
+    listener: (notification: AssocResetNotification) => void,
+  ): this;
+  on(event: 'streamChange', listener: (notification: StreamChangeNotification) => void): this;
   on(
     event: 'peerAddressChange',
     listener: (notification: PeerAddrChangeNotification) => void,
@@ -148,6 +163,7 @@ export class Association extends EventEmitter {
   stall: Readonly<{ since: number; sent: number }> = NOT_STUCK;
   /** Made on first use: an endpoint may hold many thousands of associations. */
   private pathsOf: Paths | null = null;
+  private reconfig: Reconfiguration | null = null;
 
   /** @internal */
   constructor(
@@ -209,6 +225,31 @@ export class Association extends EventEmitter {
 
   getStreamSchedulerValue(stream: number): number {
     return getStreamSchedulerValue(this.host.handleFor(this), this.id, stream);
+  }
+
+  /** Resets stream sequence numbers (see Socket#resetStreams). */
+  resetStreams(options?: ResetStreamsOptions): Promise<void> {
+    return this.reconfiguration().resetStreams(options);
+  }
+
+  /** Resets the association's TSNs and streams (see Socket#resetAssociation). */
+  resetAssociation(options?: { signal?: AbortSignal }): Promise<AssocResetNotification> {
+    return this.reconfiguration().resetAssociation(options);
+  }
+
+  /** Adds streams (see Socket#addStreams). */
+  addStreams(options: AddStreamsOptions): Promise<StreamCountsAfter> {
+    return this.reconfiguration().addStreams(options);
+  }
+
+  private reconfiguration(): Reconfiguration {
+    return (this.reconfig ??= new Reconfiguration({
+      handle: () =>
+        this.state === 'up' || this.state === 'shutting_down' ? this.host.handleFor(this) : null,
+      assocId: this.id,
+      counts: this,
+      queuedSends: () => this.queue.length,
+    }));
   }
 
   /** Reads a socket option for this association (assocId is filled in). */
@@ -406,6 +447,7 @@ export class Association extends EventEmitter {
       if (q.send.flags & constants.SCTP_EOF) socket.end(q.callback);
       else socket.send(q.data, sendOptionsOf(q.send), q.callback);
     }
+    if (this.reconfig) socket.adoptReconfiguration(this.reconfig);
     this.state = 'peeled_off';
     this.host.forget(this);
     this.emit('peeloff', socket);
@@ -511,6 +553,7 @@ export class Association extends EventEmitter {
   onNotification(n: Notification): void {
     if (n.type === 'shutdown' && this.state === 'up') this.state = 'shutting_down';
     emitNotification(this, n);
+    this.reconfig?.notified(n);
     if (n.type !== 'assoc_change') return;
     if (n.state === 'shutdown_comp') {
       this.close(null);
@@ -529,9 +572,9 @@ export class Association extends EventEmitter {
     // Closed first: what listeners do below (abort(), destroy()) finds it closed.
     this.state = 'closed';
     const held = this.takeHeld();
-    this.queue.clear(
-      () => err ?? codedError(`Association ${this.id} is closed`, 'ERR_SOCKET_CLOSED'),
-    );
+    const reason = () => err ?? codedError(`Association ${this.id} is closed`, 'ERR_SOCKET_CLOSED');
+    this.queue.clear(reason);
+    this.reconfig?.end(reason());
     // Before the endpoint hears of it: an endpoint that closes now emits its 'close' after.
     process.nextTick(() => this.emit('close', err ?? undefined));
     let thrown: { error: unknown } | null = null;

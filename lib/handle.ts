@@ -27,6 +27,11 @@ import {
   type SchedulerName,
 } from './capabilities';
 import { checkGetOption, checkSetOption } from './options';
+import {
+  applyReconfiguration,
+  resolveReconfiguration,
+  type StreamReconfiguration,
+} from './reconfig';
 import { validateBoolean, validateInteger, validateObject } from './validate';
 
 export interface AddressInfo {
@@ -162,6 +167,14 @@ export interface HandleOptions {
    * bytes, equally or by each stream's weight. capabilities().schedulers lists the kernel's.
    */
   scheduler?: SchedulerName;
+  /**
+   * Stream reconfiguration (RFC 6525): offered to the peer in INIT (both must offer it,
+   * unless net.sctp.reconf_enable is 1) and the request types this side may send and will
+   * grant its peer. `true`: resetting streams, resetting the association and adding
+   * streams; `{}`: offered, every request refused. Default: the kernel's (offered when
+   * net.sctp.reconf_enable is 1, with no request type enabled).
+   */
+  streamReconfiguration?: StreamReconfiguration;
 }
 
 export interface PathInfo {
@@ -246,6 +259,9 @@ export function validateHandleOptions(options: HandleOptions): void {
   }
   if (options.maxInitTimeout !== undefined) {
     validateInteger(options.maxInitTimeout, 'options.maxInitTimeout', 1, 65535);
+  }
+  if (options.streamReconfiguration !== undefined) {
+    resolveReconfiguration(options.streamReconfiguration, 'options.streamReconfiguration');
   }
   if (options.scheduler !== undefined && !SCHEDULERS.includes(options.scheduler)) {
     throw invalidArgValue(
@@ -512,6 +528,12 @@ export function applyHandleOptions(
     );
   }
   if (o.scheduler !== undefined) setScheduler(handle, o.scheduler);
+  if (o.streamReconfiguration !== undefined) {
+    applyReconfiguration(
+      handle,
+      resolveReconfiguration(o.streamReconfiguration, 'options.streamReconfiguration'),
+    );
+  }
 }
 
 /**

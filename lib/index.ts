@@ -28,6 +28,15 @@ export type {
 } from './endpoint';
 export { capabilities } from './capabilities';
 export type { Capabilities, Capability, Feature, SchedulerName } from './capabilities';
+export type {
+  AddStreamsOptions,
+  ReconfigurationError,
+  ResetDirection,
+  ResetStreamsOptions,
+  StreamCountsAfter,
+  StreamReconfiguration,
+  StreamReconfigurationOptions,
+} from './reconfig';
 export { Paths } from './paths';
 export type { PathParameters, RetransmissionParameters } from './paths';
 export type * from './notifications';

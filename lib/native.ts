@@ -60,6 +60,11 @@ export const SEND_BATCH = 64;
 export interface OptionLayout {
   size: number;
   fields: { name: string; kind: 'u8' | 'u16' | 'u32' | 'i32' | 'u64' | 'address' }[];
+  /**
+   * The list the structure ends with (its length is written by the addon): bytes as a
+   * Uint8Array (u8), numbers as an array (u16).
+   */
+  tail?: { name: string; kind: 'u8' | 'u16'; max: number };
 }
 
 export declare class NativeSocket {
@@ -145,6 +150,11 @@ export interface NativeAddon {
     SCTP_PR_SCTP_RTX: number;
     SCTP_PR_SCTP_PRIO: number;
     SCTP_PR_SCTP_ALL: number;
+    SCTP_STREAM_RESET_INCOMING: number;
+    SCTP_STREAM_RESET_OUTGOING: number;
+    SCTP_ENABLE_RESET_STREAM_REQ: number;
+    SCTP_ENABLE_RESET_ASSOC_REQ: number;
+    SCTP_ENABLE_CHANGE_ASSOC_REQ: number;
     SPP_HB_ENABLE: number;
     SPP_HB_DISABLE: number;
     SPP_HB_DEMAND: number;

@@ -89,6 +89,11 @@ export interface SenderDryNotification extends Base {
   type: 'sender_dry';
 }
 
+/**
+ * Streams' sequence numbers were reset (or a request to was refused). `incoming`: this
+ * side's inbound streams (the peer reset its outbound ones); `outgoing`: this side's
+ * outbound ones. A denied or failed request says neither. `streams`: empty for all.
+ */
 export interface StreamResetNotification extends Base {
   type: 'stream_reset';
   incoming: boolean;
@@ -106,6 +111,11 @@ export interface AssocResetNotification extends Base {
   remoteTsn: number;
 }
 
+/**
+ * Streams were added (or a request to add them was refused). Linux gives the number of
+ * streams added in each direction here (RFC 6458 has the new totals); the Socket's or
+ * Association's outboundStreams and inboundStreams hold the totals when it is emitted.
+ */
 export interface StreamChangeNotification extends Base {
   type: 'stream_change';
   denied: boolean;
@@ -296,13 +306,16 @@ export const LOST_WITHOUT_CAUSE =
 export interface AssociationView extends EventEmitter {
   outboundStreams: number;
   inboundStreams: number;
+  /** SCTP_STATUS of the association (throws once it is closed). */
+  status(): { outboundStreams: number; inboundStreams: number };
 }
 
 /**
  * Emits a notification on the object that stands for its association: 'notification', then
  * the typed event ('peerAddressChange', 'sendFailed', 'shutdown' when the peer starts one,
- * 'restart'), keeping the stream counts current (a restart or a stream change alters them).
- * The association's lifecycle (COMM_LOST, SHUTDOWN_COMP) is the owner's business.
+ * 'restart', 'streamReset', 'associationReset', 'streamChange'), keeping the stream counts
+ * current (a restart or a stream change alters them). The association's lifecycle
+ * (COMM_LOST, SHUTDOWN_COMP) is the owner's business.
  */
 export function emitNotification(target: AssociationView, n: Notification): void {
   target.emit('notification', n);
@@ -316,11 +329,23 @@ export function emitNotification(target: AssociationView, n: Notification): void
     case 'shutdown':
       target.emit('shutdown', n);
       break;
+    case 'stream_reset':
+      target.emit('streamReset', n);
+      break;
+    case 'assoc_reset':
+      target.emit('associationReset', n);
+      break;
     case 'stream_change':
-      if (!n.denied && !n.failed) {
-        target.outboundStreams = n.outboundStreams;
-        target.inboundStreams = n.inboundStreams;
+      // The counts from the kernel: the notification's are what changed on Linux (the
+      // streams added), the totals in RFC 6458.
+      try {
+        const now = target.status();
+        target.outboundStreams = now.outboundStreams;
+        target.inboundStreams = now.inboundStreams;
+      } catch {
+        // closed meanwhile: the counts no longer matter
       }
+      target.emit('streamChange', n);
       break;
     case 'assoc_change':
       if (n.state === 'comm_up' || n.state === 'restart') {

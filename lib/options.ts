@@ -49,9 +49,13 @@ function checkFields(layout: OptionLayout, value: Record<string, unknown>, argum
   for (const [field, v] of Object.entries(value)) {
     const spec = layout.fields.find((f) => f.name === field);
     const name = `${argument}.${field}`;
+    if (v !== undefined && field === layout.tail?.name) {
+      checkTail(layout.tail, v, name);
+      continue;
+    }
     if (!spec) {
-      const known = layout.fields.map((f) => f.name).join(', ');
-      throw invalidArgValue(name, v, `is not a field of this option; its fields: ${known}`);
+      const known = [...layout.fields.map((f) => f.name), ...(layout.tail ? [layout.tail.name] : [])];
+      throw invalidArgValue(name, v, `is not a field of this option; its fields: ${known.join(', ')}`);
     }
     if (v === undefined) continue;
     if (spec.kind === 'address') {
@@ -69,6 +73,23 @@ function checkFields(layout: OptionLayout, value: Record<string, unknown>, argum
     if (!Number.isInteger(n) || n < min || n > max) {
       throw outOfRange(name, `an integer >= ${min} and <= ${max} (${spec.kind})`, v);
     }
+  }
+}
+
+/** A structure's closing list: bytes (u8) as a Uint8Array, numbers (u16) as an array. */
+function checkTail(tail: NonNullable<OptionLayout['tail']>, v: unknown, name: string): void {
+  if (tail.kind === 'u8') {
+    if (!(v instanceof Uint8Array)) throw invalidArgType(name, 'an instance of Uint8Array', v);
+  } else {
+    if (!Array.isArray(v)) throw invalidArgType(name, 'an array of integers', v);
+    v.forEach((n, i) => {
+      if (!Number.isInteger(n) || n < 0 || n > 0xffff) {
+        throw outOfRange(`${name}[${i}]`, 'an integer >= 0 and <= 65535 (u16)', n);
+      }
+    });
+  }
+  if ((v as ArrayLike<unknown>).length > tail.max) {
+    throw outOfRange(`${name}.length`, `<= ${tail.max}`, (v as ArrayLike<unknown>).length);
   }
 }
 

@@ -46,10 +46,19 @@ import {
   LOST_WITHOUT_CAUSE,
   toNotification,
   type AssocChangeNotification,
+  type AssocResetNotification,
   type Notification,
   type PeerAddrChangeNotification,
   type SendFailedNotification,
+  type StreamChangeNotification,
+  type StreamResetNotification,
 } from './notifications';
+import {
+  Reconfiguration,
+  type AddStreamsOptions,
+  type ResetStreamsOptions,
+  type StreamCountsAfter,
+} from './reconfig';
 import { SendQueue, sendError, type QueuedSend, type SendCallback } from './send-queue';
 import {
   familyFor,
@@ -146,6 +155,12 @@ export interface Socket {
   ): this;
   on(event: 'sendFailed', listener: (notification: SendFailedNotification) => void): this;
   on(event: 'restart', listener: (notification: AssocChangeNotification) => void): this;
+  on(event: 'streamReset', listener: (notification: StreamResetNotification) => void): this;
+  on(
+    event: 'associationReset',
+    listener: (notification: AssocResetNotification) => void,
+  ): this;
+  on(event: 'streamChange', listener: (notification: StreamChangeNotification) => void): this;
   on(event: 'shutdown', listener: () => void): this;
   on(event: 'error', listener: (err: Error) => void): this;
   on(event: string | symbol, listener: (...args: any[]) => void): this;
@@ -198,6 +213,8 @@ export class Socket extends Duplex {
   private peeled = false;
   /** send() without options: its resolved parameters, and the stream count they were checked against. */
   private defaultSend: { outboundStreams: number; send: ResolvedSend } | null = null;
+  /** Stream reconfiguration requests (made on first use). */
+  private reconfig: Reconfiguration | null = null;
   /** The read batch callbacks, made once (a batch can come for every message). */
   private readonly alive = () => !this.destroyed;
   private readonly deliverEntry = (k: number, entry: unknown) => this.deliver(k, entry);
@@ -282,6 +299,12 @@ export class Socket extends Duplex {
   /** @internal A notification the endpoint had read for the association before the peeloff. */
   injectNotification(n: Notification): void {
     this.onNotification(n);
+  }
+
+  /** @internal The peeled-off association's reconfiguration requests go on here. */
+  adoptReconfiguration(reconfig: Reconfiguration): void {
+    reconfig.rehost(this.reconfigurationHost());
+    this.reconfig = reconfig;
   }
 
   /** Opens the association. Usually called through `connect()`. */
@@ -657,6 +680,7 @@ export class Socket extends Duplex {
 
   private onNotification(n: Notification): void {
     emitNotification(this, n);
+    this.reconfig?.notified(n);
     if (n.type !== 'assoc_change') return;
     if (n.state === 'shutdown_comp') this.onEnd();
     else if (n.state === 'comm_lost' || n.state === 'cant_str_assoc') this.onLost(n);
@@ -722,7 +746,9 @@ export class Socket extends Duplex {
     this.holder.close(this.phase !== 'ended');
     this.shutdownTimer = this.stallTimer = null;
     this.phase = 'destroyed';
-    this.queue.clear(() => err ?? codedError('Socket was destroyed', 'ERR_STREAM_DESTROYED'));
+    const reason = () => err ?? codedError('Socket was destroyed', 'ERR_STREAM_DESTROYED');
+    this.queue.clear(reason);
+    this.reconfig?.end(reason());
     callback(err);
   }
 
@@ -801,6 +827,48 @@ export class Socket extends Duplex {
 
   getStreamSchedulerValue(stream: number): number {
     return getStreamSchedulerValue(this.holder.handle, 0, stream);
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Stream reconfiguration (RFC 6525; both peers need the streamReconfiguration option)
+
+  /**
+   * Resets streams' sequence numbers: this side's outbound ones (default), the peer's
+   * (`direction: 'incoming'`), or both; all streams or `streams`. Messages already written
+   * go out first. Resolves once the peer has done it; rejects with ERR_SCTP_RECONFIG_DENIED
+   * when the peer has not enabled it, ENOPROTOOPT when the association lacks the feature.
+   */
+  resetStreams(options?: ResetStreamsOptions): Promise<void> {
+    return this.reconfiguration().resetStreams(options);
+  }
+
+  /**
+   * Resets the association's TSNs and all its streams (RFC 6525 section 5.1.4), once
+   * everything sent has been acknowledged. Resolves with the assoc_reset notification.
+   */
+  resetAssociation(options?: { signal?: AbortSignal }): Promise<AssocResetNotification> {
+    return this.reconfiguration().resetAssociation(options);
+  }
+
+  /**
+   * Adds outbound and/or inbound streams. Resolves with the counts afterwards (also in
+   * outboundStreams and inboundStreams, which sends are checked against).
+   */
+  addStreams(options: AddStreamsOptions): Promise<StreamCountsAfter> {
+    return this.reconfiguration().addStreams(options);
+  }
+
+  private reconfiguration(): Reconfiguration {
+    return (this.reconfig ??= new Reconfiguration(this.reconfigurationHost()));
+  }
+
+  private reconfigurationHost() {
+    return {
+      handle: () => (this.destroyed ? null : this.holder.handle),
+      assocId: 0,
+      counts: this,
+      queuedSends: () => this.queue.length + this.writableLength,
+    };
   }
 
   /** Bytes of a message still arriving in pieces (native reassembly). */

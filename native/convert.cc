@@ -100,6 +100,37 @@ void EncodeInput(const Layout& layout, int family, Napi::Object input, uint8_t* 
   }
 }
 
+std::vector<uint32_t> TailFromJs(const Layout& layout, Napi::Object input) {
+  std::vector<uint32_t> out;
+  const Tail* tail = layout.tail;
+  if (!tail || !input.Has(tail->name)) return out;
+  Napi::Value v = input.Get(tail->name);
+  if (v.IsTypedArray() && v.As<Napi::TypedArray>().TypedArrayType() == napi_uint8_array) {
+    Napi::Uint8Array bytes = v.As<Napi::Uint8Array>();
+    size_t n = bytes.ElementLength() < tail->max ? bytes.ElementLength() : tail->max;
+    out.assign(bytes.Data(), bytes.Data() + n);
+  } else if (v.IsArray()) {
+    Napi::Array list = v.As<Napi::Array>();
+    uint32_t n = list.Length() < tail->max ? list.Length() : tail->max;
+    for (uint32_t i = 0; i < n; i++) {
+      Napi::Value item = list.Get(i);
+      out.push_back(item.IsNumber() ? item.As<Napi::Number>().Uint32Value() : 0);
+    }
+  }
+  return out;
+}
+
+Napi::Value TailToJs(Napi::Env env, const Layout& layout, const std::vector<uint32_t>& elements) {
+  if (layout.tail->element == FieldKind::kU8) {
+    Napi::Buffer<uint8_t> bytes = Napi::Buffer<uint8_t>::New(env, elements.size());
+    for (size_t i = 0; i < elements.size(); i++) bytes[i] = static_cast<uint8_t>(elements[i]);
+    return bytes;
+  }
+  Napi::Array list = Napi::Array::New(env, elements.size());
+  for (size_t i = 0; i < elements.size(); i++) list.Set(i, elements[i]);
+  return list;
+}
+
 static const char* KindName(FieldKind kind) {
   switch (kind) {
     case FieldKind::kU8:
@@ -138,6 +169,13 @@ Napi::Object OptionLayoutsToJs(Napi::Env env) {
     Napi::Object o = Napi::Object::New(env);
     o.Set("size", static_cast<double>(layout.size));
     o.Set("fields", fields);
+    if (layout.tail) {
+      Napi::Object tail = Napi::Object::New(env);
+      tail.Set("name", layout.tail->name);
+      tail.Set("kind", KindName(layout.tail->element));
+      tail.Set("max", layout.tail->max);
+      o.Set("tail", tail);
+    }
     all.Set(options[i].name, o);
   }
   return all;

@@ -26,7 +26,12 @@ std::vector<std::string> StringArray(const Napi::Value& v);
 // Fills `buffer` (layout.size bytes) from the fields present in `input`. TypeScript has
 // checked names, types and ranges; a value that is still not a finite number is skipped.
 void EncodeInput(const Layout& layout, int family, Napi::Object input, uint8_t* buffer);
-// {NAME: {size, fields: [{name, kind}]}} for every socket option in the table.
+// The list `input` gives for the layout's tail: a Uint8Array's bytes or an array's numbers
+// (others as 0), at most tail.max of them. Empty without a tail.
+std::vector<uint32_t> TailFromJs(const Layout& layout, Napi::Object input);
+// A decoded tail as JavaScript: a Buffer of u8 elements, an array of u16 ones.
+Napi::Value TailToJs(Napi::Env env, const Layout& layout, const std::vector<uint32_t>& elements);
+// {NAME: {size, fields: [{name, kind}], tail?: {name, kind, max}}} for every socket option.
 Napi::Object OptionLayoutsToJs(Napi::Env env);
 
 }  // namespace ksctp

@@ -86,4 +86,44 @@ void EncodeNumber(const Field& f, int64_t value, uint8_t* data) {
   }
 }
 
+size_t StructSize(const Layout& layout, size_t count) {
+  if (!layout.tail) return layout.size;
+  size_t end = layout.tail->offset + count * FieldWidth(layout.tail->element);
+  return end > layout.size ? end : layout.size;
+}
+
+std::vector<uint32_t> DecodeTail(const Layout& layout, const uint8_t* data, size_t length) {
+  std::vector<uint32_t> out;
+  const Tail* tail = layout.tail;
+  if (!tail || length < layout.size || length < tail->offset) return out;
+  Layout count_only{layout.name, layout.size, &tail->count, 1};
+  int64_t count = DecodeFields(count_only, data)[0].number;
+  size_t width = FieldWidth(tail->element);
+  size_t room = (length - tail->offset) / width;
+  size_t n = static_cast<size_t>(count < 0 ? 0 : count);
+  if (n > room) n = room;
+  if (n > tail->max) n = tail->max;
+  out.reserve(n);
+  const uint8_t* p = data + tail->offset;
+  for (size_t i = 0; i < n; i++) {
+    out.push_back(tail->element == FieldKind::kU8 ? p[i] : Load<uint16_t>(p + 2 * i));
+  }
+  return out;
+}
+
+void EncodeTail(const Layout& layout, const std::vector<uint32_t>& elements, uint8_t* data) {
+  const Tail* tail = layout.tail;
+  if (!tail) return;
+  size_t n = elements.size() < tail->max ? elements.size() : tail->max;
+  EncodeNumber(tail->count, static_cast<int64_t>(n), data);
+  uint8_t* p = data + tail->offset;
+  for (size_t i = 0; i < n; i++) {
+    if (tail->element == FieldKind::kU8) {
+      p[i] = static_cast<uint8_t>(elements[i]);
+    } else {
+      Store<uint16_t>(p + 2 * i, static_cast<uint16_t>(elements[i]));
+    }
+  }
+}
+
 }  // namespace ksctp

@@ -31,11 +31,24 @@ struct Field {
   FieldKind kind;
 };
 
+// A list that follows the fixed part of a structure (its flexible array member): the stream
+// ids of sctp_reset_streams, the bytes of an AUTH key, the chunk types of sctp_authchunks.
+// Its length, counted in elements, is kept in `count`, a field of the fixed part that is
+// not among the layout's fields: it is derived from the list, never given on its own.
+struct Tail {
+  const char* name;
+  uint16_t offset;    // where the list starts
+  FieldKind element;  // kU8 or kU16
+  Field count;
+  uint32_t max;  // the most elements written or read
+};
+
 struct Layout {
   const char* name;
   size_t size;  // sizeof the fixed part of the structure
   const Field* fields;
   size_t field_count;
+  const Tail* tail = nullptr;
 };
 
 #define KSCTP_FIELDS(array) array, sizeof(array) / sizeof(array[0])
@@ -90,8 +103,19 @@ struct Value {
 // Reads every field of `layout` from `data` (which must hold at least layout.size bytes).
 std::vector<Value> DecodeFields(const Layout& layout, const uint8_t* data);
 
-// Writes one integer field into `data` (at least layout.size bytes). Addresses are written
-// with WriteAddressField.
+// Writes one integer field into `data` (at least layout.size bytes). Addresses are not
+// numbers: EncodeInput writes them.
 void EncodeNumber(const Field& field, int64_t value, uint8_t* data);
+
+// The bytes a structure takes with `count` elements in its tail (none: the fixed part).
+size_t StructSize(const Layout& layout, size_t count);
+
+// The tail of a structure of `length` bytes (at least layout.size): as many elements as its
+// count field says, but no more than the bytes hold or tail.max. Empty without a tail.
+std::vector<uint32_t> DecodeTail(const Layout& layout, const uint8_t* data, size_t length);
+
+// Writes a tail and its count field into `data` (StructSize(layout, elements.size()) bytes;
+// at most tail.max elements, each cut to the element's width). Nothing without a tail.
+void EncodeTail(const Layout& layout, const std::vector<uint32_t>& elements, uint8_t* data);
 
 }  // namespace ksctp

@@ -164,6 +164,36 @@ static const Field kAuthKeyId[] = {
 static const Field kAuthChunk[] = {
     F(sctp_authchunk, sauth_chunk, "chunk", kU8),
 };
+static const Field kAssocId[] = {{"assocId", 0, FieldKind::kI32}};  // a bare sctp_assoc_t
+static const Field kResetStreams[] = {
+    F(sctp_reset_streams, srs_assoc_id, "assocId", kI32),
+    F(sctp_reset_streams, srs_flags, "flags", kU16),
+};
+static const Field kAuthKey[] = {
+    F(sctp_authkey, sca_assoc_id, "assocId", kI32),
+    F(sctp_authkey, sca_keynumber, "keyNumber", kU16),
+};
+static const Field kAuthChunks[] = {
+    F(sctp_authchunks, gauth_assoc_id, "assocId", kI32),
+};
+
+// The lists after the fixed parts. The bounds are the count fields' own (a u16 of streams,
+// a u16 of key bytes), a chunk type's range, and a few more HMACs than the kernel knows
+// (it refuses more than it knows with EINVAL).
+#define TAIL(type, member, name, element, count_member, count_kind, max)                    \
+  {                                                                                         \
+    name, static_cast<uint16_t>(offsetof(type, member)), FieldKind::element,                \
+        F(type, count_member, "count", count_kind), max                                     \
+  }
+static const Tail kStreamList =
+    TAIL(sctp_reset_streams, srs_stream_list, "streams", kU16, srs_number_streams, kU16, 65535);
+static const Tail kKeyBytes =
+    TAIL(sctp_authkey, sca_key, "key", kU8, sca_keylength, kU16, 65535);
+static const Tail kChunkTypes =
+    TAIL(sctp_authchunks, gauth_chunks, "chunks", kU8, gauth_number_of_chunks, kU32, 256);
+static const Tail kHmacIdents =
+    TAIL(sctp_hmacalgo, shmac_idents, "idents", kU16, shmac_num_idents, kU32, 16);
+#undef TAIL
 
 #undef PADDRINFO
 #undef F
@@ -175,6 +205,10 @@ static const Field kAuthChunk[] = {
 #define STRUCT_OPTION(opt, type, fields)                                   \
   {                                                                        \
 #opt, IPPROTO_SCTP, opt, { #type, sizeof(type), KSCTP_FIELDS(fields) } \
+  }
+#define TAIL_OPTION(opt, type, fields, tail)                                       \
+  {                                                                                \
+#opt, IPPROTO_SCTP, opt, { #type, sizeof(type), KSCTP_FIELDS(fields), &tail } \
   }
 
 static const SocketOption kOptions[] = {
@@ -234,10 +268,18 @@ static const SocketOption kOptions[] = {
     STRUCT_OPTION(SCTP_AUTH_DEACTIVATE_KEY, sctp_authkeyid, kAuthKeyId),
     STRUCT_OPTION(SCTP_AUTH_DELETE_KEY, sctp_authkeyid, kAuthKeyId),
     STRUCT_OPTION(SCTP_AUTH_CHUNK, sctp_authchunk, kAuthChunk),
+    STRUCT_OPTION(SCTP_RESET_ASSOC, sctp_assoc_t, kAssocId),
+    TAIL_OPTION(SCTP_RESET_STREAMS, sctp_reset_streams, kResetStreams, kStreamList),
+    TAIL_OPTION(SCTP_AUTH_KEY, sctp_authkey, kAuthKey, kKeyBytes),
+    TAIL_OPTION(SCTP_PEER_AUTH_CHUNKS, sctp_authchunks, kAuthChunks, kChunkTypes),
+    TAIL_OPTION(SCTP_LOCAL_AUTH_CHUNKS, sctp_authchunks, kAuthChunks, kChunkTypes),
+    {"SCTP_HMAC_IDENT", IPPROTO_SCTP, SCTP_HMAC_IDENT,
+     {"sctp_hmacalgo", sizeof(sctp_hmacalgo), nullptr, 0, &kHmacIdents}},  // only a list
 };
 
 #undef INT_OPTION
 #undef STRUCT_OPTION
+#undef TAIL_OPTION
 
 const SocketOption* FindOption(const std::string& name) {
   for (const auto& option : kOptions) {

@@ -564,15 +564,19 @@ Napi::Value Socket::GetOption(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const SocketOption* option = FindOption(info[0].As<Napi::String>().Utf8Value());
   if (!option) return Errno(env, ENOPROTOOPT);
-  std::vector<uint8_t> buffer(option->layout.size, 0);
-  if (info[1].IsObject()) {
-    EncodeInput(option->layout, family_, info[1].As<Napi::Object>(), buffer.data());
-  }
+  const Layout& layout = option->layout;
+  // Room for the longest list the structure may end with (the kernel refuses less room).
+  std::vector<uint8_t> buffer(StructSize(layout, layout.tail ? layout.tail->max : 0), 0);
+  if (info[1].IsObject()) EncodeInput(layout, family_, info[1].As<Napi::Object>(), buffer.data());
   socklen_t len = static_cast<socklen_t>(buffer.size());
   if (getsockopt(fd_, option->level, option->optname, buffer.data(), &len) < 0) {
     return Errno(env, errno);
   }
-  return ValuesToJs(env, DecodeFields(option->layout, buffer.data()), Napi::Object::New(env));
+  Napi::Object out = ValuesToJs(env, DecodeFields(layout, buffer.data()), Napi::Object::New(env));
+  if (layout.tail) {
+    out.Set(layout.tail->name, TailToJs(env, layout, DecodeTail(layout, buffer.data(), len)));
+  }
+  return out;
 }
 
 // setOption(name, value: object) -> 0 | -errno. Fields left out are sent as zero, which the
@@ -581,8 +585,12 @@ Napi::Value Socket::SetOption(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const SocketOption* option = FindOption(info[0].As<Napi::String>().Utf8Value());
   if (!option) return Errno(env, ENOPROTOOPT);
-  std::vector<uint8_t> buffer(option->layout.size, 0);
-  EncodeInput(option->layout, family_, info[1].As<Napi::Object>(), buffer.data());
+  const Layout& layout = option->layout;
+  Napi::Object input = info[1].As<Napi::Object>();
+  std::vector<uint32_t> tail = TailFromJs(layout, input);
+  std::vector<uint8_t> buffer(StructSize(layout, tail.size()), 0);
+  EncodeInput(layout, family_, input, buffer.data());
+  EncodeTail(layout, tail, buffer.data());
   int rc = setsockopt(fd_, option->level, option->optname, buffer.data(),
                       static_cast<socklen_t>(buffer.size()));
   return Napi::Number::New(env, rc < 0 ? -errno : 0);

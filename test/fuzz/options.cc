@@ -1,6 +1,8 @@
 // Every socket option's table entry, both ways: decoding whatever the kernel returns into
 // fields, and encoding any integer into each field (only that field's bytes change, and it
-// decodes back as the value cut to the field's width).
+// decodes back as the value cut to the field's width). A structure that ends in a list: a
+// decoded list never reaches past the bytes or the bound, whatever its count field says,
+// and an encoded one decodes back as written.
 #include "../../native/options.h"
 
 #include <string>
@@ -74,5 +76,20 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     Layout just_this{layout.name, layout.size, &f, 1};
     FUZZ_CHECK(DecodeFields(just_this, bytes.data())[0].number == Narrowed(f.kind, value));
   }
+
+  const Tail* tail = layout.tail;
+  if (!tail) return 0;
+  // Decoding: the structure and some of its list, as many bytes as the input has left.
+  std::vector<uint8_t> filled(bytes);
+  while (in.Left() > 0 && filled.size() < StructSize(layout, tail->max)) {
+    filled.push_back(in.Take<uint8_t>());
+  }
+  std::vector<uint32_t> list = DecodeTail(layout, filled.data(), filled.size());
+  FUZZ_CHECK(list.size() <= tail->max);
+  FUZZ_CHECK(StructSize(layout, list.size()) <= filled.size());
+  // Encoding: the list just decoded, into a structure of exactly its size.
+  std::vector<uint8_t> written(StructSize(layout, list.size()));
+  EncodeTail(layout, list, written.data());
+  FUZZ_CHECK(DecodeTail(layout, written.data(), written.size()) == list);
   return 0;
 }
