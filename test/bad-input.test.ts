@@ -200,6 +200,8 @@ const anyObject = [
   'fake AbortSignal',
 ];
 const options = optional.concat(anyObject);
+/** Objects without any own enumerable property (a table of flags takes only its own keys). */
+const emptyObjects = ['{}', 'closing getter', 'detached view', 'empty Buffer'];
 /** Valid message payloads among the hostile values. */
 const payloads = ["'80'", 'SharedArrayBuffer view', '100 MB string'];
 /** Sizes and caps that take large integers. */
@@ -231,6 +233,8 @@ const entries: Entry[] = [
       ['receiveBufferSize', optional],
       ['shutdownTimeout', numberish],
       ['readableHighWaterMark', numberish.concat('null', large, '2^53')],
+      ['scheduler', optional],
+      ['streamReconfiguration', optional.concat(emptyObjects)],
     ] as Array<[string, string[]]>
   ).map(([key, accepts]): Entry => ({
     name: `connect({ ${key} })`,
@@ -356,6 +360,61 @@ const entries: Entry[] = [
     on: 'socket',
     call: (w, v) => w.socket.send('x', { pr: { policy: v as never, value: 1 } }),
     accepts: [],
+  },
+  // stream reconfiguration: refused before anything is sent (this socket has not the
+  // extension, so whatever is accepted is rejected by the kernel with ENOPROTOOPT)
+  ...(
+    [
+      ['resetStreams', (w: World, v: unknown) => w.socket.resetStreams(v as never), options],
+      [
+        'resetStreams({ direction })',
+        (w: World, v: unknown) => w.socket.resetStreams({ direction: v as never }),
+        optional,
+      ],
+      [
+        'resetStreams({ streams })',
+        (w: World, v: unknown) => w.socket.resetStreams({ streams: v as never }),
+        optional.concat('[]'),
+      ],
+      [
+        'resetStreams({ signal })',
+        (w: World, v: unknown) => w.socket.resetStreams({ signal: v as never }),
+        optional,
+      ],
+      [
+        'resetAssociation',
+        (w: World, v: unknown) => w.socket.resetAssociation(v as never),
+        options,
+      ],
+      ['addStreams', (w: World, v: unknown) => w.socket.addStreams(v as never), []],
+      [
+        'addStreams({ outbound })',
+        (w: World, v: unknown) => w.socket.addStreams({ outbound: v as never }),
+        [],
+      ],
+      [
+        'addStreams({ inbound: 1, outbound })',
+        (w: World, v: unknown) => w.socket.addStreams({ inbound: 1, outbound: v as never }),
+        numberish,
+      ],
+    ] as Array<[string, (w: World, v: unknown) => unknown, string[]]>
+  ).map(([method, call, accepts]): Entry => ({
+    name: `socket.${method.includes('(') ? method : `${method}(options)`}`,
+    on: 'socket',
+    call,
+    accepts,
+  })),
+  {
+    name: 'socket.setScheduler(name)',
+    on: 'socket',
+    call: (w, v) => w.socket.setScheduler(v as never),
+    accepts: [],
+  },
+  {
+    name: 'socket.setStreamSchedulerValue(stream, value)',
+    on: 'socket',
+    call: (w, v) => w.socket.setStreamSchedulerValue(0, v as never),
+    accepts: ['-0'],
   },
   {
     name: 'socket.send(data, options, callback)',
@@ -604,6 +663,18 @@ const entries: Entry[] = [
     on: 'association',
     call: (w, v) => w.association.shutdown(v as never),
     accepts: optional,
+  },
+  {
+    name: 'association.resetStreams(options)',
+    on: 'association',
+    call: (w, v) => w.association.resetStreams(v as never),
+    accepts: options,
+  },
+  {
+    name: 'association.addStreams(options)',
+    on: 'association',
+    call: (w, v) => w.association.addStreams(v as never),
+    accepts: [],
   },
   {
     name: 'association.peeloff(options)',
