@@ -115,10 +115,7 @@ export interface Association {
   on(event: 'notification', listener: (notification: Notification) => void): this;
   on(event: 'restart', listener: (notification: AssocChangeNotification) => void): this;
   on(event: 'streamReset', listener: (notification: StreamResetNotification) => void): this;
-  on(
-    event: 'associationReset',
-    listener: (notification: AssocResetNotification) => void,
-  ): this;
+  on(event: 'associationReset', listener: (notification: AssocResetNotification) => void): this;
   on(event: 'streamChange', listener: (notification: StreamChangeNotification) => void): this;
   on(
     event: 'peerAddressChange',

@@ -54,8 +54,15 @@ function checkFields(layout: OptionLayout, value: Record<string, unknown>, argum
       continue;
     }
     if (!spec) {
-      const known = [...layout.fields.map((f) => f.name), ...(layout.tail ? [layout.tail.name] : [])];
-      throw invalidArgValue(name, v, `is not a field of this option; its fields: ${known.join(', ')}`);
+      const known = [
+        ...layout.fields.map((f) => f.name),
+        ...(layout.tail ? [layout.tail.name] : []),
+      ];
+      throw invalidArgValue(
+        name,
+        v,
+        `is not a field of this option; its fields: ${known.join(', ')}`,
+      );
     }
     if (v === undefined) continue;
     if (spec.kind === 'address') {

@@ -198,13 +198,9 @@ export class Reconfiguration {
   resetAssociation(options: { signal?: AbortSignal } = {}): Promise<AssocResetNotification> {
     validateObject(options, 'options');
     const signal = optionalSignal(options.signal);
-    return this.request(
-      'SCTP_RESET_ASSOC',
-      {},
-      (n) => n.type === 'assoc_reset',
-      1,
-      signal,
-    ).then((got) => got[0] as AssocResetNotification);
+    return this.request('SCTP_RESET_ASSOC', {}, (n) => n.type === 'assoc_reset', 1, signal).then(
+      (got) => got[0] as AssocResetNotification,
+    );
   }
 
   addStreams(options: AddStreamsOptions): Promise<StreamCountsAfter> {

@@ -156,10 +156,7 @@ export interface Socket {
   on(event: 'sendFailed', listener: (notification: SendFailedNotification) => void): this;
   on(event: 'restart', listener: (notification: AssocChangeNotification) => void): this;
   on(event: 'streamReset', listener: (notification: StreamResetNotification) => void): this;
-  on(
-    event: 'associationReset',
-    listener: (notification: AssocResetNotification) => void,
-  ): this;
+  on(event: 'associationReset', listener: (notification: AssocResetNotification) => void): this;
   on(event: 'streamChange', listener: (notification: StreamChangeNotification) => void): this;
   on(event: 'shutdown', listener: () => void): this;
   on(event: 'error', listener: (err: Error) => void): this;

@@ -180,15 +180,14 @@ static const Field kAuthChunks[] = {
 // The lists after the fixed parts. The bounds are the count fields' own (a u16 of streams,
 // a u16 of key bytes), a chunk type's range, and a few more HMACs than the kernel knows
 // (it refuses more than it knows with EINVAL).
-#define TAIL(type, member, name, element, count_member, count_kind, max)                    \
-  {                                                                                         \
-    name, static_cast<uint16_t>(offsetof(type, member)), FieldKind::element,                \
-        F(type, count_member, "count", count_kind), max                                     \
+#define TAIL(type, member, name, element, count_member, count_kind, max)     \
+  {                                                                          \
+    name, static_cast<uint16_t>(offsetof(type, member)), FieldKind::element, \
+        F(type, count_member, "count", count_kind), max                      \
   }
 static const Tail kStreamList =
     TAIL(sctp_reset_streams, srs_stream_list, "streams", kU16, srs_number_streams, kU16, 65535);
-static const Tail kKeyBytes =
-    TAIL(sctp_authkey, sca_key, "key", kU8, sca_keylength, kU16, 65535);
+static const Tail kKeyBytes = TAIL(sctp_authkey, sca_key, "key", kU8, sca_keylength, kU16, 65535);
 static const Tail kChunkTypes =
     TAIL(sctp_authchunks, gauth_chunks, "chunks", kU8, gauth_number_of_chunks, kU32, 256);
 static const Tail kHmacIdents =
@@ -206,8 +205,8 @@ static const Tail kHmacIdents =
   {                                                                        \
 #opt, IPPROTO_SCTP, opt, { #type, sizeof(type), KSCTP_FIELDS(fields) } \
   }
-#define TAIL_OPTION(opt, type, fields, tail)                                       \
-  {                                                                                \
+#define TAIL_OPTION(opt, type, fields, tail)                                      \
+  {                                                                               \
 #opt, IPPROTO_SCTP, opt, { #type, sizeof(type), KSCTP_FIELDS(fields), &tail } \
   }
 
@@ -273,7 +272,9 @@ static const SocketOption kOptions[] = {
     TAIL_OPTION(SCTP_AUTH_KEY, sctp_authkey, kAuthKey, kKeyBytes),
     TAIL_OPTION(SCTP_PEER_AUTH_CHUNKS, sctp_authchunks, kAuthChunks, kChunkTypes),
     TAIL_OPTION(SCTP_LOCAL_AUTH_CHUNKS, sctp_authchunks, kAuthChunks, kChunkTypes),
-    {"SCTP_HMAC_IDENT", IPPROTO_SCTP, SCTP_HMAC_IDENT,
+    {"SCTP_HMAC_IDENT",
+     IPPROTO_SCTP,
+     SCTP_HMAC_IDENT,
      {"sctp_hmacalgo", sizeof(sctp_hmacalgo), nullptr, 0, &kHmacIdents}},  // only a list
 };
 
