@@ -4,7 +4,7 @@
 // hands this association's queue to the kernel when the kernel takes writes again.
 import { EventEmitter } from 'node:events';
 import os from 'node:os';
-import type { SchedulerName } from './capabilities';
+import { readNegotiated, type NegotiatedFeature, type SchedulerName } from './capabilities';
 import { codedError, invalidArgType, outOfRange, socketClosed, systemError } from './errors';
 import {
   controlSend,
@@ -198,6 +198,13 @@ export class Association extends EventEmitter {
   /** PR-SCTP: the messages the kernel abandoned (see Socket#abandoned). */
   abandoned(stream?: number): Abandoned {
     return readAbandoned(this.host.handleFor(this), this.id, stream);
+  }
+
+  /** The extensions this association uses (see Socket#negotiated). */
+  negotiated(): Record<NegotiatedFeature, boolean> {
+    const handle = this.host.handleFor(this);
+    if (!handle) throw socketClosed();
+    return readNegotiated(handle, this.id);
   }
 
   /** The stream scheduler of this association (see Socket#getScheduler). */

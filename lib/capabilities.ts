@@ -235,6 +235,38 @@ export function capabilities(): Capabilities {
   }
 }
 
+/** The extensions an association's peers agree on in INIT and INIT ACK. */
+export type NegotiatedFeature =
+  'prSctp' | 'streamReconfiguration' | 'interleaving' | 'auth' | 'asconf' | 'ecn';
+const NEGOTIATED: readonly NegotiatedFeature[] = [
+  'prSctp',
+  'streamReconfiguration',
+  'interleaving',
+  'auth',
+  'asconf',
+  'ecn',
+];
+
+/**
+ * Which extensions an association uses: each one's *_SUPPORTED option, which answers for
+ * the peer once the association is up (before, for what this side will offer). A kernel
+ * without the feature: false.
+ */
+export function readNegotiated(
+  handle: NativeSocket,
+  assocId: number,
+): Record<NegotiatedFeature, boolean> {
+  const out = {} as Record<NegotiatedFeature, boolean>;
+  for (const feature of NEGOTIATED) {
+    const option = FEATURES[feature].option;
+    const r = handle.getOption(option, { assocId });
+    if (r === -ENOPROTOOPT) out[feature] = false;
+    else if (typeof r === 'number') throw optionError(r, 'getsockopt', option);
+    else out[feature] = Number(r.value) !== 0;
+  }
+  return out;
+}
+
 const FEATURE_OF_OPTION = new Map<string, Feature>(
   (Object.entries(FEATURES) as [Feature, FeatureSpec][]).map(([name, spec]) => [spec.option, name]),
 );

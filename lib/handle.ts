@@ -175,6 +175,13 @@ export interface HandleOptions {
    * net.sctp.reconf_enable is 1, with no request type enabled).
    */
   streamReconfiguration?: StreamReconfiguration;
+  /**
+   * Message interleaving, I-DATA (RFC 8260): offered to the peer in INIT, so that a large
+   * message no longer holds back the other streams' messages behind it (with a scheduler
+   * other than 'fcfs' the sender interleaves their pieces). Both peers must offer it, and
+   * the kernel allows it only when net.sctp.intl_enable is 1. Default false.
+   */
+  interleaving?: boolean;
 }
 
 export interface PathInfo {
@@ -262,6 +269,9 @@ export function validateHandleOptions(options: HandleOptions): void {
   }
   if (options.streamReconfiguration !== undefined) {
     resolveReconfiguration(options.streamReconfiguration, 'options.streamReconfiguration');
+  }
+  if (options.interleaving !== undefined) {
+    validateBoolean(options.interleaving, 'options.interleaving');
   }
   if (options.scheduler !== undefined && !SCHEDULERS.includes(options.scheduler)) {
     throw invalidArgValue(
@@ -528,6 +538,12 @@ export function applyHandleOptions(
     );
   }
   if (o.scheduler !== undefined) setScheduler(handle, o.scheduler);
+  if (o.interleaving) {
+    // The kernel takes I-DATA only on a socket whose partial deliveries may interleave.
+    check(handle.setOption('SCTP_FRAGMENT_INTERLEAVE', { value: 1 }));
+    const rc = handle.setOption('SCTP_INTERLEAVING_SUPPORTED', { assocId: 0, value: 1 });
+    if (rc < 0) throw optionError(rc, 'setsockopt', 'SCTP_INTERLEAVING_SUPPORTED');
+  }
   if (o.streamReconfiguration !== undefined) {
     applyReconfiguration(
       handle,

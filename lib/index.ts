@@ -27,7 +27,13 @@ export type {
   EndpointStats,
 } from './endpoint';
 export { capabilities } from './capabilities';
-export type { Capabilities, Capability, Feature, SchedulerName } from './capabilities';
+export type {
+  Capabilities,
+  Capability,
+  Feature,
+  NegotiatedFeature,
+  SchedulerName,
+} from './capabilities';
 export type {
   AddStreamsOptions,
   ReconfigurationError,

@@ -3,7 +3,7 @@
 // delivery, multihoming, notifications).
 import os from 'node:os';
 import { Duplex } from 'node:stream';
-import type { SchedulerName } from './capabilities';
+import { readNegotiated, type NegotiatedFeature, type SchedulerName } from './capabilities';
 import { abortError, codedError, socketClosed, systemError } from './errors';
 import {
   applyHandleOptions,
@@ -798,6 +798,15 @@ export class Socket extends Duplex {
    */
   abandoned(stream?: number): Abandoned {
     return readAbandoned(this.holder.handle, 0, stream);
+  }
+
+  /**
+   * The extensions this association uses, as the peers agreed in INIT and INIT ACK (before
+   * it is up: what this side will offer): { prSctp, streamReconfiguration, interleaving,
+   * auth, asconf, ecn }.
+   */
+  negotiated(): Record<NegotiatedFeature, boolean> {
+    return readNegotiated(this.holder.live(), 0);
   }
 
   /** The stream scheduler of the association (before it is up: of the one to come). */

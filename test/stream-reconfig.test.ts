@@ -1,5 +1,5 @@
 // Stream reconfiguration (RFC 6525) over the real kernel: stream resets seen in the
-// receiver's stream sequence numbers, streams added and used, the association's TSNs reset,
+// receiver's stream sequence numbers (and as RECONF chunks on the wire), streams added and used, the association's TSNs reset,
 // a peer that refuses, an association without the feature; between two kernel-sctp peers and
 // against python sockets (not ours) that use the kernel's options directly.
 import { once } from 'node:events';
@@ -17,6 +17,9 @@ import {
   type StreamReconfiguration,
 } from '../lib';
 import { closeServer, connected, endAndWait, listening, waitFor } from './helpers/net';
+import { chunkTypesDuring } from './helpers/wire';
+
+const RECONF = 130;
 
 interface Pair {
   client: Socket;
@@ -81,7 +84,8 @@ describe('stream reconfiguration between two kernel-sctp sockets', () => {
     await sendAll(p.client, p.received, 2, ['x', 'y']);
     const told = once(p.accepted, 'streamReset');
     const own = once(p.client, 'streamReset');
-    await p.client.resetStreams({ streams: [1] });
+    const wire = await chunkTypesDuring(() => p.client.resetStreams({ streams: [1] }));
+    expect(wire.get(RECONF)).toBeGreaterThanOrEqual(2); // the request and its response
     const [peerSide] = await told;
     const [ownSide] = await own;
     expect(peerSide).toMatchObject({
