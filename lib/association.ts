@@ -29,6 +29,7 @@ import {
   type Abandoned,
   type SendDefaults,
 } from './handle';
+import { AuthKeys } from './auth';
 import { iterate } from './iterate';
 import { constants, type NativeSocket } from './native';
 import {
@@ -181,6 +182,14 @@ export class Association extends EventEmitter {
       () => this.host.handleFor(this),
       () => this.id,
     ));
+  }
+
+  /** AUTH's shared keys of this association (see SocketOptions.auth). */
+  get auth(): AuthKeys {
+    return new AuthKeys(
+      () => this.host.handleFor(this),
+      () => this.id,
+    );
   }
 
   localAddresses(): AddressInfo[] {

@@ -26,6 +26,7 @@ import {
   SCHEDULERS,
   type SchedulerName,
 } from './capabilities';
+import { applyAuth, resolveAuth, type AuthOptions } from './auth';
 import { checkGetOption, checkSetOption } from './options';
 import {
   applyReconfiguration,
@@ -182,6 +183,12 @@ export interface HandleOptions {
    * the kernel allows it only when net.sctp.intl_enable is 1. Default false.
    */
   interleaving?: boolean;
+  /**
+   * AUTH (RFC 4895): the chunk types the peer must authenticate, the shared keys, the key
+   * to use and the HMACs to accept. Both peers need it (or net.sctp.auth_enable = 1).
+   * Keys can be changed later through `auth` on the socket or association.
+   */
+  auth?: AuthOptions;
 }
 
 export interface PathInfo {
@@ -273,6 +280,7 @@ export function validateHandleOptions(options: HandleOptions): void {
   if (options.interleaving !== undefined) {
     validateBoolean(options.interleaving, 'options.interleaving');
   }
+  if (options.auth !== undefined) resolveAuth(options.auth, 'options.auth');
   if (options.scheduler !== undefined && !SCHEDULERS.includes(options.scheduler)) {
     throw invalidArgValue(
       'options.scheduler',
@@ -544,6 +552,7 @@ export function applyHandleOptions(
     const rc = handle.setOption('SCTP_INTERLEAVING_SUPPORTED', { assocId: 0, value: 1 });
     if (rc < 0) throw optionError(rc, 'setsockopt', 'SCTP_INTERLEAVING_SUPPORTED');
   }
+  if (o.auth !== undefined) applyAuth(handle, resolveAuth(o.auth, 'options.auth'));
   if (o.streamReconfiguration !== undefined) {
     applyReconfiguration(
       handle,

@@ -43,6 +43,8 @@ export type {
   StreamReconfiguration,
   StreamReconfigurationOptions,
 } from './reconfig';
+export { AuthKeys } from './auth';
+export type { AuthOptions, ChunkName, HmacName } from './auth';
 export { Paths } from './paths';
 export type { PathParameters, RetransmissionParameters } from './paths';
 export type * from './notifications';

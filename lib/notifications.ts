@@ -313,7 +313,7 @@ export interface AssociationView extends EventEmitter {
 /**
  * Emits a notification on the object that stands for its association: 'notification', then
  * the typed event ('peerAddressChange', 'sendFailed', 'shutdown' when the peer starts one,
- * 'restart', 'streamReset', 'associationReset', 'streamChange'), keeping the stream counts
+ * 'restart', 'authentication', 'streamReset', 'associationReset', 'streamChange'), keeping the stream counts
  * current (a restart or a stream change alters them). The association's lifecycle
  * (COMM_LOST, SHUTDOWN_COMP) is the owner's business.
  */
@@ -328,6 +328,9 @@ export function emitNotification(target: AssociationView, n: Notification): void
       break;
     case 'shutdown':
       target.emit('shutdown', n);
+      break;
+    case 'authentication':
+      target.emit('authentication', n);
       break;
     case 'stream_reset':
       target.emit('streamReset', n);

@@ -37,6 +37,7 @@ import {
   type PartialReliability,
   type SendDefaults,
 } from './handle';
+import { AuthKeys } from './auth';
 import { Holder } from './holder';
 import { constants, native, type NativeNotification, type NativeSocket } from './native';
 import { Paths } from './paths';
@@ -178,6 +179,11 @@ export class Socket extends Duplex {
   /** Path management: per-path state, primary path, local addresses, heartbeats. */
   readonly paths = new Paths(
     () => this.holder.live(),
+    () => 0,
+  );
+  /** AUTH's shared keys (see SocketOptions.auth). */
+  readonly auth = new AuthKeys(
+    () => this.holder.handle,
     () => 0,
   );
   /** Streams negotiated for the association (0 until it is up). */
