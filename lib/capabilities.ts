@@ -168,6 +168,28 @@ function readSysctls(): Record<string, number | string> {
   return out;
 }
 
+/** One net.sctp sysctl, or undefined where it cannot be read (no /proc/sys here). */
+export function readSysctl(name: string): number | string | undefined {
+  try {
+    const text = readFileSync(`${SYSCTL_DIR}/${name}`, 'utf8').trim();
+    return /^-?\d+$/.test(text) ? Number(text) : text;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The error for a feature the kernel has but this network namespace's sysctl keeps off:
+ * ERR_SCTP_FEATURE_OFF, with what to turn on (`how`).
+ */
+export function featureOffError(feature: Feature, how: string): CodedError {
+  const spec: FeatureSpec = FEATURES[feature];
+  return codedError(
+    `${spec.what} is off in this network namespace (net.sctp.${spec.sysctl}): ${how}`,
+    'ERR_SCTP_FEATURE_OFF',
+  );
+}
+
 /** A one-to-many socket to ask, closed by the caller. */
 function probeSocket(): NativeSocket {
   const fd = native.socket(constants.AF_INET, constants.SOCK_SEQPACKET);
@@ -288,4 +310,19 @@ export function optionError(rc: number, syscall: string, option: string): System
     err.message += `: ${spec.what}: ${spec.refused}`;
   }
   return err;
+}
+
+/**
+ * The kernel encapsulates only when it has a UDP port of its own (net.sctp.udp_port, read
+ * when a socket is made); without one a remote port would be set and silently unused.
+ */
+export function checkUdpPort(): void {
+  if (readSysctl('udp_port') === 0) {
+    throw featureOffError(
+      'udpEncapsulation',
+      'the kernel sends and receives SCTP in UDP only from the local UDP port that ' +
+        'net.sctp.udp_port names, and it is 0; set it before the sockets are made ' +
+        '(`sysctl -w net.sctp.udp_port=9899`, the IANA port) on both peers',
+    );
+  }
 }

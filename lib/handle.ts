@@ -20,6 +20,7 @@ import {
   type NativeSocket,
 } from './native';
 import {
+  checkUdpPort,
   kernelSchedulers,
   optionError,
   schedulerError,
@@ -189,6 +190,14 @@ export interface HandleOptions {
    * Keys can be changed later through `auth` on the socket or association.
    */
   auth?: AuthOptions;
+  /**
+   * UDP encapsulation (RFC 6951): the peer's UDP port to send this socket's associations to,
+   * inside UDP (the IANA port is 9899). Needs net.sctp.udp_port set on this host (the
+   * kernel's own UDP port, which the peer sends back to); the side that accepts learns the
+   * port from the INIT and needs only udp_port. Paths#setEncapsulationPort changes it per
+   * association or path.
+   */
+  udpEncapsulationPort?: number;
 }
 
 export interface PathInfo {
@@ -281,6 +290,9 @@ export function validateHandleOptions(options: HandleOptions): void {
     validateBoolean(options.interleaving, 'options.interleaving');
   }
   if (options.auth !== undefined) resolveAuth(options.auth, 'options.auth');
+  if (options.udpEncapsulationPort !== undefined) {
+    validateInteger(options.udpEncapsulationPort, 'options.udpEncapsulationPort', 1, 65535);
+  }
   if (options.scheduler !== undefined && !SCHEDULERS.includes(options.scheduler)) {
     throw invalidArgValue(
       'options.scheduler',
@@ -553,6 +565,14 @@ export function applyHandleOptions(
     if (rc < 0) throw optionError(rc, 'setsockopt', 'SCTP_INTERLEAVING_SUPPORTED');
   }
   if (o.auth !== undefined) applyAuth(handle, resolveAuth(o.auth, 'options.auth'));
+  if (o.udpEncapsulationPort !== undefined) {
+    checkUdpPort();
+    const rc = handle.setOption('SCTP_REMOTE_UDP_ENCAPS_PORT', {
+      assocId: 0,
+      port: o.udpEncapsulationPort,
+    });
+    if (rc < 0) throw optionError(rc, 'setsockopt', 'SCTP_REMOTE_UDP_ENCAPS_PORT');
+  }
   if (o.streamReconfiguration !== undefined) {
     applyReconfiguration(
       handle,

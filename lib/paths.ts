@@ -2,6 +2,7 @@
 // path (ours and the peer's), local addresses added and removed while it is up (ASCONF),
 // per-path heartbeat/retransmission/MTU parameters and the association's RTO bounds.
 // Socket and Association expose one of these as `.paths`.
+import { checkUdpPort } from './capabilities';
 import { invalidArgValue, systemError } from './errors';
 import {
   getOption,
@@ -99,6 +100,27 @@ export class Paths {
       { address: this.peer(address), flags: constants.SPP_HB_DEMAND },
       this.assocId(),
     );
+  }
+
+  /**
+   * UDP encapsulation (RFC 6951): sends this association's packets, on every path or on the
+   * one to `address`, inside UDP to the peer's `port` (0: no longer encapsulated). This
+   * side's kernel must have a UDP port too (net.sctp.udp_port), see docs/kernel-features.md.
+   */
+  setEncapsulationPort(port: number, address?: string): void {
+    const value: Record<string, unknown> = {
+      port: validateInteger(port, 'port', 0, 65535),
+    };
+    if (address !== undefined) value.address = this.peer(address);
+    if (value.port !== 0) checkUdpPort();
+    setOption(this.handle(), 'SCTP_REMOTE_UDP_ENCAPS_PORT', value, this.assocId());
+  }
+
+  /** The peer's UDP encapsulation port of the association or of one path (0: none). */
+  encapsulationPort(address?: string): number {
+    const input = address === undefined ? {} : { address: this.peer(address) };
+    return getOption(this.handle(), 'SCTP_REMOTE_UDP_ENCAPS_PORT', input, this.assocId())
+      .port as number;
   }
 
   /** The parameters of one path, or the association's defaults for new paths. */

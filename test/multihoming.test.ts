@@ -104,6 +104,43 @@ describe('dual-path network (namespaces, two veth pairs)', () => {
     server.kill();
   });
 
+  test('2u. the same failover with every packet inside UDP (RFC 6951): nothing lost, and the server received it all as UDP', async () => {
+    topo.sysctl({ 'net.sctp.udp_port': 9899 }); // each namespace's own UDP tunnel port
+    try {
+      const { server, port } = await startServer();
+      const udpIn = () => {
+        const snmp = topo.exec(topo.server, ['cat', '/proc/net/snmp']).split('\n');
+        const [names, values] = snmp.filter((l) => l.startsWith('Udp:')).map((l) => l.split(/\s+/));
+        return Number(values![names!.indexOf('InDatagrams')]);
+      };
+      const before = udpIn();
+      const r = await scenario<{
+        received: number;
+        duplicatesOrGaps: number;
+        corrupt: number;
+        unreachableAfterMs: number | null;
+        availableAfterMs: number | null;
+        encapsulationPorts: number[];
+        state: string;
+      }>('udp-failover', port);
+      const datagrams = udpIn() - before;
+      console.log(`failover over UDP: ${JSON.stringify({ ...r, datagrams })}`);
+      expect(r.encapsulationPorts).toEqual([9899, 9899]);
+      expect(r.received).toBe(5000);
+      expect(r.duplicatesOrGaps).toBe(0);
+      expect(r.corrupt).toBe(0);
+      expect(r.unreachableAfterMs).not.toBeNull();
+      expect(r.availableAfterMs).not.toBeNull();
+      expect(r.state).toBe('established');
+      // 5000 messages in, each in a packet of its own or bundled: at least a few thousand
+      // datagrams, which plain SCTP would not have counted at all.
+      expect(datagrams).toBeGreaterThan(2000);
+      server.kill();
+    } finally {
+      topo.sysctl({ 'net.sctp.udp_port': 0 });
+    }
+  });
+
   test('3. every path down: the association is lost with ETIMEDOUT within the configured bound', async () => {
     const { server, port } = await startServer();
     const r = await scenario<{ code: string; lostAfterMs: number; boundMs: number }>(

@@ -1,5 +1,5 @@
-// What went on the wire: a dumpcap capture of SCTP on the loopback interface while `body`
-// runs, read back with tshark. The chunk types are SCTP's numbers (0 DATA, 64 I-DATA, 130
+// What went on the wire: a dumpcap capture on the loopback interface while `body` runs,
+// read back with tshark. The chunk types are SCTP's numbers (0 DATA, 64 I-DATA, 130
 // RECONF...).
 import { spawn, execFileSync } from 'node:child_process';
 import { once } from 'node:events';
@@ -7,11 +7,20 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
-/** Runs `body` while capturing; returns how many chunks of each type were seen. */
-export async function chunkTypesDuring(body: () => Promise<void>): Promise<Map<number, number>> {
+/** One captured packet: its IP protocol (132 SCTP, 17 UDP) and the SCTP chunk types in it. */
+export interface Packet {
+  ipProtocol: number;
+  chunkTypes: number[];
+}
+
+/**
+ * Runs `body` while capturing what `filter` (a capture filter) lets through on lo; returns
+ * the packets, SCTP decoded also inside UDP on port 9899 (RFC 6951's port).
+ */
+export async function packetsDuring(body: () => Promise<void>, filter = 'sctp'): Promise<Packet[]> {
   const dir = mkdtempSync(path.join(tmpdir(), 'wire-'));
   const file = path.join(dir, 'sctp.pcap');
-  const dumpcap = spawn('dumpcap', ['-i', 'lo', '-f', 'sctp', '-w', file], {
+  const dumpcap = spawn('dumpcap', ['-i', 'lo', '-f', filter, '-w', file], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   try {
@@ -30,17 +39,41 @@ export async function chunkTypesDuring(body: () => Promise<void>): Promise<Map<n
     dumpcap.kill('SIGINT');
     if (dumpcap.exitCode === null) await once(dumpcap, 'exit');
   }
-  const out = execFileSync('tshark', ['-r', file, '-T', 'fields', '-e', 'sctp.chunk_type'], {
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'ignore'],
-  });
+  const out = execFileSync(
+    'tshark',
+    [
+      '-r',
+      file,
+      '-d',
+      'udp.port==9899,sctp',
+      '-T',
+      'fields',
+      '-e',
+      'ip.proto',
+      '-e',
+      'sctp.chunk_type',
+    ],
+    { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] },
+  );
   rmSync(dir, { recursive: true, force: true });
+  return out
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .map((line) => {
+      const [proto = '', types = ''] = line.split('\t');
+      return {
+        // an encapsulated packet's IP header comes first (ICMP errors carry two)
+        ipProtocol: Number(proto.split(',')[0]),
+        chunkTypes: types.split(',').filter(Boolean).map(Number),
+      };
+    });
+}
+
+/** Runs `body` while capturing SCTP; returns how many chunks of each type were seen. */
+export async function chunkTypesDuring(body: () => Promise<void>): Promise<Map<number, number>> {
   const counts = new Map<number, number>();
-  for (const type of out
-    .split(/[\s,]+/)
-    .filter(Boolean)
-    .map(Number)) {
-    counts.set(type, (counts.get(type) ?? 0) + 1);
+  for (const packet of await packetsDuring(body)) {
+    for (const type of packet.chunkTypes) counts.set(type, (counts.get(type) ?? 0) + 1);
   }
   return counts;
 }
