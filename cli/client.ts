@@ -2,6 +2,7 @@
 // one message and its echo is printed; end of input (^D) ends with a graceful SHUTDOWN.
 // --size N sends one message of N bytes and waits for its echo (path MTU experiments).
 import { createInterface } from 'node:readline';
+import type { Socket } from '../lib';
 import type { OptionTable, ParsedOptions } from './args';
 import { MAX_MESSAGE, MAX_MS, UsageError } from './args';
 import {
@@ -12,7 +13,7 @@ import {
   outputFor,
   watchPaths,
 } from './common';
-import { showAddresses } from './output';
+import { showAddresses, type Output } from './output';
 
 export const options: OptionTable = {
   ...clientOptions,
@@ -32,7 +33,14 @@ export const options: OptionTable = {
 };
 
 export const usage = `sctpt client --addr a,b [--laddr c,d] [--port P] [--size N] [--paths MS] [--log N] [--json]
+       [--udp-encap PORT] [--prsctp ttl:MS|rtx:N|prio:N] [--scheduler S] [--interleave]
+       [--auth-key KEY] [--reconfig]
 Typed lines are sent as messages and their echoes printed; ^D quits with a SHUTDOWN.
+Lines that start with / are commands (// sends a line that starts with /):
+  /reset-streams [outgoing|incoming|both] [S,S...]   reset stream sequence numbers (--reconfig)
+  /add-streams OUT [IN]                              add streams (--reconfig)
+  /reset-assoc                                       reset the association's TSNs (--reconfig)
+Notifications are printed at --log 6.
 Exit status: 0 done, 1 connect/echo failure.
 Examples:
   sctpt client --addr 192.168.1.1,192.168.4.1 --laddr 192.168.2.221,192.168.6.221
@@ -99,7 +107,8 @@ export async function run(o: ParsedOptions): Promise<number> {
     const lines = createInterface({ input: process.stdin, terminal: false });
     for await (const line of lines) {
       if (socket.destroyed) break;
-      socket.send(line, send);
+      if (line.startsWith('/') && !line.startsWith('//')) await command(socket, line, out);
+      else socket.send(line.startsWith('//') ? line.slice(1) : line, send);
     }
   }
   if (pathTimer) clearInterval(pathTimer);
@@ -108,4 +117,41 @@ export async function run(o: ParsedOptions): Promise<number> {
   await closed;
   out.event('notice', 'closed', { peer }, 'closed');
   return failed ? 1 : 0;
+}
+
+/** One interactive command: its outcome is printed, a failure does not end the session. */
+async function command(socket: Socket, line: string, out: Output): Promise<void> {
+  const [name, ...args] = line.slice(1).trim().split(/\s+/);
+  try {
+    if (name === 'reset-streams') {
+      const direction = (['outgoing', 'incoming', 'both'] as const).find((d) => d === args[0]);
+      const list = args[direction ? 1 : 0];
+      const streams = list ? list.split(',').map(Number) : undefined;
+      await socket.resetStreams({ direction: direction ?? 'outgoing', streams });
+      out.result(
+        'reset-streams',
+        { direction: direction ?? 'outgoing', streams: streams ?? 'all' },
+        `streams reset: ${direction ?? 'outgoing'} ${streams ? streams.join(',') : 'all'}`,
+      );
+    } else if (name === 'add-streams') {
+      const [outbound = 0, inbound = 0] = args.map(Number);
+      const counts = await socket.addStreams({ outbound, inbound });
+      out.result(
+        'add-streams',
+        { ...counts },
+        `streams now: ${counts.outboundStreams} out, ${counts.inboundStreams} in`,
+      );
+    } else if (name === 'reset-assoc') {
+      const n = await socket.resetAssociation();
+      out.result(
+        'reset-assoc',
+        { localTsn: n.localTsn, remoteTsn: n.remoteTsn },
+        `association reset: TSNs ${n.localTsn} / ${n.remoteTsn}`,
+      );
+    } else {
+      out.error(`unknown command /${name} (/reset-streams, /add-streams, /reset-assoc)`);
+    }
+  } catch (err) {
+    out.error(`/${name}: ${(err as Error).message}`);
+  }
 }

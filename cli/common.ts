@@ -1,6 +1,6 @@
 // Options every sctpt command shares, and opening a one-to-one client association.
-import { connect, type Socket } from '../lib';
-import { MAX_MS, type OptionTable, type ParsedOptions } from './args';
+import { connect, type SchedulerName, type Socket, type SocketOptions } from '../lib';
+import { MAX_MS, UsageError, type OptionTable, type ParsedOptions } from './args';
 import { Output } from './output';
 
 export const DEFAULT_PORT = 6000;
@@ -14,6 +14,24 @@ export const commonOptions: OptionTable = {
     help: 'log level 0..7: 4 warning, 5 notice, 6 info (notifications), 7 debug',
   },
   json: { type: 'flag', help: 'print JSON lines instead of text' },
+};
+
+/** The kernel's SCTP extensions, for the commands that open associations (client and server). */
+export const extensionOptions: OptionTable = {
+  'udp-encap': {
+    type: 'number',
+    min: 1,
+    max: 65535,
+    help: "send in UDP to the peer's port (RFC 6951; net.sctp.udp_port must be set)",
+  },
+  prsctp: { type: 'string', help: 'PR-SCTP default: ttl:MS, rtx:N or prio:N (RFC 7496)' },
+  scheduler: { type: 'string', help: 'stream scheduler: fcfs, priority, round-robin, ...' },
+  interleave: { type: 'flag', help: 'I-DATA, message interleaving (net.sctp.intl_enable=1)' },
+  'auth-key': {
+    type: 'string',
+    help: 'AUTH: authenticate DATA with this shared key (key number 1)',
+  },
+  reconfig: { type: 'flag', help: 'stream reconfiguration (RFC 6525), every request type' },
 };
 
 export const clientOptions: OptionTable = {
@@ -36,7 +54,26 @@ export const clientOptions: OptionTable = {
     max: 2 ** 31 - 1,
     help: 'socket send buffer, bytes (SO_SNDBUF)',
   },
+  ...extensionOptions,
 };
+
+/** The socket options the extension flags ask for (checked again by the library). */
+export function extensionSocketOptions(o: ParsedOptions): SocketOptions {
+  const options: SocketOptions = {};
+  if (o['udp-encap'] !== undefined) options.udpEncapsulationPort = o['udp-encap'] as number;
+  if (o.prsctp !== undefined) {
+    const m = /^(ttl|rtx|prio):(\d+)$/.exec(o.prsctp as string);
+    if (!m) throw new UsageError(`--prsctp must be ttl:MS, rtx:N or prio:N, not "${o.prsctp}"`);
+    options.pr = { policy: m[1] as 'ttl' | 'rtx' | 'prio', value: Number(m[2]) };
+  }
+  if (o.scheduler !== undefined) options.scheduler = o.scheduler as SchedulerName;
+  if (o.interleave) options.interleaving = true;
+  if (o['auth-key'] !== undefined) {
+    options.auth = { chunks: ['data'], keys: { 1: o['auth-key'] as string }, activeKey: 1 };
+  }
+  if (o.reconfig) options.streamReconfiguration = true;
+  return options;
+}
 
 export function outputFor(o: ParsedOptions): Output {
   return new Output(o.log as number, o.json === true);
@@ -51,6 +88,7 @@ export function openClient(o: ParsedOptions, streams?: number): Promise<Socket> 
     connectTimeout: o.timeout as number,
     ...(o.sndbuf ? { sendBufferSize: o.sndbuf as number } : {}),
     ...(streams ? { streams: { out: streams, in: streams } } : {}),
+    ...extensionSocketOptions(o),
   });
   return new Promise((resolve, reject) => {
     socket.once('connect', () => {

@@ -8,6 +8,7 @@ import {
   type OptionTable,
   type ParsedOptions,
 } from './args';
+import * as capabilities from './capabilities';
 import * as client from './client';
 import * as ctraffic from './ctraffic';
 import * as server from './server';
@@ -21,7 +22,15 @@ interface Command {
   run(o: ParsedOptions, action?: string): Promise<number> | number;
 }
 
-const commands: Record<string, Command> = { server, client, ctraffic, stats, status, throughput };
+const commands: Record<string, Command> = {
+  server,
+  client,
+  ctraffic,
+  stats,
+  status,
+  throughput,
+  capabilities,
+};
 
 const overview = `usage: sctpt <command> [options]
   server     multihomed echo server (one-to-one, or --one-to-many)
@@ -30,6 +39,7 @@ const overview = `usage: sctpt <command> [options]
   stats      the RTT histogram of the last ctraffic run: init|clear|show|json
   status     an association's state and every path (--watch for a live view)
   throughput bulk rate against "server --sink", kernel defaults vs tuned
+  capabilities  what the kernel's SCTP has and which net.sctp sysctls are on
 Options take "--name value" or "--name=value"; lists are "a,b".
 "sctpt <command> --help" shows a command's options and examples.`;
 

@@ -1,7 +1,14 @@
 // sctpt server: a multihomed listener that echoes every message on its stream and PPID.
 import { createEndpoint, createServer } from '../lib';
 import type { OptionTable, ParsedOptions } from './args';
-import { commonOptions, DEFAULT_PORT, logNotifications, outputFor } from './common';
+import {
+  commonOptions,
+  DEFAULT_PORT,
+  extensionOptions,
+  extensionSocketOptions,
+  logNotifications,
+  outputFor,
+} from './common';
 import { showAddresses } from './output';
 
 export const options: OptionTable = {
@@ -9,10 +16,13 @@ export const options: OptionTable = {
   port: { type: 'number', default: DEFAULT_PORT, min: 0, max: 65535, help: 'port' },
   'one-to-many': { type: 'flag', help: 'one SOCK_SEQPACKET endpoint for every association' },
   sink: { type: 'flag', help: 'count what arrives instead of echoing it (for throughput)' },
+  ...extensionOptions,
   ...commonOptions,
 };
 
 export const usage = `sctpt server [--addr a,b] [--port P] [--one-to-many] [--sink] [--log N] [--json]
+       [--udp-encap PORT] [--prsctp ttl:MS|rtx:N|prio:N] [--scheduler S] [--interleave]
+       [--auth-key KEY] [--reconfig]
 Echoes every message. Prints each association's addresses when it comes up and when it ends.
 Examples:
   sctpt server --addr 192.168.1.1,192.168.4.1
@@ -22,10 +32,11 @@ export function run(o: ParsedOptions): Promise<number> {
   const out = outputFor(o);
   const host = o.addr as string[] | undefined;
   const port = o.port as number;
+  const extensions = extensionSocketOptions(o);
   return new Promise((resolve, reject) => {
     let stop: () => void;
     if (o['one-to-many']) {
-      const endpoint = createEndpoint({ ...(host ? { host } : {}), port }).listen();
+      const endpoint = createEndpoint({ ...(host ? { host } : {}), port, ...extensions }).listen();
       const bound = endpoint.address()!;
       out.event(
         'notice',
@@ -71,7 +82,7 @@ export function run(o: ParsedOptions): Promise<number> {
       stop = () => endpoint.close(() => resolve(0));
     } else {
       const open = new Set<import('../lib').Socket>();
-      const server = createServer((socket) => {
+      const server = createServer(extensions, (socket) => {
         open.add(socket);
         socket.on('close', () => open.delete(socket));
         const local = socket.localAddresses();

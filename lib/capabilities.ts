@@ -326,3 +326,21 @@ export function checkUdpPort(): void {
     );
   }
 }
+
+/**
+ * I-DATA and AUTH on one association fail in Linux (seen on 6.1): with DATA in a peer's
+ * list of chunks to authenticate, I-DATA goes out unauthenticated and is never delivered;
+ * with I-DATA in it, the sender's kernel dereferences a NULL key (sctp_packet_bundle_auth:
+ * an I-DATA chunk is marked for AUTH without a key) and oopses, killing the sending process.
+ * Since the peer chooses that list, a socket with both could be crashed by any peer: the
+ * combination is refused.
+ */
+export function authWithInterleavingError(): CodedError {
+  return codedError(
+    'interleaving (I-DATA) cannot be used together with AUTH on this socket (the auth ' +
+      'option, or net.sctp.auth_enable=1): the kernel does not authenticate I-DATA chunks ' +
+      'correctly, and a peer that asks for them to be authenticated makes it crash ' +
+      `(kernel ${os.release()}; see docs/kernel-features.md)`,
+    'ERR_SCTP_UNSUPPORTED',
+  );
+}

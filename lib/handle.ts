@@ -20,6 +20,7 @@ import {
   type NativeSocket,
 } from './native';
 import {
+  authWithInterleavingError,
   checkUdpPort,
   kernelSchedulers,
   optionError,
@@ -558,13 +559,17 @@ export function applyHandleOptions(
     );
   }
   if (o.scheduler !== undefined) setScheduler(handle, o.scheduler);
+  if (o.auth !== undefined) applyAuth(handle, resolveAuth(o.auth, 'options.auth'));
   if (o.interleaving) {
+    // AUTH on this socket (the option, or net.sctp.auth_enable) and I-DATA do not work
+    // together in the kernel; a peer could even crash it (see authWithInterleavingError).
+    const auth = handle.getOption('SCTP_AUTH_SUPPORTED', { assocId: 0 });
+    if (typeof auth === 'object' && Number(auth.value) !== 0) throw authWithInterleavingError();
     // The kernel takes I-DATA only on a socket whose partial deliveries may interleave.
     check(handle.setOption('SCTP_FRAGMENT_INTERLEAVE', { value: 1 }));
     const rc = handle.setOption('SCTP_INTERLEAVING_SUPPORTED', { assocId: 0, value: 1 });
     if (rc < 0) throw optionError(rc, 'setsockopt', 'SCTP_INTERLEAVING_SUPPORTED');
   }
-  if (o.auth !== undefined) applyAuth(handle, resolveAuth(o.auth, 'options.auth'));
   if (o.udpEncapsulationPort !== undefined) {
     checkUdpPort();
     const rc = handle.setOption('SCTP_REMOTE_UDP_ENCAPS_PORT', {

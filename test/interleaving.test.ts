@@ -161,6 +161,28 @@ describe('I-DATA between kernel-sctp sockets', () => {
   });
 });
 
+test('I-DATA with AUTH is refused (the kernel cannot authenticate I-DATA, and a peer could make it crash): by the auth option or by net.sctp.auth_enable', async () => {
+  const refusal = async (options: Record<string, unknown>) => {
+    try {
+      const s = connect({ host: '127.0.0.1', port: 9, interleaving: true, ...options });
+      const [err] = await once(s, 'error');
+      return err as Error;
+    } catch (e) {
+      return e as Error;
+    }
+  };
+  const byOption = await refusal({ auth: { keys: { 1: 'k' }, activeKey: 1 } });
+  expect(byOption).toMatchObject({ code: 'ERR_SCTP_UNSUPPORTED' });
+  expect(byOption.message).toMatch(/cannot be used together with AUTH/);
+  const authBefore = sysctl('net.sctp.auth_enable');
+  sysctl('net.sctp.auth_enable', '1');
+  try {
+    expect(await refusal({})).toMatchObject({ code: 'ERR_SCTP_UNSUPPORTED' });
+  } finally {
+    sysctl('net.sctp.auth_enable', authBefore);
+  }
+});
+
 describe('I-DATA against a python receiver (the kernel options used directly)', () => {
   test('python, with interleaving on, gets the small stream-2 message before the 4 MiB stream-1 one ends', async () => {
     const script = `

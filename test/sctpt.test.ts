@@ -242,6 +242,99 @@ test('exit codes and errors: usage 2, refused 1, port in use 1, bad address 2', 
   expect(bad.stderr()).toContain('numeric IPv4 or IPv6');
 });
 
+test('capabilities: the table and the JSON list every extension and the schedulers', async () => {
+  const text = run(['capabilities']);
+  expect(await text.exit()).toBe(0);
+  expect(text.stdout()).toMatch(
+    /^streamReconfiguration\s+yes\s+(on|off)\s+net\.sctp\.reconf_enable/m,
+  );
+  expect(text.stdout()).toMatch(/stream schedulers: fcfs, priority, round-robin/);
+  const json = run(['capabilities', '--json']);
+  expect(await json.exit()).toBe(0);
+  const [caps] = json.events();
+  expect(caps).toMatchObject({
+    event: 'capabilities',
+    features: { prSctp: { supported: true }, udpEncapsulation: { sysctl: 'net.sctp.udp_port' } },
+  });
+  expect(caps!.sysctls).toHaveProperty('intl_enable');
+});
+
+test('the extension flags: reconfiguration, AUTH, a scheduler and PR-SCTP on both ends, I-DATA on another pair (not with AUTH); /reset-streams and /add-streams in the interactive client; notifications at --log 6', async () => {
+  const flags = ['--reconfig', '--auth-key', 'operator key'];
+  const intl = spawnSync('sysctl', ['-n', 'net.sctp.intl_enable'], {
+    encoding: 'utf8',
+  }).stdout.trim();
+  spawnSync('sysctl', ['-qw', 'net.sctp.intl_enable=1']);
+  try {
+    const { s, port } = await server([...flags, '--log', '6']);
+    const c = run([
+      'client',
+      '--addr',
+      '127.0.0.1',
+      '--port',
+      String(port),
+      '--json',
+      '--log',
+      '6',
+      '--scheduler',
+      'round-robin',
+      '--prsctp',
+      'ttl:5000',
+      ...flags,
+    ]);
+    await waitFor(() => c.events().some((e) => e.event === 'connected'), 30000, 'the client');
+    c.child.stdin!.write('hello\n/reset-streams\n');
+    await waitFor(() => c.events().some((e) => e.event === 'reset-streams'), 30000, 'the reset');
+    c.child.stdin!.write('/add-streams 2 1\n//slash\n/nonsense\n');
+    await waitFor(() => c.events().filter((e) => e.event === 'echo').length === 2, 30000, 'echoes');
+    c.child.stdin!.end();
+    expect(await c.exit()).toBe(0);
+    const events = c.events();
+    expect(events.filter((e) => e.event === 'echo').map((e) => e.text)).toEqual([
+      'hello',
+      '/slash',
+    ]);
+    expect(events.find((e) => e.event === 'add-streams')).toMatchObject({
+      outboundStreams: expect.any(Number),
+    });
+    expect(events).toContainEqual(
+      expect.objectContaining({ event: 'notification', type: 'stream_reset', outgoing: true }),
+    );
+    expect(c.stderr()).toContain('unknown command /nonsense');
+    // The server saw the peer's reset of its inbound streams (its own --log 6 output).
+    expect(s.events()).toContainEqual(
+      expect.objectContaining({ event: 'notification', type: 'stream_reset', incoming: true }),
+    );
+    // I-DATA: an echo over an interleaving pair; with AUTH it is refused.
+    const i = await server(['--interleave']);
+    const size = run([
+      'client',
+      '--addr',
+      '127.0.0.1',
+      '--port',
+      String(i.port),
+      '--interleave',
+      '--size',
+      '100000',
+    ]);
+    expect(await size.exit()).toBe(0);
+    expect(size.stdout()).toContain('echo: 100000 bytes, intact');
+    const both = run(['client', '--addr', '127.0.0.1', '--interleave', '--auth-key', 'k']);
+    expect(await both.exit()).toBe(1);
+    expect(both.stderr()).toContain('cannot be used together with AUTH');
+  } finally {
+    spawnSync('sysctl', ['-qw', `net.sctp.intl_enable=${intl}`]);
+  }
+  for (const bad of [
+    ['--prsctp', 'often:3'],
+    ['--scheduler', 'nope'],
+    ['--udp-encap', '70000'],
+  ]) {
+    const r = run(['client', '--addr', '127.0.0.1', ...bad]);
+    expect(await r.exit()).toBe(2);
+  }
+});
+
 describe('interop with sctp_darn', () => {
   test('sctp_darn -s as the client of sctpt server: its lines arrive and are echoed', async () => {
     const { s, port } = await server(['--log', '7']);
