@@ -82,9 +82,20 @@ function keyBytes(key: unknown, name: string): Buffer {
   return bytes;
 }
 
+const AUTH_OPTION_KEYS = ['chunks', 'keys', 'activeKey', 'hmacs'];
+
 /** What an auth option asks for, checked: the native option values, in the order to set. */
 export function resolveAuth(options: unknown, name: string): [string, Record<string, unknown>][] {
   validateObject(options, name);
+  for (const key of Object.keys(options as object)) {
+    if (!AUTH_OPTION_KEYS.includes(key)) {
+      throw invalidArgValue(
+        `${name}.${key}`,
+        (options as Record<string, unknown>)[key],
+        `is not an AUTH option; they are ${AUTH_OPTION_KEYS.join(', ')}`,
+      );
+    }
+  }
   const o = options as AuthOptions;
   const steps: [string, Record<string, unknown>][] = [
     ['SCTP_AUTH_SUPPORTED', { assocId: 0, value: 1 }],

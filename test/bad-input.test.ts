@@ -235,6 +235,9 @@ const entries: Entry[] = [
       ['readableHighWaterMark', numberish.concat('null', large, '2^53')],
       ['scheduler', optional],
       ['streamReconfiguration', optional.concat(emptyObjects)],
+      ['interleaving', optional],
+      ['auth', optional.concat(emptyObjects)],
+      ['udpEncapsulationPort', optional],
     ] as Array<[string, string[]]>
   ).map(([key, accepts]): Entry => ({
     name: `connect({ ${key} })`,
@@ -404,6 +407,43 @@ const entries: Entry[] = [
     call,
     accepts,
   })),
+  {
+    name: 'connect({ auth: { chunks } })',
+    on: 'none',
+    call: (_w, v) => connect({ host: '127.0.0.1', port: PORT, auth: { chunks: v as never } }),
+    accepts: optional.concat('[]'),
+  },
+  {
+    name: 'connect({ auth: { keys } })',
+    on: 'none',
+    call: (_w, v) => connect({ host: '127.0.0.1', port: PORT, auth: { keys: v as never } }),
+    accepts: optional.concat(emptyObjects, '[]'),
+  },
+  // AUTH keys and UDP encapsulation (the socket has neither: the kernel refuses what passes)
+  {
+    name: 'socket.auth.set(keyNumber, key)',
+    on: 'socket',
+    call: (w, v) => w.socket.auth.set(v as never, 'key'),
+    accepts: ['-0'],
+  },
+  {
+    name: 'socket.auth.set(1, key)',
+    on: 'socket',
+    call: (w, v) => w.socket.auth.set(1, v as never),
+    accepts: ["'80'", 'SharedArrayBuffer view'],
+  },
+  {
+    name: 'socket.auth.use(keyNumber)',
+    on: 'socket',
+    call: (w, v) => w.socket.auth.use(v as never),
+    accepts: ['-0'],
+  },
+  {
+    name: 'socket.paths.setEncapsulationPort(port)',
+    on: 'socket',
+    call: (w, v) => w.socket.paths.setEncapsulationPort(v as never),
+    accepts: ['-0'],
+  },
   {
     name: 'socket.setScheduler(name)',
     on: 'socket',
