@@ -126,7 +126,11 @@ async function command(socket: Socket, line: string, out: Output): Promise<void>
     if (name === 'reset-streams') {
       const direction = (['outgoing', 'incoming', 'both'] as const).find((d) => d === args[0]);
       const list = args[direction ? 1 : 0];
-      const streams = list ? list.split(',').map(Number) : undefined;
+      const items = list?.split(',');
+      if (items?.some((i) => !/^\d+$/.test(i))) {
+        throw new Error(`streams must be numbers separated by commas, not "${list}"`);
+      }
+      const streams = items?.map(Number);
       await socket.resetStreams({ direction: direction ?? 'outgoing', streams });
       out.result(
         'reset-streams',

@@ -461,6 +461,7 @@ export class Association extends EventEmitter {
       else socket.send(q.data, sendOptionsOf(q.send), q.callback);
     }
     if (this.reconfig) socket.adoptReconfiguration(this.reconfig);
+    this.reconfig = null; // the socket's now: this association is peeled off
     this.state = 'peeled_off';
     this.host.forget(this);
     this.emit('peeloff', socket);

@@ -45,7 +45,10 @@ export interface AuthOptions {
   keys?: Record<number, string | Uint8Array>;
   /** The key this side authenticates its chunks with. Default 0. */
   activeKey?: number;
-  /** HMAC algorithms this side accepts, most wanted first. Default: the kernel's (SHA-1). */
+  /**
+   * HMAC algorithms this side accepts, most wanted first; 'sha1' must be among them (RFC
+   * 4895). Default: the kernel's (SHA-1).
+   */
   hmacs?: HmacName[];
 }
 
@@ -114,6 +117,13 @@ export function resolveAuth(options: unknown, name: string): [string, Record<str
       }
       return HMACS[h];
     });
+    // RFC 4895 makes SHA-1 mandatory: the kernel refuses a list without it.
+    if (!idents.includes(HMACS.sha1)) {
+      throw invalidArgValue(`${name}.hmacs`, o.hmacs, "must include 'sha1' (RFC 4895 requires it)");
+    }
+    if (new Set(idents).size !== idents.length) {
+      throw invalidArgValue(`${name}.hmacs`, o.hmacs, 'must not name an HMAC twice');
+    }
     steps.push(['SCTP_HMAC_IDENT', { idents }]);
   }
   if (o.chunks !== undefined) {

@@ -158,12 +158,8 @@ function readSysctls(): Record<string, number | string> {
     return out; // not mounted here (some containers): the options still answer
   }
   for (const name of names.sort()) {
-    try {
-      const text = readFileSync(`${SYSCTL_DIR}/${name}`, 'utf8').trim();
-      out[name] = /^-?\d+$/.test(text) ? Number(text) : text;
-    } catch {
-      // write-only or unreadable: left out
-    }
+    const value = readSysctl(name); // undefined: write-only or unreadable, left out
+    if (value !== undefined) out[name] = value;
   }
   return out;
 }

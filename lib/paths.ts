@@ -105,7 +105,9 @@ export class Paths {
   /**
    * UDP encapsulation (RFC 6951): sends this association's packets, on every path or on the
    * one to `address`, inside UDP to the peer's `port` (0: no longer encapsulated). This
-   * side's kernel must have a UDP port too (net.sctp.udp_port), see docs/kernel-features.md.
+   * side's kernel must have a UDP port too (net.sctp.udp_port). The kernel uses the value
+   * the sysctl had when the socket was made; the check here reads it now, so a change of
+   * the sysctl in between is not seen. See docs/kernel-features.md.
    */
   setEncapsulationPort(port: number, address?: string): void {
     const value: Record<string, unknown> = {

@@ -153,6 +153,8 @@ const RETRY_MAX_MS = 200;
 /** The stream reconfiguration requests of one association, one at a time. */
 export class Reconfiguration {
   private inFlight: InFlight | null = null;
+  /** Requests sent, then given up on (AbortSignal): their answers are swallowed. */
+  private orphans: InFlight[] = [];
   private last: Promise<unknown> = Promise.resolve();
   private ended: Error | null = null;
 
@@ -180,8 +182,9 @@ export class Reconfiguration {
     const flags =
       (out ? constants.SCTP_STREAM_RESET_OUTGOING : 0) |
       (into ? constants.SCTP_STREAM_RESET_INCOMING : 0);
+    const asked = new Set(streams);
     const sameStreams = (n: StreamResetNotification) =>
-      n.streams.length === streams.length && n.streams.every((s) => streams.includes(s));
+      n.streams.length === streams.length && n.streams.every((s) => asked.has(s));
     return this.request(
       'SCTP_RESET_STREAMS',
       { flags, streams },
@@ -238,6 +241,11 @@ export class Reconfiguration {
 
   /** @internal A notification of the association: an answer to the request in flight? */
   notified(n: Notification): void {
+    const orphan = this.orphans.findIndex((o) => o.answers(n));
+    if (orphan >= 0) {
+      if (--this.orphans[orphan]!.left === 0) this.orphans.splice(orphan, 1);
+      return;
+    }
     const flight = this.inFlight;
     if (!flight || !flight.answers(n)) return;
     const answer = n as Answer;
@@ -259,6 +267,24 @@ export class Reconfiguration {
   private streamList(list: unknown, out: boolean, into: boolean): number[] {
     if (list === undefined) return [];
     if (!Array.isArray(list)) throw invalidArgValue('options.streams', list, 'must be an array');
+    // Empty means "all streams" to the kernel: that is asked for by leaving streams out.
+    if (list.length === 0) {
+      throw invalidArgValue(
+        'options.streams',
+        list,
+        'must not be empty (leave it out for all streams)',
+      );
+    }
+    // What one RECONF chunk holds: 2 bytes a stream in each request, after its header.
+    const room = 65531 - (out ? 16 : 0) - (into ? 8 : 0);
+    const most = Math.floor(room / (2 * (Number(out) + Number(into))));
+    if (list.length > most) {
+      throw outOfRange(
+        'options.streams.length',
+        `<= ${most} (what one RECONF chunk holds)`,
+        list.length,
+      );
+    }
     const { outboundStreams, inboundStreams } = this.host.counts;
     // Both directions: a stream must exist both ways.
     const limit = Math.min(
@@ -279,7 +305,15 @@ export class Reconfiguration {
     const run = () => this.attempt(option, value, answers, expected, signal);
     const result = this.last.then(run, run);
     this.last = result.catch(() => undefined);
-    return result;
+    if (!signal) return result;
+    // An abort also ends the wait for the requests queued ahead (its turn, when it comes,
+    // sees the signal and sends nothing).
+    return new Promise((resolve, reject) => {
+      const onAbort = () => reject(abortError(signal));
+      if (signal.aborted) return onAbort();
+      signal.addEventListener('abort', onAbort, { once: true });
+      result.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+    });
   }
 
   private attempt(
@@ -304,7 +338,13 @@ export class Reconfiguration {
           else resolve(flight.got);
         },
       };
-      const onAbort = () => flight.settle(abortError(signal!));
+      let sent = false;
+      const onAbort = () => {
+        // A request already sent is still answered: its answers must not pass for the
+        // next request's.
+        if (sent && flight.left > 0) this.orphans.push({ ...flight, settle: () => {} });
+        flight.settle(abortError(signal!));
+      };
       if (signal?.aborted) return onAbort();
       signal?.addEventListener('abort', onAbort, { once: true });
       const issue = () => {
@@ -316,7 +356,7 @@ export class Reconfiguration {
         if (this.host.queuedSends() === 0) {
           this.inFlight = flight; // answers come later, from a read
           const rc = handle.setOption(option, { assocId: this.host.assocId, ...value });
-          if (rc === 0) return;
+          if (rc === 0) return void (sent = true);
           this.inFlight = null;
           if (rc !== -EAGAIN && rc !== -EINPROGRESS) return flight.settle(requestError(rc, option));
         }

@@ -718,6 +718,7 @@ export class Socket extends Duplex {
     this.shutdownTimer = this.holder.clearTimer(this.shutdownTimer);
     this.holder.handle?.setReading(false);
     this.readingPaused = true;
+    this.reconfig?.end(codedError('Socket has ended (SHUTDOWN)', 'ERR_SOCKET_CLOSED'));
     this.push(null);
   }
 

@@ -121,6 +121,9 @@ describe('AUTH between kernel-sctp sockets', () => {
       { keys: { 70000: 'k' } },
       { hmacs: ['md5'] },
       { hmacs: [] },
+      { hmacs: ['sha256'] },
+      { hmacs: ['sha1', 'sha1'] },
+      { key: 'k' },
       { activeKey: -1 },
     ]) {
       expect(() => connect({ host: '127.0.0.1', port: 9, auth: auth as never })).toThrow(

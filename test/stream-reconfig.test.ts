@@ -16,7 +16,7 @@ import {
   type SocketOptions,
   type StreamReconfiguration,
 } from '../lib';
-import { closeServer, connected, endAndWait, listening, waitFor } from './helpers/net';
+import { closed, closeServer, connected, endAndWait, listening, waitFor } from './helpers/net';
 import { chunkTypesDuring } from './helpers/wire';
 
 const RECONF = 130;
@@ -224,6 +224,27 @@ describe('stream reconfiguration between two kernel-sctp sockets', () => {
     await p.close();
   });
 
+  test('a request waiting when the association ends gracefully settles (done, or rejected with the end)', async () => {
+    const p = await pair(true, true, { sendBufferSize: 4096 });
+    p.accepted.pause();
+    for (let i = 0; i < 200; i++) p.client.send('.'.repeat(500));
+    const waiting = p.client.resetStreams();
+    setTimeout(() => {
+      p.accepted.resume();
+      p.accepted.end(); // the peer ends: SHUTDOWN, once what was sent is delivered
+    }, 100);
+    const outcome = await waiting.then(
+      () => 'done',
+      (e: { code?: string }) => e.code,
+    );
+    // Either the queue drained and the reset went through before the SHUTDOWN, or it ended
+    // with the association: it does not stay pending.
+    expect(['done', 'ERR_SOCKET_CLOSED']).toContain(outcome);
+    p.client.resume(); // read to the end, so that 'end' and 'close' come
+    await closed(p.client);
+    await closeServer(p.server);
+  });
+
   test('without the extension (net.sctp.reconf_enable=0, no option) a request fails with ENOPROTOOPT and says what to turn on; so does a request type this side did not enable', async () => {
     const p = await pair(undefined, true);
     const err = await p.client.resetStreams().catch((e: unknown) => e);
@@ -255,6 +276,18 @@ describe('stream reconfiguration between two kernel-sctp sockets', () => {
     p.accepted.pause();
     for (let i = 0; i < 3000; i++) p.client.send('.'.repeat(1000), { stream: 1 });
     const waiting = p.client.resetStreams();
+    // A request queued behind it gives up on its own signal, without waiting for its turn.
+    const controller = new AbortController();
+    const queued = p.client.resetStreams({ streams: [2], signal: controller.signal });
+    setTimeout(() => controller.abort(), 50);
+    await expect(queued).rejects.toMatchObject({ name: 'AbortError' });
+    // Lists the kernel would refuse are refused first, with what is allowed.
+    expect(() => p.client.resetStreams({ streams: [] })).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }),
+    );
+    expect(() =>
+      p.client.resetStreams({ direction: 'both', streams: new Array(20000).fill(1) }),
+    ).toThrow(expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }));
     setTimeout(() => p.client.destroy(), 200);
     await expect(waiting).rejects.toMatchObject({ code: 'ERR_STREAM_DESTROYED' });
     p.accepted.destroy(); // paused: it would read the ABORT only once resumed
@@ -297,6 +330,7 @@ describe('stream reconfiguration on one-to-many endpoints', () => {
     const socket = a.peeloff();
     expect(socket.outboundStreams).toBe(5);
     await socket.resetStreams({ direction: 'both' });
+    await expect(a.resetStreams()).rejects.toMatchObject({ code: 'ERR_SOCKET_CLOSED' });
     socket.destroy();
     await Promise.all([...clients, server].map((e) => once(e.close(), 'close')));
   });

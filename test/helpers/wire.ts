@@ -33,8 +33,11 @@ export async function packetsDuring(body: () => Promise<void>, filter = 'sctp'):
       });
       dumpcap.once('exit', (code) => reject(new Error(`dumpcap exited (${code}): ${said}`)));
     });
+    // It says so once the file is open, a moment before the first packet is caught (seen:
+    // the packets of one message right after it were missed on a busy machine).
+    await new Promise((r) => setTimeout(r, 500));
     await body();
-    await new Promise((r) => setTimeout(r, 200)); // the last packets reach the file
+    await new Promise((r) => setTimeout(r, 500)); // the last packets reach the file
   } finally {
     dumpcap.kill('SIGINT');
     if (dumpcap.exitCode === null) await once(dumpcap, 'exit');
