@@ -3,22 +3,14 @@
 // differ (the data never gets through and the association fails), ASCONF with AUTH instead
 // of net.sctp.addip_noauth_enable, and a python peer (not ours) that sets its key with the
 // kernel options directly.
-import { once } from 'node:events';
-import { spawn } from 'node:child_process';
-import { createInterface } from 'node:readline';
-import {
-  connect,
-  createServer,
-  type AuthenticationNotification,
-  type AuthOptions,
-  type Socket,
-} from '../lib';
+import { connect, type AuthenticationNotification, type AuthOptions } from '../lib';
 import {
   closeServer,
   connected,
   endAndWait,
-  listening,
   nextError,
+  pythonPeer,
+  socketPair,
   sysctl,
   waitFor,
 } from './helpers/net';
@@ -27,25 +19,11 @@ import { chunkTypesDuring } from './helpers/wire';
 const AUTH = 15;
 
 async function pair(clientAuth: AuthOptions | undefined, serverAuth: AuthOptions | undefined) {
-  const server = createServer({ auth: serverAuth });
-  const port = await listening(server.listen(0, '127.0.0.1'));
-  const acceptedP = once(server, 'connection').then(([s]) => s as Socket);
   // Bound to an address, not the wildcard: addresses can then be added (ASCONF).
-  const client = connect({ host: '127.0.0.1', port, localAddress: '127.0.0.1', auth: clientAuth });
-  await connected(client);
-  const accepted = await acceptedP;
+  const p = await socketPair({ auth: serverAuth }, { localAddress: '127.0.0.1', auth: clientAuth });
   const received: string[] = [];
-  accepted.on('data', (d: Buffer) => received.push(d.toString()));
-  return {
-    client,
-    accepted,
-    server,
-    received,
-    async close() {
-      await endAndWait(client);
-      await closeServer(server);
-    },
-  };
+  p.accepted.on('data', (d: Buffer) => received.push(d.toString()));
+  return { ...p, received };
 }
 
 describe('AUTH between kernel-sctp sockets', () => {
@@ -187,11 +165,7 @@ for _ in range(2):
     print(conn.recv(65536).decode(), flush=True)
 while conn.recv(65536): pass
 `;
-    const peer = spawn('python3', ['-c', script], { stdio: ['ignore', 'pipe', 'inherit'] });
-    const exited = once(peer, 'exit');
-    const lines = createInterface({ input: peer.stdout! })[Symbol.asyncIterator]();
-    const line = async () => String((await lines.next()).value);
-    const port = Number(await line());
+    const { port, line, exited } = await pythonPeer(script);
     const client = connect({
       host: '127.0.0.1',
       port,

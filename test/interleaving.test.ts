@@ -7,10 +7,8 @@
 // back off, to show the error).
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
-import { spawn } from 'node:child_process';
-import { createInterface } from 'node:readline';
-import { connect, createServer, type MessageInfo, type Socket, type SocketOptions } from '../lib';
-import { closeServer, connected, endAndWait, listening, sysctl, waitFor } from './helpers/net';
+import { connect, type MessageInfo, type SocketOptions } from '../lib';
+import { connected, endAndWait, pythonPeer, socketPair, sysctl, waitFor } from './helpers/net';
 import { chunkTypesDuring } from './helpers/wire';
 
 const DATA = 0;
@@ -42,18 +40,12 @@ const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 async function pair(options: SocketOptions) {
   // The sender's buffer holds everything: the kernel's scheduler then chooses among all of
   // it (a message that does not fit would wait in kernel-sctp's queue, in the order sent).
-  const server = createServer({ ...options, streams: { out: 4, in: 4 } });
-  const port = await listening(server.listen(0, '127.0.0.1'));
-  const acceptedP = once(server, 'connection').then(([s]) => s as Socket);
-  const client = connect({
-    host: '127.0.0.1',
-    port,
-    ...options,
-    streams: { out: 4, in: 4 },
-    sendBufferSize: 64 << 20,
-  });
-  await connected(client);
-  const receiver = await acceptedP;
+  const streams = { out: 4, in: 4 };
+  const p = await socketPair(
+    { ...options, streams },
+    { ...options, streams, sendBufferSize: 64 << 20 },
+  );
+  const receiver = p.accepted;
   const arrivals: Arrival[] = [];
   receiver.on('message', (data: Buffer, info: MessageInfo) =>
     arrivals.push({
@@ -64,15 +56,7 @@ async function pair(options: SocketOptions) {
       partialBytes: receiver.partialBytes,
     }),
   );
-  return {
-    client,
-    receiver,
-    arrivals,
-    async close() {
-      await endAndWait(client);
-      await closeServer(server);
-    },
-  };
+  return { ...p, receiver, arrivals };
 }
 
 describe('I-DATA between kernel-sctp sockets', () => {
@@ -208,11 +192,7 @@ while len(done) < 2:
 print(' '.join(done), flush=True)
 while conn.recv(65536): pass
 `;
-    const peer = spawn('python3', ['-c', script], { stdio: ['ignore', 'pipe', 'inherit'] });
-    const exited = once(peer, 'exit');
-    const lines = createInterface({ input: peer.stdout! })[Symbol.asyncIterator]();
-    const line = async () => String((await lines.next()).value);
-    const port = Number(await line());
+    const { port, line, exited } = await pythonPeer(script);
     const client = connect({
       host: '127.0.0.1',
       port,

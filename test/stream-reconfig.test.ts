@@ -3,12 +3,9 @@
 // a peer that refuses, an association without the feature; between two kernel-sctp peers and
 // against python sockets (not ours) that use the kernel's options directly.
 import { once } from 'node:events';
-import { spawn } from 'node:child_process';
-import { createInterface } from 'node:readline';
 import {
   connect,
   createEndpoint,
-  createServer,
   type Association,
   type MessageInfo,
   type Server,
@@ -16,7 +13,15 @@ import {
   type SocketOptions,
   type StreamReconfiguration,
 } from '../lib';
-import { closed, closeServer, connected, endAndWait, listening, waitFor } from './helpers/net';
+import {
+  closed,
+  closeServer,
+  connected,
+  endAndWait,
+  pythonPeer,
+  socketPair,
+  waitFor,
+} from './helpers/net';
 import { chunkTypesDuring } from './helpers/wire';
 
 const RECONF = 130;
@@ -37,32 +42,15 @@ async function pair(
   extra: SocketOptions = {},
 ): Promise<Pair> {
   const streams = { out: 4, in: 4 };
-  const server = createServer({ streams, streamReconfiguration: serverReconf, ...extra });
-  const port = await listening(server.listen(0, '127.0.0.1'));
-  const acceptedP = once(server, 'connection').then(([s]) => s as Socket);
-  const client = connect({
-    host: '127.0.0.1',
-    port,
-    streams,
-    streamReconfiguration: clientReconf,
-    ...extra,
-  });
-  await connected(client);
-  const accepted = await acceptedP;
+  const p = await socketPair(
+    { streams, streamReconfiguration: serverReconf, ...extra },
+    { streams, streamReconfiguration: clientReconf, ...extra },
+  );
   const received: [number, number, string][] = [];
-  accepted.on('message', (data: Buffer, info: MessageInfo) =>
+  p.accepted.on('message', (data: Buffer, info: MessageInfo) =>
     received.push([info.stream, info.ssn, data.toString()]),
   );
-  return {
-    client,
-    accepted,
-    server,
-    received,
-    async close() {
-      await endAndWait(client);
-      await closeServer(server);
-    },
-  };
+  return { ...p, received };
 }
 
 /** Sends texts on a stream and waits until the other side has them all. */
@@ -337,7 +325,7 @@ describe('stream reconfiguration on one-to-many endpoints', () => {
 });
 
 /** A python one-to-one SCTP peer (not kernel-sctp) with the extension on, running `body`. */
-async function pythonPeer(body: string): Promise<{
+async function reconfiguringPython(body: string): Promise<{
   port: number;
   line: () => Promise<string>;
   exited: Promise<unknown>;
@@ -364,16 +352,12 @@ def recv():
             return data, sid, ssn
     return data, None, None
 ${body}`;
-  const peer = spawn('python3', ['-c', script], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const exited = once(peer, 'exit');
-  const lines = createInterface({ input: peer.stdout! })[Symbol.asyncIterator]();
-  const line = async () => String((await lines.next()).value);
-  return { port: Number(await line()), line, exited };
+  return pythonPeer(script);
 }
 
 describe('stream reconfiguration against python sockets (the kernel options used directly)', () => {
   test("our outgoing reset: python's next message on the stream has sequence number 0", async () => {
-    const peer = await pythonPeer(`
+    const peer = await reconfiguringPython(`
 for _ in range(4):
     data, sid, ssn = recv()
     print(data.decode(), sid, ssn, flush=True)
@@ -392,7 +376,7 @@ while conn.recv(65536): pass
   });
 
   test("python's own outgoing reset (SCTP_RESET_STREAMS): our socket is told which stream, and its sequence numbers start again", async () => {
-    const peer = await pythonPeer(`
+    const peer = await reconfiguringPython(`
 send(b'a', 2); send(b'b', 2)
 print('sent', flush=True)
 conn.recv(65536)  # the go-ahead

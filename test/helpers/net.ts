@@ -3,7 +3,16 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import type { EventEmitter } from 'node:events';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
-import type { Association, Endpoint, Server } from '../../lib';
+import {
+  connect,
+  createServer,
+  type Association,
+  type ConnectOptions,
+  type Endpoint,
+  type Server,
+  type Socket,
+  type SocketOptions,
+} from '../../lib';
 
 export async function listening(server: Server): Promise<number> {
   if (!server.listening) await once(server, 'listening');
@@ -167,9 +176,43 @@ print(srv.getsockname()[1], flush=True)
 conn, _ = srv.accept()
 time.sleep(1.5)
 ${body}`;
+  return pythonPeer(script);
+}
+
+/**
+ * Runs a python script (a peer that is not kernel-sctp) whose first line of output is its
+ * port; later lines come from `line()`.
+ */
+export async function pythonPeer(
+  script: string,
+): Promise<{ port: number; line: () => Promise<string>; exited: Promise<unknown> }> {
   const peer = spawn('python3', ['-c', script], { stdio: ['ignore', 'pipe', 'inherit'] });
   const exited = once(peer, 'exit');
   const lines = createInterface({ input: peer.stdout! })[Symbol.asyncIterator]();
   const line = async () => String((await lines.next()).value);
   return { port: Number(await line()), line, exited };
+}
+
+/**
+ * A kernel-sctp client connected to a kernel-sctp server on loopback, each with its own
+ * options, and the socket the server accepted. close() ends the client and the server.
+ */
+export async function socketPair(
+  serverOptions: SocketOptions,
+  clientOptions: Omit<ConnectOptions, 'host' | 'port'>,
+): Promise<{ client: Socket; accepted: Socket; server: Server; close(): Promise<void> }> {
+  const server = createServer(serverOptions);
+  const port = await listening(server.listen(0, '127.0.0.1'));
+  const accepted = once(server, 'connection').then(([s]) => s as Socket);
+  const client = connect({ ...clientOptions, host: '127.0.0.1', port });
+  await connected(client);
+  return {
+    client,
+    accepted: await accepted,
+    server,
+    async close() {
+      await endAndWait(client);
+      await closeServer(server);
+    },
+  };
 }
