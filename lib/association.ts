@@ -12,6 +12,7 @@ import {
   readAddresses,
   getStreamSchedulerValue,
   readAbandoned,
+  readAssociationStats,
   readScheduler,
   readStatus,
   setScheduler,
@@ -27,8 +28,15 @@ import {
   type SendOptions,
   type Status,
   type Abandoned,
+  type AssociationStats,
   type SendDefaults,
 } from './handle';
+import {
+  changeSettings,
+  readSettings,
+  type AssociationSettings,
+  type SettingsTarget,
+} from './settings';
 import { AuthKeys } from './auth';
 import { iterate } from './iterate';
 import { constants, type NativeSocket } from './native';
@@ -42,6 +50,7 @@ import {
   type PeerAddrChangeNotification,
   type SendFailedNotification,
   type StreamChangeNotification,
+  type AdaptationIndicationNotification,
   type StreamResetNotification,
 } from './notifications';
 import { Paths } from './paths';
@@ -118,6 +127,10 @@ export interface Association {
   on(event: 'streamReset', listener: (notification: StreamResetNotification) => void): this;
   on(event: 'associationReset', listener: (notification: AssocResetNotification) => void): this;
   on(event: 'streamChange', listener: (notification: StreamChangeNotification) => void): this;
+  on(
+    event: 'adaptationIndication',
+    listener: (notification: AdaptationIndicationNotification) => void,
+  ): this;
   on(
     event: 'peerAddressChange',
     listener: (notification: PeerAddrChangeNotification) => void,
@@ -207,6 +220,26 @@ export class Association extends EventEmitter {
   /** PR-SCTP: the messages the kernel abandoned (see Socket#abandoned). */
   abandoned(stream?: number): Abandoned {
     return readAbandoned(this.host.handleFor(this), this.id, stream);
+  }
+
+  /** This association's counters (see Socket#stats). */
+  stats(): AssociationStats {
+    return readAssociationStats(this.host.handleFor(this), this.id);
+  }
+
+  /** This association's settings (see Settings); the endpoint's own are on the endpoint. */
+  settings(): AssociationSettings {
+    return readSettings(this.settingsTarget()) as AssociationSettings;
+  }
+
+  /** Changes this association's settings; unset ones stay. */
+  setSettings(settings: Partial<AssociationSettings>): this {
+    changeSettings(this.settingsTarget(), settings);
+    return this;
+  }
+
+  private settingsTarget(): SettingsTarget {
+    return { handle: this.host.handleFor(this), assocId: this.id, kind: 'association' };
   }
 
   /** The extensions this association uses (see Socket#negotiated). */

@@ -21,12 +21,14 @@ import {
   getOption,
   messageInfoAt,
   readAddresses,
+  reservedSettings,
   resolveDefaults,
   resolveSendOptions,
   sendMessage,
   setOption,
   toPayload,
   tooLargeError,
+  updateDefaults,
   validateHandleOptions,
   type AddressInfo,
   type HandleOptions,
@@ -34,7 +36,9 @@ import {
   type StreamCounts,
   type PartialReliability,
   type SendDefaults,
+  type SendDefaultsChange,
 } from './handle';
+import { changeSettings, readSettings, type Settings, type SettingsTarget } from './settings';
 import { Holder } from './holder';
 import { iterate } from './iterate';
 import { WriteTurns } from './write-turns';
@@ -247,7 +251,7 @@ export class Endpoint extends EventEmitter {
     this.family = family;
     const handle = this.holder.open(fd, family);
     try {
-      applyHandleOptions(handle, options);
+      applyHandleOptions(handle, options, 'endpoint');
       // Partial deliveries of different associations may interleave: with the kernel's
       // default (0), one association in a partial delivery holds back every other one's
       // messages and notifications until its message is complete, which a peer can make
@@ -327,6 +331,35 @@ export class Endpoint extends EventEmitter {
 
   setOption(name: string, value: Record<string, unknown>): void {
     setOption(this.holder.handle, name, value);
+  }
+
+  /**
+   * The endpoint's settings (see Settings): its own, and those its associations start with
+   * (each association's own: association.settings()).
+   */
+  settings(): Settings {
+    return readSettings(this.settingsTarget()) as Settings;
+  }
+
+  /** Changes the endpoint's settings, for the associations to come; unset ones stay. */
+  setSettings(settings: Partial<Settings>): this {
+    changeSettings(this.settingsTarget(), settings);
+    return this;
+  }
+
+  private settingsTarget(): SettingsTarget {
+    return {
+      handle: this.holder.handle,
+      assocId: 0,
+      kind: 'endpoint',
+      reserved: reservedSettings(true, {}),
+    };
+  }
+
+  /** Changes the stream, PPID or PR-SCTP policy send() uses by default (see Socket#setSendDefaults). */
+  setSendDefaults(defaults: SendDefaultsChange): this {
+    Object.assign(this.host.defaults, updateDefaults(this.host.defaults, defaults));
+    return this;
   }
 
   /** What the endpoint holds in memory for its associations. */

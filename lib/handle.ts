@@ -35,6 +35,7 @@ import {
   resolveReconfiguration,
   type StreamReconfiguration,
 } from './reconfig';
+import { applySettings, pickSettings, type SettingName, type Settings } from './settings';
 import { validateBoolean, validateInteger, validateObject } from './validate';
 
 export interface AddressInfo {
@@ -117,8 +118,11 @@ export interface StreamCounts {
   in?: number;
 }
 
-/** Options applied to every socket when it is opened (and again after a peeloff). */
-export interface HandleOptions {
+/**
+ * Options applied to every socket when it is opened (and again after a peeloff). The
+ * settings (maxBurst, sackDelay, ecn, ...) are described at Settings.
+ */
+export interface HandleOptions extends Partial<Settings> {
   /**
    * Disable Nagle-like bundling (SCTP_NODELAY). Default true: message-oriented traffic
    * otherwise stalls on the kernel's 200 ms delayed SACK (see README, "Defaults").
@@ -257,6 +261,7 @@ export function pathState(code: number): string {
 }
 
 export function validateHandleOptions(options: HandleOptions): void {
+  pickSettings(options as Record<string, unknown>, 'options');
   if (options.maxMessageSize !== undefined) {
     validateInteger(options.maxMessageSize, 'options.maxMessageSize', 1, 2 ** 31);
   }
@@ -412,6 +417,43 @@ export function resolveDefaults(options: {
   };
 }
 
+/** What setSendDefaults() takes: a new default stream, PPID or PR-SCTP policy (null: none). */
+export interface SendDefaultsChange {
+  stream?: number;
+  ppid?: number;
+  pr?: PartialReliability | null;
+}
+
+/** The defaults after a setSendDefaults() change, checked. */
+export function updateDefaults(current: SendDefaults, change: unknown): SendDefaults {
+  validateObject(change, 'defaults');
+  const c = change as SendDefaultsChange;
+  for (const key of Object.keys(c)) {
+    if (key !== 'stream' && key !== 'ppid' && key !== 'pr') {
+      throw invalidArgValue(
+        `defaults.${key}`,
+        (c as Record<string, unknown>)[key],
+        'is not one of stream, ppid, pr',
+      );
+    }
+  }
+  const pr =
+    c.pr === undefined
+      ? { prPolicy: current.prPolicy, prValue: current.prValue }
+      : c.pr === null
+        ? { prPolicy: 0, prValue: 0 }
+        : resolvePartialReliability(c.pr, 'defaults.pr');
+  return {
+    stream:
+      c.stream === undefined
+        ? current.stream
+        : validateInteger(c.stream, 'defaults.stream', 0, 65535),
+    ppid:
+      c.ppid === undefined ? current.ppid : validateInteger(c.ppid, 'defaults.ppid', 0, 0xffffffff),
+    ...pr,
+  };
+}
+
 /**
  * Visits each entry of a native read batch (see INFO_STRIDE) while `alive()`: a message as
  * a Buffer (a view of the pool when it is short), a notification as the native object. A
@@ -516,7 +558,7 @@ export const DEFAULT_RECEIVE_BUFFER = 1 << 20;
 export function applyHandleOptions(
   handle: NativeSocket,
   o: HandleOptions,
-  from: 'options' | 'listener' = 'options',
+  from: 'options' | 'listener' | 'endpoint' = 'options',
 ): void {
   const check = (rc: number) => {
     if (rc < 0) throw systemError(rc, from === 'listener' ? 'getsockopt' : 'setsockopt');
@@ -559,6 +601,15 @@ export function applyHandleOptions(
     );
   }
   if (o.scheduler !== undefined) setScheduler(handle, o.scheduler);
+  applySettings(
+    {
+      handle,
+      assocId: 0,
+      kind: from === 'endpoint' ? 'endpoint' : 'socket',
+      reserved: reservedSettings(from === 'endpoint', o),
+    },
+    pickSettings(o as Record<string, unknown>, 'options'),
+  );
   if (o.auth !== undefined) applyAuth(handle, resolveAuth(o.auth, 'options.auth'));
   if (o.interleaving) {
     // AUTH on this socket (the option, or net.sctp.auth_enable) and I-DATA do not work
@@ -584,6 +635,14 @@ export function applyHandleOptions(
       resolveReconfiguration(o.streamReconfiguration, 'options.streamReconfiguration'),
     );
   }
+}
+
+/**
+ * The settings kernel-sctp needs left as they are: an endpoint's partial deliveries must
+ * interleave (isolation), and the kernel takes I-DATA only on a socket where they do.
+ */
+export function reservedSettings(endpoint: boolean, o: HandleOptions): SettingName[] {
+  return endpoint || o.interleaving ? ['fragmentInterleave'] : [];
 }
 
 /**
@@ -745,6 +804,47 @@ export function readAbandoned(
     ttl: count(PR_POLICIES.ttl),
     rtx: count(PR_POLICIES.rtx),
     prio: count(PR_POLICIES.prio),
+  };
+}
+
+/** An association's counters (SCTP_GET_ASSOC_STATS), since it started. */
+export interface AssociationStats {
+  /**
+   * The largest retransmission timeout seen since the last read (the kernel starts it
+   * again at each read), ms, and the peer address of its path; 0 and null when none.
+   */
+  maxRto: number;
+  maxRtoAddress: AddressInfo | null;
+  inPackets: number;
+  outPackets: number;
+  inSacks: number;
+  outSacks: number;
+  /** DATA chunks sent again (timeouts and fast retransmits). */
+  retransmittedChunks: number;
+  /** TSNs received above the cumulative ack point (a gap before them). */
+  outOfSequenceTsns: number;
+  /** DATA chunks received twice. */
+  duplicateChunks: number;
+  /** Gap ack blocks sent. */
+  gapAcks: number;
+  inOrderedChunks: number;
+  outOrderedChunks: number;
+  inUnorderedChunks: number;
+  outUnorderedChunks: number;
+  inControlChunks: number;
+  outControlChunks: number;
+}
+
+export function readAssociationStats(
+  handle: NativeSocket | null,
+  assocId: number,
+): AssociationStats {
+  const r = getOption(handle, 'SCTP_GET_ASSOC_STATS', undefined, assocId);
+  const address = r.maxRtoAddress as NativeAddress | null | undefined;
+  delete r.assocId;
+  return {
+    ...(r as unknown as Omit<AssociationStats, 'maxRtoAddress'>),
+    maxRtoAddress: address?.address ? toAddressInfo(address) : null,
   };
 }
 

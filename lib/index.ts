@@ -45,6 +45,8 @@ export type {
 } from './reconfig';
 export { AuthKeys } from './auth';
 export type { AuthOptions, ChunkName, HmacName } from './auth';
+export type { AssociationSettings, Settings, SocketSettings } from './settings';
+export type { AssociationStats, SendDefaultsChange } from './handle';
 export { Paths } from './paths';
 export type { PathParameters, RetransmissionParameters } from './paths';
 export type * from './notifications';

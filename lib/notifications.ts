@@ -313,7 +313,7 @@ export interface AssociationView extends EventEmitter {
 /**
  * Emits a notification on the object that stands for its association: 'notification', then
  * the typed event ('peerAddressChange', 'sendFailed', 'shutdown' when the peer starts one,
- * 'restart', 'authentication', 'streamReset', 'associationReset', 'streamChange'), keeping the stream counts
+ * 'restart', 'authentication', 'streamReset', 'associationReset', 'streamChange', 'adaptationIndication'), keeping the stream counts
  * current (a restart or a stream change alters them). The association's lifecycle
  * (COMM_LOST, SHUTDOWN_COMP) is the owner's business.
  */
@@ -337,6 +337,9 @@ export function emitNotification(target: AssociationView, n: Notification): void
       break;
     case 'assoc_reset':
       target.emit('associationReset', n);
+      break;
+    case 'adaptation_indication':
+      target.emit('adaptationIndication', n);
       break;
     case 'stream_change':
       // The counts from the kernel: the notification's are what changed on Linux (the

@@ -2,7 +2,8 @@
 // path (ours and the peer's), local addresses added and removed while it is up (ASCONF),
 // per-path heartbeat/retransmission/MTU parameters and the association's RTO bounds.
 // Socket and Association expose one of these as `.paths`.
-import { checkUdpPort } from './capabilities';
+import os from 'node:os';
+import { checkUdpPort, optionError } from './capabilities';
 import { invalidArgValue, systemError } from './errors';
 import {
   getOption,
@@ -16,7 +17,10 @@ import {
 import { constants, type NativeAddress, type NativeSocket } from './native';
 import { validateAddresses, validateBoolean, validateInteger, validateObject } from './validate';
 
-/** Per-path parameters (SCTP_PEER_ADDR_PARAMS). */
+/**
+ * Per-path parameters (SCTP_PEER_ADDR_PARAMS, and SCTP_PEER_ADDR_THLDS_V2 and
+ * SCTP_PLPMTUD_PROBE_INTERVAL where the kernel has them: absent otherwise).
+ */
 export interface PathParameters {
   /** Heartbeats on this path (or on every path when no address is given). */
   heartbeat: boolean;
@@ -29,6 +33,22 @@ export interface PathParameters {
   mtu: number;
   /** Delayed SACK timeout, ms. */
   sackDelay: number;
+  /**
+   * Retransmissions after which the path is potentially failed (RFC 7829): new data goes
+   * to another path while this one is probed. Default net.sctp.pf_retrans (0); at most
+   * primaryChangeThreshold.
+   */
+  potentiallyFailedThreshold?: number;
+  /**
+   * Retransmissions on the primary path after which the kernel makes another path the
+   * primary (primary path switchover). Default net.sctp.ps_retrans (65535: never).
+   */
+  primaryChangeThreshold?: number;
+  /**
+   * Packetization-layer PMTU discovery (RFC 8899): ms between probes, at least 5000; 0
+   * (default, net.sctp.plpmtud_probe_interval): off.
+   */
+  probeInterval?: number;
 }
 
 /** Association-wide retransmission parameters (SCTP_RTOINFO, SCTP_ASSOCINFO). */
@@ -40,6 +60,8 @@ export interface RetransmissionParameters {
   /** Association.Max.Retrans: retransmissions over all paths before the association is lost. */
   maxRetransmissions: number;
 }
+
+const { ENOPROTOOPT } = os.constants.errno;
 
 export class Paths {
   /** @internal */
@@ -137,7 +159,28 @@ export class Paths {
       mtuDiscovery: (flags & constants.SPP_PMTUD_ENABLE) !== 0,
       mtu: p.pathMtu as number,
       sackDelay: p.sackDelay as number,
+      ...this.extraParameters(input),
     };
+  }
+
+  /** The thresholds and the PLPMTUD interval, each where the kernel has its option. */
+  private extraParameters(input: { address?: AddressInfo }): Partial<PathParameters> {
+    const out: Partial<PathParameters> = {};
+    const t = this.optional('SCTP_PEER_ADDR_THLDS_V2', input);
+    if (t) {
+      out.potentiallyFailedThreshold = t.potentiallyFailedThreshold as number;
+      out.primaryChangeThreshold = t.primaryChangeThreshold as number;
+    }
+    const probe = this.optional('SCTP_PLPMTUD_PROBE_INTERVAL', input);
+    if (probe) out.probeInterval = probe.interval as number;
+    return out;
+  }
+
+  private optional(name: string, input: object): Record<string, unknown> | null {
+    const r = this.handle().getOption(name, { assocId: this.assocId(), ...input });
+    if (r === -ENOPROTOOPT) return null;
+    if (typeof r === 'number') throw optionError(r, 'getsockopt', name);
+    return r;
   }
 
   /** Changes parameters of one path (`address`) or of every path. Unset fields stay. */
@@ -180,7 +223,49 @@ export class Paths {
       flags |= constants.SPP_SACKDELAY_ENABLE;
     }
     value.flags = flags;
-    setOption(this.handle(), 'SCTP_PEER_ADDR_PARAMS', value, this.assocId());
+    const pf = options.potentiallyFailedThreshold;
+    const ps = options.primaryChangeThreshold;
+    if (pf !== undefined) validateInteger(pf, 'options.potentiallyFailedThreshold', 0, 65535);
+    if (ps !== undefined) validateInteger(ps, 'options.primaryChangeThreshold', 0, 65535);
+    const probe = options.probeInterval;
+    if (probe !== undefined && probe !== 0) {
+      validateInteger(probe, 'options.probeInterval', 5000, 2 ** 32 - 1);
+    }
+    const where = value.address === undefined ? {} : { address: value.address };
+    let thresholds: Record<string, number> | null = null;
+    if (pf !== undefined || ps !== undefined) {
+      // The kernel writes both thresholds each time: the one not given is kept by reading it.
+      const now = getOption(this.handle(), 'SCTP_PEER_ADDR_THLDS_V2', where, this.assocId());
+      const pfValue = pf ?? (now.potentiallyFailedThreshold as number);
+      const psValue = ps ?? (now.primaryChangeThreshold as number);
+      if (pfValue > psValue) {
+        throw invalidArgValue(
+          'options.potentiallyFailedThreshold',
+          pfValue,
+          `must not be above primaryChangeThreshold (${psValue})`,
+        );
+      }
+      thresholds = { potentiallyFailedThreshold: pfValue, primaryChangeThreshold: psValue };
+    }
+    if (Object.keys(value).length > 1 + Object.keys(where).length || flags !== 0) {
+      setOption(this.handle(), 'SCTP_PEER_ADDR_PARAMS', value, this.assocId());
+    }
+    if (thresholds) {
+      setOption(
+        this.handle(),
+        'SCTP_PEER_ADDR_THLDS_V2',
+        { ...where, ...thresholds },
+        this.assocId(),
+      );
+    }
+    if (probe !== undefined) {
+      setOption(
+        this.handle(),
+        'SCTP_PLPMTUD_PROBE_INTERVAL',
+        { ...where, interval: probe },
+        this.assocId(),
+      );
+    }
   }
 
   retransmission(): RetransmissionParameters {

@@ -16,7 +16,9 @@ import {
   readAddresses,
   getStreamSchedulerValue,
   readAbandoned,
+  readAssociationStats,
   readScheduler,
+  reservedSettings,
   readStatus,
   setScheduler,
   setStreamSchedulerValue,
@@ -26,6 +28,7 @@ import {
   setOption,
   toPayload,
   tooLargeError,
+  updateDefaults,
   validateHandleOptions,
   type AddressInfo,
   type HandleOptions,
@@ -34,9 +37,12 @@ import {
   type SendOptions,
   type Status,
   type Abandoned,
+  type AssociationStats,
   type PartialReliability,
   type SendDefaults,
+  type SendDefaultsChange,
 } from './handle';
+import { changeSettings, readSettings, type SettingsTarget, type SocketSettings } from './settings';
 import { AuthKeys } from './auth';
 import { Holder } from './holder';
 import { constants, native, type NativeNotification, type NativeSocket } from './native';
@@ -52,6 +58,7 @@ import {
   type PeerAddrChangeNotification,
   type SendFailedNotification,
   type StreamChangeNotification,
+  type AdaptationIndicationNotification,
   type StreamResetNotification,
 } from './notifications';
 import {
@@ -107,6 +114,11 @@ export interface ConnectOptions extends SocketOptions {
   /** Local address(es) to bind before connecting (multihoming). */
   localAddress?: string | string[];
   localPort?: number;
+  /**
+   * Let other one-to-one sockets that set it too bind the same local port (SCTP_REUSE_PORT,
+   * RFC 6458 8.1.27): several associations from one fixed port, as SIGTRAN peers make.
+   */
+  reusePort?: boolean;
   /** Fail with ETIMEDOUT if the association is not up within this many milliseconds. */
   connectTimeout?: number;
   signal?: AbortSignal;
@@ -159,6 +171,10 @@ export interface Socket {
   on(event: 'streamReset', listener: (notification: StreamResetNotification) => void): this;
   on(event: 'associationReset', listener: (notification: AssocResetNotification) => void): this;
   on(event: 'streamChange', listener: (notification: StreamChangeNotification) => void): this;
+  on(
+    event: 'adaptationIndication',
+    listener: (notification: AdaptationIndicationNotification) => void,
+  ): this;
   on(event: 'shutdown', listener: () => void): this;
   on(event: 'error', listener: (err: Error) => void): this;
   on(event: string | symbol, listener: (...args: any[]) => void): this;
@@ -200,7 +216,7 @@ export class Socket extends Duplex {
     error: (rc) => this.onReadError(rc),
   });
   private family = constants.AF_INET;
-  private readonly defaults: SendDefaults;
+  private defaults: SendDefaults;
   private readonly options: SocketOptions;
   /** Messages handed over by _write/_writev that the kernel has not taken yet. */
   private readonly queue = new SendQueue((item, err) => this.settle(item, err));
@@ -325,6 +341,7 @@ export class Socket extends Duplex {
       validateInteger(options.connectTimeout, 'options.connectTimeout', 1, 2 ** 31 - 1);
     }
     validateHandleOptions(options);
+    if (options.reusePort !== undefined) validateBoolean(options.reusePort, 'options.reusePort');
     const signal =
       options.signal === undefined
         ? undefined
@@ -349,6 +366,7 @@ export class Socket extends Duplex {
     try {
       this.openFor(locals ? [...hosts, ...locals] : hosts);
       const handle = this.holder.live();
+      if (options.reusePort) setOption(handle, 'SCTP_REUSE_PORT', { value: 1 });
       if (locals || localPort) {
         const bindHosts = locals ?? [this.family === constants.AF_INET6 ? '::' : '0.0.0.0'];
         const rc = handle.bindx(bindHosts, localPort, false);
@@ -814,6 +832,45 @@ export class Socket extends Duplex {
    */
   negotiated(): Record<NegotiatedFeature, boolean> {
     return readNegotiated(this.holder.live(), 0);
+  }
+
+  /** The association's counters: packets, SACKs, chunks, retransmissions (SCTP_GET_ASSOC_STATS). */
+  stats(): AssociationStats {
+    return readAssociationStats(this.holder.handle, 0);
+  }
+
+  /** The settings in force (see Settings); ecn, asconf and prSctp are in negotiated(). */
+  settings(): SocketSettings {
+    return readSettings(this.settingsTarget()) as SocketSettings;
+  }
+
+  /**
+   * Changes settings of the association (or the socket's); unset ones stay. Those sent in
+   * INIT (adaptationIndication, ecn, asconf, prSctp) go in the socket's options instead.
+   */
+  setSettings(settings: Partial<SocketSettings>): this {
+    changeSettings(this.settingsTarget(), settings);
+    return this;
+  }
+
+  private settingsTarget(): SettingsTarget {
+    return {
+      handle: this.holder.handle,
+      assocId: 0,
+      kind: 'socket',
+      reserved: reservedSettings(false, this.options),
+    };
+  }
+
+  /**
+   * Changes what send() uses when a message's own options leave it out: the stream, the
+   * PPID and the PR-SCTP policy (as SCTP_DEFAULT_SNDINFO / SCTP_DEFAULT_PRINFO would; the
+   * library sends every message with its parameters). Unset ones stay.
+   */
+  setSendDefaults(defaults: SendDefaultsChange): this {
+    this.defaults = updateDefaults(this.defaults, defaults);
+    this.defaultSend = null;
+    return this;
   }
 
   /** The stream scheduler of the association (before it is up: of the one to come). */

@@ -238,6 +238,11 @@ const entries: Entry[] = [
       ['interleaving', optional],
       ['auth', optional.concat(emptyObjects)],
       ['udpEncapsulationPort', optional],
+      ['reusePort', optional],
+      ['maxBurst', numberish.concat('2^31')],
+      ['sackDelay', optional],
+      ['partialDeliveryPoint', numberish],
+      ['ecn', optional],
     ] as Array<[string, string[]]>
   ).map(([key, accepts]): Entry => ({
     name: `connect({ ${key} })`,
@@ -445,6 +450,44 @@ const entries: Entry[] = [
     accepts: ['-0'],
   },
   {
+    name: 'socket.setSettings(settings)',
+    on: 'socket',
+    call: (w, v) => w.socket.setSettings(v as never),
+    accepts: emptyObjects,
+  },
+  ...(
+    [
+      ['maxBurst', numberish.concat('2^31')],
+      ['sackFrequency', optional.concat('2^31')],
+      ['context', numberish.concat('2^31')],
+      ['fragmentInterleave', optional],
+      ['adaptationIndication', optional],
+    ] as Array<[string, string[]]>
+  ).map(([key, accepts]): Entry => ({
+    name: `socket.setSettings({ ${key} })`,
+    on: 'socket',
+    call: (w, v) => w.socket.setSettings({ [key]: v }),
+    accepts,
+  })),
+  {
+    name: 'socket.setSendDefaults(defaults)',
+    on: 'socket',
+    call: (w, v) => w.socket.setSendDefaults(v as never),
+    accepts: emptyObjects,
+  },
+  ...(
+    [
+      ['stream', numberish],
+      ['ppid', numberish.concat('2^31')],
+      ['pr', optional.concat('null')],
+    ] as Array<[string, string[]]>
+  ).map(([key, accepts]): Entry => ({
+    name: `socket.setSendDefaults({ ${key} })`,
+    on: 'socket',
+    call: (w, v) => w.socket.setSendDefaults({ [key]: v }),
+    accepts,
+  })),
+  {
     name: 'socket.setScheduler(name)',
     on: 'socket',
     call: (w, v) => w.socket.setScheduler(v as never),
@@ -530,12 +573,28 @@ const entries: Entry[] = [
     accepts: anyObject,
   },
   ...(
-    ['heartbeatInterval', 'maxRetransmissions', 'mtu', 'sackDelay', 'heartbeat', 'address'] as const
+    [
+      'heartbeatInterval',
+      'maxRetransmissions',
+      'mtu',
+      'sackDelay',
+      'heartbeat',
+      'address',
+      'potentiallyFailedThreshold',
+      'primaryChangeThreshold',
+      'probeInterval',
+    ] as const
   ).map((key): Entry => ({
     name: `socket.paths.configure({ ${key} })`,
     on: 'socket',
     call: (w, v) => w.socket.paths.configure({ [key]: v }),
-    accepts: optional.concat(key === 'heartbeatInterval' ? ['-0', '2^31'] : []),
+    accepts: optional.concat(
+      key === 'heartbeatInterval' || key === 'probeInterval' // milliseconds, u32
+        ? ['-0', '2^31']
+        : key.endsWith('Threshold')
+          ? ['-0']
+          : [],
+    ),
   })),
   {
     name: 'socket.paths.setRetransmission(options)',
@@ -637,6 +696,24 @@ const entries: Entry[] = [
     call: (w, v) => w.endpoint.setOption('SCTP_NODELAY', { value: v }),
     accepts: ['-0'],
   },
+  {
+    name: 'endpoint.setSettings(settings)',
+    on: 'endpoint',
+    call: (w, v) => w.endpoint.setSettings(v as never),
+    accepts: emptyObjects,
+  },
+  {
+    name: 'endpoint.setSettings({ fragmentInterleave })',
+    on: 'endpoint',
+    call: (w, v) => w.endpoint.setSettings({ fragmentInterleave: v as never }),
+    accepts: optional,
+  },
+  {
+    name: 'endpoint.setSendDefaults({ ppid })',
+    on: 'endpoint',
+    call: (w, v) => w.endpoint.setSendDefaults({ ppid: v as never }),
+    accepts: numberish.concat('2^31'),
+  },
 
   // the Association
   {
@@ -674,6 +751,18 @@ const entries: Entry[] = [
     on: 'association',
     call: (w, v) => w.association.setOption('SCTP_NODELAY', { value: v }),
     accepts: ['-0'],
+  },
+  {
+    name: 'association.setSettings(settings)',
+    on: 'association',
+    call: (w, v) => w.association.setSettings(v as never),
+    accepts: emptyObjects,
+  },
+  {
+    name: 'association.setSettings({ sackDelay })',
+    on: 'association',
+    call: (w, v) => w.association.setSettings({ sackDelay: v as never }),
+    accepts: optional,
   },
   {
     name: 'association.paths.setPrimary(address)',

@@ -211,6 +211,7 @@ export async function socketPair(
     accepted: await accepted,
     server,
     async close() {
+      (await accepted).resume(); // it reads its end, and closes, even where a test read nothing
       await endAndWait(client);
       await closeServer(server);
     },
