@@ -20,6 +20,7 @@ import {
   forEachEntry,
   getOption,
   messageInfoAt,
+  partialReliabilityOf,
   readAddresses,
   reservedSettings,
   resolveDefaults,
@@ -740,9 +741,10 @@ export class Endpoint extends EventEmitter {
       stallTimeout: o.stallTimeout,
       receiveBufferSize: o.receiveBufferSize,
       sendBufferSize: o.sendBufferSize,
-      stream: o.stream,
-      ppid: o.ppid,
-      pr: o.pr,
+      // What send() uses now (setSendDefaults may have changed the options' values).
+      stream: this.host.defaults.stream,
+      ppid: this.host.defaults.ppid,
+      pr: partialReliabilityOf(this.host.defaults),
       senderDry: o.senderDry,
       // Not the scheduler: the association keeps its own (setScheduler may have changed it).
     };

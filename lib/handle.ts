@@ -83,6 +83,14 @@ export const PR_POLICIES: Record<PrPolicy, number> = {
   prio: constants.SCTP_PR_SCTP_PRIO,
 };
 
+/** The PartialReliability of resolved defaults (undefined: reliable). */
+export function partialReliabilityOf(d: SendDefaults): PartialReliability | undefined {
+  const policy = (Object.keys(PR_POLICIES) as PrPolicy[]).find(
+    (p) => PR_POLICIES[p] === d.prPolicy,
+  );
+  return policy === undefined ? undefined : { policy, value: d.prValue };
+}
+
 /** Checks a PartialReliability (`name` says where it came from in errors). */
 export function resolvePartialReliability(
   pr: unknown,
@@ -807,14 +815,12 @@ export function readAbandoned(
   };
 }
 
-/** An association's counters (SCTP_GET_ASSOC_STATS), since it started. */
+/**
+ * An association's counters (SCTP_GET_ASSOC_STATS), since it started. The kernel's largest
+ * observed RTO is left out: it comes in kernel ticks, and is reset at each read (paths.list()
+ * has each path's RTO in ms).
+ */
 export interface AssociationStats {
-  /**
-   * The largest retransmission timeout seen since the last read (the kernel starts it
-   * again at each read), ms, and the peer address of its path; 0 and null when none.
-   */
-  maxRto: number;
-  maxRtoAddress: AddressInfo | null;
   inPackets: number;
   outPackets: number;
   inSacks: number;
@@ -840,12 +846,10 @@ export function readAssociationStats(
   assocId: number,
 ): AssociationStats {
   const r = getOption(handle, 'SCTP_GET_ASSOC_STATS', undefined, assocId);
-  const address = r.maxRtoAddress as NativeAddress | null | undefined;
   delete r.assocId;
-  return {
-    ...(r as unknown as Omit<AssociationStats, 'maxRtoAddress'>),
-    maxRtoAddress: address?.address ? toAddressInfo(address) : null,
-  };
+  delete r.maxRto;
+  delete r.maxRtoAddress;
+  return r as unknown as AssociationStats;
 }
 
 export function readStatus(handle: NativeSocket | null, assocId: number): Status {

@@ -231,6 +231,9 @@ export class Paths {
     if (probe !== undefined && probe !== 0) {
       validateInteger(probe, 'options.probeInterval', 5000, 2 ** 32 - 1);
     }
+    // A kernel without PLPMTUD says so now, before anything else is written.
+    if (probe !== undefined)
+      getOption(this.handle(), 'SCTP_PLPMTUD_PROBE_INTERVAL', {}, this.assocId());
     const where = value.address === undefined ? {} : { address: value.address };
     let thresholds: Record<string, number> | null = null;
     if (pf !== undefined || ps !== undefined) {

@@ -1,8 +1,10 @@
 // The kernel's SCTP tunables that carry one value each, typed: one table gives each setting's
 // socket option, field, range and reach; reading, writing, checking and the open-time
 // options all go through it.
-import { codedError, invalidArgType, invalidArgValue } from './errors';
-import { getOption, setOption } from './handle';
+import os from 'node:os';
+import { optionError } from './capabilities';
+import { codedError, invalidArgType, invalidArgValue, socketClosed } from './errors';
+import { setOption } from './handle';
 import type { NativeSocket } from './native';
 import { validateInteger } from './validate';
 
@@ -59,6 +61,8 @@ export type AssociationSettings = Pick<
 >;
 /** A one-to-one socket's: its association's and the socket's own. */
 export type SocketSettings = Omit<Settings, 'ecn' | 'asconf' | 'prSctp'>;
+/** What a one-to-one socket's setSettings() may change (not what INIT carried). */
+export type SocketSettingsChange = Omit<SocketSettings, 'adaptationIndication'>;
 
 /**
  * Where a setting applies. 'association': per association (a one-to-one socket's; an
@@ -81,6 +85,7 @@ interface SettingSpec {
 }
 
 const U32 = [0, 0xffffffff] as const;
+const { ENOPROTOOPT } = os.constants.errno;
 
 const SETTINGS: Record<SettingName, SettingSpec> = {
   maxBurst: { option: 'SCTP_MAX_BURST', field: 'value', reach: 'association', range: U32 },
@@ -209,8 +214,25 @@ export function changeSettings(target: SettingsTarget, settings: unknown): void 
     }
     checkReserved(target, name, v);
   }
-  for (const [name, v] of Object.entries(checked) as [SettingName, number | boolean][]) {
-    write(target, SETTINGS[name], v);
+  // The kernel may still refuse one (its own bounds, a missing option): the ones written
+  // before it are put back, so that a refused call changes nothing.
+  const before = readSettings(target);
+  const written: SettingName[] = [];
+  try {
+    for (const [name, v] of Object.entries(checked) as [SettingName, number | boolean][]) {
+      write(target, SETTINGS[name], v);
+      written.push(name);
+    }
+  } catch (err) {
+    for (const name of written.reverse()) {
+      const was = before[name];
+      try {
+        if (was !== undefined) write(target, SETTINGS[name], was);
+      } catch {
+        // the first error is the one to report
+      }
+    }
+    throw err;
   }
 }
 
@@ -224,19 +246,31 @@ function checkReserved(target: SettingsTarget, name: SettingName, v: number | bo
   }
 }
 
-/** The settings in force on the target (see isReach for which a target has). */
+/**
+ * The settings in force on the target (see isReach for which a target has); one whose
+ * option the kernel lacks is left out.
+ */
 export function readSettings(target: SettingsTarget): Partial<Settings> {
+  const { handle } = target;
+  if (!handle) throw socketClosed();
   const out: Record<string, number | boolean> = {};
-  const read = new Map<string, Record<string, unknown>>(); // DELAYED_SACK once
+  const read = new Map<string, Record<string, unknown> | null>(); // DELAYED_SACK once
   for (const name of SETTING_NAMES) {
     const spec = SETTINGS[name];
     if (!isReach(target.kind, spec)) continue;
     let r = read.get(spec.option);
-    if (!r) {
-      const assocId = spec.reach === 'socket' ? undefined : target.assocId;
-      r = getOption(target.handle, spec.option, undefined, assocId);
+    if (r === undefined) {
+      const got = handle.getOption(
+        spec.option,
+        spec.reach === 'socket' ? undefined : { assocId: target.assocId },
+      );
+      if (typeof got === 'number' && got !== -ENOPROTOOPT) {
+        throw optionError(got, 'getsockopt', spec.option);
+      }
+      r = typeof got === 'number' ? null : got;
       read.set(spec.option, r);
     }
+    if (!r) continue;
     const n = Number(r[spec.field]);
     out[name] = spec.range ? n : spec.on === undefined ? n !== 0 : n === spec.on;
   }

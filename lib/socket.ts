@@ -42,7 +42,13 @@ import {
   type SendDefaults,
   type SendDefaultsChange,
 } from './handle';
-import { changeSettings, readSettings, type SettingsTarget, type SocketSettings } from './settings';
+import {
+  changeSettings,
+  readSettings,
+  type SettingsTarget,
+  type SocketSettings,
+  type SocketSettingsChange,
+} from './settings';
 import { AuthKeys } from './auth';
 import { Holder } from './holder';
 import { constants, native, type NativeNotification, type NativeSocket } from './native';
@@ -845,10 +851,20 @@ export class Socket extends Duplex {
   }
 
   /**
-   * Changes settings of the association (or the socket's); unset ones stay. Those sent in
-   * INIT (adaptationIndication, ecn, asconf, prSctp) go in the socket's options instead.
+   * Changes settings of the association (or the socket's) once it is up; unset ones stay.
+   * Those sent in INIT (adaptationIndication, ecn, asconf, prSctp) go in the socket's
+   * options instead. A value the kernel refuses leaves every setting as it was.
    */
-  setSettings(settings: Partial<SocketSettings>): this {
+  setSettings(settings: Partial<SocketSettingsChange>): this {
+    if (this.phase === 'connecting') {
+      // The kernel has made the association from the socket's values already and finds it
+      // only once it is up: a change now would go to the socket and never reach it.
+      throw codedError(
+        "settings change an association once it is up ('connect'); to apply them from " +
+          "the start, give them in the socket's options",
+        'ERR_SOCKET_CONNECTING',
+      );
+    }
     changeSettings(this.settingsTarget(), settings);
     return this;
   }
