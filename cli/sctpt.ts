@@ -43,16 +43,22 @@ const overview = `usage: sctpt <command> [options]
 Options take "--name value" or "--name=value"; lists are "a,b".
 "sctpt <command> --help" shows a command's options and examples.`;
 
-async function main(argv: string[]): Promise<number> {
+/** Where the command line's own words go: usage, help and the one-line error. */
+export interface Console {
+  stdout: { write(text: string): unknown };
+  stderr: { write(text: string): unknown };
+}
+
+async function dispatch(argv: string[], out: Console): Promise<number> {
   const [name, ...rest] = argv;
   if (!name || name === '--help' || name === 'help') {
-    process.stdout.write(`${overview}\n`);
+    out.stdout.write(`${overview}\n`);
     return name ? 0 : 2;
   }
   const command = commands[name];
   if (!command) throw new UsageError(`unknown command "${name}"\n${overview}`);
   if (rest.includes('--help')) {
-    process.stdout.write(`${command.usage}\n\nOptions:\n${describeOptions(command.options)}\n`);
+    out.stdout.write(`${command.usage}\n\nOptions:\n${describeOptions(command.options)}\n`);
     return 0;
   }
   const action =
@@ -60,18 +66,22 @@ async function main(argv: string[]): Promise<number> {
   return command.run(parseOptions(rest, command.options), action);
 }
 
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (err: Error & { code?: string }) => {
+/** Runs one command line to its exit status: 0 success, 1 failure, 2 usage error. */
+export async function sctpt(argv: string[], out: Console = process): Promise<number> {
+  try {
+    return await dispatch(argv, out);
+  } catch (error) {
+    const err = error as Error & { code?: string };
+    out.stderr.write(`sctpt: ${err.message}\n`);
     // Bad input (an address that is not one, a port out of range) is a usage error too.
-    if (err instanceof UsageError || /^ERR_(INVALID_ARG|OUT_OF_RANGE)/.test(err.code ?? '')) {
-      process.stderr.write(`sctpt: ${err.message}\n`);
-      process.exitCode = 2;
-    } else {
-      process.stderr.write(`sctpt: ${err.message}\n`);
-      process.exitCode = 1;
-    }
-  },
-);
+    const usage =
+      err instanceof UsageError || /^ERR_(INVALID_ARG|OUT_OF_RANGE)/.test(err.code ?? '');
+    return usage ? 2 : 1;
+  }
+}
+
+if (require.main === module) {
+  void sctpt(process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+  });
+}

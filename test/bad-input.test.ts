@@ -15,6 +15,7 @@ import {
   type Server,
   type Socket,
 } from '../lib';
+import { sctpt as runSctpt } from '../cli/sctpt';
 
 jest.setTimeout(600_000);
 
@@ -955,16 +956,37 @@ const cli: string[][] = [
   ['throughput', '--addr', '127.0.0.1', '--size', '99999999999'],
 ];
 
-test('sctpt: bad arguments are usage errors (exit 2, one line, no stack trace)', () => {
+/** Runs a command line in this process, its words captured, bounded in time. */
+async function sctptHere(args: string[]): Promise<{ status: number | string; output: string }> {
+  let output = '';
+  const out = {
+    stdout: { write: (t: string) => (output += t) },
+    stderr: { write: (t: string) => (output += t) },
+  };
+  const timeout = new Promise<string>((r) => setTimeout(() => r('did not end'), 10_000).unref());
+  const status = await Promise.race([runSctpt([...args], out), timeout]);
+  return { status, output };
+}
+
+test('sctpt: bad arguments are usage errors (exit 2, one line, no stack trace)', async () => {
   const problems: string[] = [];
+  // Every case in this process (a Node start costs seconds under TCG)...
   for (const args of cli) {
+    const label = `sctpt ${args.join(' ')}`;
+    const r = await sctptHere(args);
+    if (r.status !== 2) problems.push(`${label}: exit ${r.status} (${r.output.trim()})`);
+    if (/^\s+at /m.test(r.output)) problems.push(`${label}: a stack trace`);
+    if (!/^(sctpt: |usage: )/.test(r.output)) problems.push(`${label}: ${r.output}`);
+  }
+  // ...and two through the real executable: its exit status and streams are the same.
+  for (const args of [[], ['client', '--addr', '127.0.0.1', '--port', 'NaN']]) {
     // Generous: a Node start under TCG with the churn test's workers beside it once took > 20 s.
     const r = spawnSync(process.execPath, [sctpt, ...args], { encoding: 'utf8', timeout: 120_000 });
-    const label = `sctpt ${args.join(' ')}`;
+    const here = await sctptHere(args);
+    const label = `sctpt ${args.join(' ')} (executable)`;
     if (r.error) problems.push(`${label}: ${r.error.message} (signal ${r.signal})`);
     else if (r.status !== 2) problems.push(`${label}: exit ${r.status} (${r.stderr.trim()})`);
-    if (/^\s+at /m.test(r.stderr)) problems.push(`${label}: a stack trace`);
-    if (!/^(sctpt: |usage: )/.test(r.stderr + r.stdout)) problems.push(`${label}: ${r.stderr}`);
+    if (r.stdout + r.stderr !== here.output) problems.push(`${label}: ${r.stdout}${r.stderr}`);
   }
   expect(problems).toEqual([]);
 });
