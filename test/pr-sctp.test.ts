@@ -17,6 +17,8 @@ import {
   connected,
   endAndWait,
   listening,
+  pythonPeer,
+  run,
   slowPythonReceiver,
   waitFor,
 } from './helpers/net';
@@ -145,6 +147,125 @@ test('a socket default policy, a reliable override and per-stream counters, kern
   expect(sequence.slice(1).every((step) => step > 0)).toBe(true);
   await endAndWait(client);
   await closeServer(server);
+}, 60000);
+
+/**
+ * Python that reads the association to EOF, reassembling messages by MSG_EOR, then prints
+ * each message's [length, first byte] as JSON.
+ */
+const READ_ALL = `
+import json
+messages, current = [], b''
+while True:
+    data, _, flags, _ = conn.recvmsg(1 << 17)
+    if not data and not flags & socket.MSG_EOR:
+        break
+    current += data
+    if flags & socket.MSG_EOR:
+        messages.append([len(current), current[0]])
+        current = b''
+print(json.dumps(messages), flush=True)
+`;
+
+test('rtx: on a path that drops everything, messages are given up after their retransmissions; reliable ones after them arrive', async () => {
+  // The receiver sits in a namespace behind a veth pair, so netem can drop what we send it
+  // without touching the rest of the machine.
+  const tag = `pr${process.pid % 100000}`;
+  const ns = `ksctp-${tag}`;
+  const ip = (...args: string[]) => run('ip', args);
+  ip('netns', 'add', ns);
+  try {
+    ip('link', 'add', `${tag}r`, 'type', 'veth', 'peer', 'name', `${tag}x`, 'netns', ns);
+    ip('addr', 'add', '203.0.113.1/24', 'dev', `${tag}r`);
+    ip('link', 'set', `${tag}r`, 'up');
+    ip('-n', ns, 'addr', 'add', '203.0.113.2/24', 'dev', `${tag}x`);
+    ip('-n', ns, 'link', 'set', `${tag}x`, 'up');
+    ip('-n', ns, 'link', 'set', 'lo', 'up');
+    const peer = await pythonPeer(
+      `
+import socket
+srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM, 132)
+srv.bind(('203.0.113.2', 0)); srv.listen(1)
+print(srv.getsockname()[1], flush=True)
+conn, _ = srv.accept()
+${READ_ALL}`,
+      ['ip', 'netns', 'exec', ns],
+    );
+    const client = connect({ host: '203.0.113.2', port: peer.port });
+    await connected(client);
+    // Quick timeouts, and enough retransmissions that the association outlives the cut.
+    client.paths.setRetransmission({
+      rtoInitial: 200,
+      rtoMin: 100,
+      rtoMax: 200,
+      maxRetransmissions: 40,
+    });
+    client.paths.configure({ maxRetransmissions: 40 });
+    client.send(Buffer.alloc(100, 1)); // reliable, before the cut
+    await new Promise((r) => setTimeout(r, 300));
+
+    run('tc', ['qdisc', 'add', 'dev', `${tag}r`, 'root', 'netem', 'loss', '100%']);
+    const RTX = 10;
+    let accepted = 0;
+    for (let i = 0; i < RTX; i++) {
+      client.send(Buffer.alloc(100, 2), { pr: { policy: 'rtx', value: 1 } }, () => accepted++);
+    }
+    // Each message goes out once and once more: the next timeout gives it up (RTO 100-200 ms).
+    await waitFor(() => client.abandoned().rtx.sent === RTX, 10000, 'every rtx message given up');
+    run('tc', ['qdisc', 'del', 'dev', `${tag}r`, 'root']);
+    client.send(Buffer.alloc(100, 3)); // reliable, after the cut
+    const abandoned = client.abandoned();
+    await endAndWait(client);
+    const received = JSON.parse(await peer.line()) as [number, number][];
+    console.log(`rtx: received ${JSON.stringify(received)}, ${JSON.stringify(abandoned)}`);
+    expect(accepted).toBe(RTX);
+    expect(received).toEqual([
+      [100, 1],
+      [100, 3],
+    ]);
+    expect(abandoned.rtx).toEqual({ unsent: 0, sent: RTX });
+    expect(abandoned.ttl).toEqual({ unsent: 0, sent: 0 });
+    expect(abandoned.prio).toEqual({ unsent: 0, sent: 0 });
+    await peer.exited;
+  } finally {
+    ip('netns', 'del', ns); // takes the veth pair with it
+  }
+}, 60000);
+
+test('prio: a message that needs room drops queued messages of lower priority (a larger value), not those of higher', async () => {
+  // The receiver reads nothing for 1.5 s: its 4 KiB window closes and the sender's kernel
+  // keeps the rest queued.
+  const peer = await slowPythonReceiver(4096, READ_ALL);
+  const client = connect({ host: '127.0.0.1', port: peer.port, sendBufferSize: 65536 });
+  await connected(client);
+  // Kernel-held, not kernel-sctp-held: each send is taken by the kernel at once.
+  const send = (size: number, byte: number, prio: number) =>
+    new Promise<void>((resolve, reject) => {
+      const late = setTimeout(() => reject(new Error(`message ${byte} not taken at once`)), 2000);
+      client.send(Buffer.alloc(size, byte), { pr: { policy: 'prio', value: prio } }, () => {
+        clearTimeout(late);
+        resolve();
+      });
+    });
+  for (let i = 0; i < 10; i++) await send(2000, 10 + i, 1); // higher priority: kept
+  for (let i = 0; i < 20; i++) await send(2000, 30 + i, 5); // lower: may be dropped
+  // Far more than the room left: the kernel drops priority-5 messages to make room.
+  await send(60000, 99, 3);
+  const abandoned = client.abandoned();
+  await endAndWait(client);
+  const received = JSON.parse(await peer.line()) as [number, number][];
+  console.log(`prio: received ${JSON.stringify(received)}, ${JSON.stringify(abandoned)}`);
+  const firsts = received.map(([, first]) => first);
+  expect(firsts.slice(0, 10)).toEqual(Array.from({ length: 10 }, (_, i) => 10 + i));
+  expect(received.at(-1)).toEqual([60000, 99]);
+  const lower = firsts.filter((b) => b >= 30 && b < 50);
+  expect(lower.length).toBeLessThan(20);
+  expect(abandoned.prio.unsent + abandoned.prio.sent).toBe(20 - lower.length);
+  expect(abandoned.ttl).toEqual({ unsent: 0, sent: 0 });
+  expect(abandoned.rtx).toEqual({ unsent: 0, sent: 0 });
+  // What arrived is in the order it was sent.
+  expect(firsts).toEqual([...firsts].sort((a, b) => a - b));
+  await peer.exited;
 }, 60000);
 
 test('bad PR-SCTP options are refused before anything is sent', async () => {

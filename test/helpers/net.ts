@@ -181,12 +181,15 @@ ${body}`;
 
 /**
  * Runs a python script (a peer that is not kernel-sctp) whose first line of output is its
- * port; later lines come from `line()`.
+ * port; later lines come from `line()`. `prefix` runs it through another command, e.g.
+ * ['ip', 'netns', 'exec', ns].
  */
 export async function pythonPeer(
   script: string,
+  prefix: string[] = [],
 ): Promise<{ port: number; line: () => Promise<string>; exited: Promise<unknown> }> {
-  const peer = spawn('python3', ['-c', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const [command, ...args] = [...prefix, 'python3', '-c', script];
+  const peer = spawn(command!, args, { stdio: ['ignore', 'pipe', 'inherit'] });
   const exited = once(peer, 'exit');
   const lines = createInterface({ input: peer.stdout! })[Symbol.asyncIterator]();
   const line = async () => String((await lines.next()).value);
