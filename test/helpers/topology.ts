@@ -41,7 +41,10 @@ export interface DualPath {
   restore(path: PathName): void;
   /** Delay (ms) and loss (percent) on one path, both directions, with netem. */
   impair(path: PathName, options: { delay?: number; loss?: number }): void;
-  /** Packets sent and received so far on one path, as one namespace's interface counts them. */
+  /**
+   * Bytes sent and received so far on one path, as one namespace's interface counts them
+   * (bytes, not packets: how many chunks the kernel bundles per packet depends on timing).
+   */
   counters(side: 'client' | 'server', path: PathName): { tx: number; rx: number };
   /** Sets sysctls in both namespaces (they are per namespace), e.g. net.sctp.addip_enable. */
   sysctl(settings: Record<string, string | number>): void;
@@ -150,7 +153,7 @@ export function dualPathNamed(tag: string): DualPath {
           encoding: 'utf8',
         }),
       );
-      return { tx: link.stats64.tx.packets, rx: link.stats64.rx.packets };
+      return { tx: link.stats64.tx.bytes, rx: link.stats64.rx.bytes };
     },
     sysctl: (settings) => {
       const args = Object.entries(settings).map(([k, v]) => `${k}=${v}`);
