@@ -79,6 +79,10 @@ export type AssociationState = 'up' | 'shutting_down' | 'aborting' | 'closed' | 
 
 /** MessageInfo with the association object the message belongs to. */
 export interface EndpointMessageInfo extends MessageInfo {
+  /**
+   * The Association the message belongs to; undefined for one whose association the
+   * endpoint does not hold (not yet announced by 'association', or already gone).
+   */
   association: Association | undefined;
 }
 
@@ -121,25 +125,68 @@ const NO_HELD: HeldMessage[] = Object.freeze([]) as unknown as HeldMessage[];
 const NOT_STUCK = Object.freeze({ since: 0, sent: -1 });
 
 export interface Association {
+  /** A message of this association with its info (after the endpoint's own 'message'). */
   on(event: 'message', listener: (data: Buffer, info: EndpointMessageInfo) => void): this;
+  /**
+   * Every SCTP notification about this association (RFC 6458 section 6.1), before its typed event.
+   */
   on(event: 'notification', listener: (notification: Notification) => void): this;
+  /**
+   * The peer restarted the association (SCTP_ASSOC_CHANGE, SCTP_RESTART): the same id with
+   * new stream counts; messages in flight may have been lost.
+   */
   on(event: 'restart', listener: (notification: AssocChangeNotification) => void): this;
+  /**
+   * Stream sequence numbers were reset by either side, or a reset was refused
+   * (SCTP_STREAM_RESET_EVENT).
+   */
   on(event: 'streamReset', listener: (notification: StreamResetNotification) => void): this;
+  /** The association's TSNs were reset, or the reset was refused (SCTP_ASSOC_RESET_EVENT). */
   on(event: 'associationReset', listener: (notification: AssocResetNotification) => void): this;
+  /**
+   * Streams were added, or adding them was refused (SCTP_STREAM_CHANGE_EVENT);
+   * outboundStreams and inboundStreams hold the new totals already.
+   */
   on(event: 'streamChange', listener: (notification: StreamChangeNotification) => void): this;
+  /**
+   * The peer's adaptation layer indication, from its INIT or INIT ACK (SCTP_ADAPTATION_INDICATION).
+   */
   on(
     event: 'adaptationIndication',
     listener: (notification: AdaptationIndicationNotification) => void,
   ): this;
+  /**
+   * A path to the peer changed state: available, unreachable, added, removed, ...
+   * (SCTP_PEER_ADDR_CHANGE).
+   */
   on(
     event: 'peerAddressChange',
     listener: (notification: PeerAddrChangeNotification) => void,
   ): this;
+  /**
+   * The kernel gave up on a message (SCTP_SEND_FAILED_EVENT): PR-SCTP abandoned it, or the
+   * association ended with it undelivered.
+   */
   on(event: 'sendFailed', listener: (notification: SendFailedNotification) => void): this;
+  /**
+   * 'shutdown': the peer started a graceful SHUTDOWN (state becomes 'shutting_down').
+   * 'drain': after send() returned false, this association's queue has emptied.
+   */
   on(event: 'shutdown' | 'drain', listener: () => void): this;
+  /**
+   * The association is gone, on a later tick. `err` says why when it ended badly: the peer
+   * aborted (ECONNRESET), it stopped answering (ETIMEDOUT), EMSGSIZE, ERR_SCTP_STALLED,
+   * ERR_SCTP_READ_OVERFLOW, or the endpoint was destroyed; none after a SHUTDOWN or abort().
+   */
   on(event: 'close', listener: (err?: Error) => void): this;
+  /** The association moved to its own one-to-one Socket (peeloff()); this object is done. */
   on(event: 'peeloff', listener: (socket: Socket) => void): this;
+  /**
+   * A send without a callback failed. Emitted only while someone listens: otherwise the
+   * endpoint's 'error' gets it, or endpoint.stats().unreportedSendErrors counts it.
+   */
   on(event: 'error', listener: (err: Error) => void): this;
+  /** Any other event, as on every EventEmitter. */
   on(event: string | symbol, listener: (...args: any[]) => void): this;
 }
 
@@ -151,9 +198,11 @@ export interface Association {
  * a stalled or overflowing queue).
  */
 export class Association extends EventEmitter {
+  /** Where the association is in its life (see AssociationState); 'up' when it is announced. */
   state: AssociationState = 'up';
   /** Streams negotiated (they can change on a restart or a stream reconfiguration). */
   outboundStreams: number;
+  /** Inbound streams negotiated: the peer sends on streams 0 .. inboundStreams - 1. */
   inboundStreams: number;
   /** @internal Sends the kernel could not take yet. */
   readonly queue: SendQueue;
@@ -178,7 +227,9 @@ export class Association extends EventEmitter {
 
   /** @internal */
   constructor(
+    /** The endpoint this association belongs to (and whose socket carries it). */
     readonly endpoint: Endpoint,
+    /** The kernel's association id (sctp_assoc_t), unique on its endpoint while it lives. */
     readonly id: number,
     up: AssocChangeNotification,
     private readonly host: AssociationHost,
@@ -205,14 +256,25 @@ export class Association extends EventEmitter {
     );
   }
 
+  /**
+   * This association's local addresses (SCTP_GET_LOCAL_ADDRS); empty once the kernel has
+   * ended it. Throws ERR_SOCKET_CLOSED once peeled off or the endpoint is closed.
+   */
   localAddresses(): AddressInfo[] {
     return readAddresses(this.host.handleFor(this), false, this.id);
   }
 
+  /**
+   * The peer's addresses (SCTP_GET_PEER_ADDRS), one per path; empty once the kernel has ended it.
+   */
   remoteAddresses(): AddressInfo[] {
     return readAddresses(this.host.handleFor(this), true, this.id);
   }
 
+  /**
+   * SCTP_STATUS of this association (see Socket#status); throws the kernel's error once it has
+   * ended.
+   */
   status(): Status {
     return readStatus(this.host.handleFor(this), this.id);
   }
@@ -269,6 +331,7 @@ export class Association extends EventEmitter {
     return this;
   }
 
+  /** An outbound stream's scheduler value (see Socket#getStreamSchedulerValue). */
   getStreamSchedulerValue(stream: number): number {
     return getStreamSchedulerValue(this.host.handleFor(this), this.id, stream);
   }
@@ -303,6 +366,7 @@ export class Association extends EventEmitter {
     return getOption(this.host.handleFor(this), name, input, this.id);
   }
 
+  /** Sets a socket option for this association (assocId is filled in); see Socket#setOption. */
   setOption(name: string, value: Record<string, unknown>): void {
     setOption(this.host.handleFor(this), name, value, this.id);
   }
@@ -509,12 +573,17 @@ export class Association extends EventEmitter {
     return this;
   }
 
+  /** Undoes pause(): the held messages are delivered, in order, and delivery goes on. */
   resume(): this {
     this.userPaused = false;
     this.release();
     return this;
   }
 
+  /**
+   * True while this association's messages are held: after pause(), while an iterator is
+   * behind, or while a paused endpoint closes.
+   */
   isPaused(): boolean {
     return this.userPaused || this.iteratorPauses > 0 || this.host.holdsAll();
   }
@@ -567,7 +636,12 @@ export class Association extends EventEmitter {
   }
 
   /** `for await (const { data, info } of association.messages())`; ends when it closes. */
-  messages(): AsyncGenerator<{ data: Buffer; info: EndpointMessageInfo }> {
+  messages(): AsyncGenerator<{
+    /** One whole received message. */
+    data: Buffer;
+    /** Its stream, PPID and other receive info. */
+    info: EndpointMessageInfo;
+  }> {
     return iterate<{ data: Buffer; info: EndpointMessageInfo }>(
       (push, end) => {
         const onMessage = (data: Buffer, info: EndpointMessageInfo) => push({ data, info });

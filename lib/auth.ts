@@ -27,6 +27,12 @@ export const CHUNK_TYPES = {
   asconf: 0xc1,
   'i-forward-tsn': 194,
 } as const;
+/**
+ * An SCTP chunk type by name, for AuthOptions.chunks: 'data' is 0, 'sack' 1, 'asconf' 0xc1,
+ * 'reconf' 130, and so on (RFC 9260, 4895, 5061, 6525, 3758, 8260).
+ *
+ * @useDeclaredType
+ */
 export type ChunkName = keyof typeof CHUNK_TYPES;
 
 /** The kernel refuses these in the list (RFC 4895 section 3.2: they are never authenticated). */
@@ -36,8 +42,17 @@ const NEVER_AUTHENTICATED = new Set([
 
 /** HMAC identifiers (RFC 4895 section 6). */
 export const HMACS = { sha1: 1, sha256: 3 } as const;
+/**
+ * An HMAC algorithm for AUTH: 'sha1' (HMAC identifier 1) or 'sha256' (3), RFC 4895 section 6.
+ *
+ * @useDeclaredType
+ */
 export type HmacName = keyof typeof HMACS;
 
+/**
+ * The auth option (AUTH, RFC 4895), applied to the socket before the association starts:
+ * SCTP_AUTH_SUPPORTED, SCTP_HMAC_IDENT, SCTP_AUTH_CHUNK, SCTP_AUTH_KEY, SCTP_AUTH_ACTIVE_KEY.
+ */
 export interface AuthOptions {
   /** Chunk types this side wants the peer to authenticate (names, or type numbers). */
   chunks?: (ChunkName | number)[];

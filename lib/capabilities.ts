@@ -88,6 +88,11 @@ const FEATURES = {
   },
 } satisfies Record<string, FeatureSpec>;
 
+/**
+ * A kernel SCTP feature capabilities() reports on: a key of Capabilities.features.
+ *
+ * @useDeclaredType
+ */
 export type Feature = keyof typeof FEATURES;
 
 /** The stream schedulers by the kernel's numbers (enum sctp_sched_type). */
@@ -98,6 +103,12 @@ export const SCHEDULERS = [
   'fair-capacity',
   'weighted-fair',
 ] as const;
+/**
+ * A stream scheduler (RFC 8260; SCTP_STREAM_SCHEDULER): see the scheduler option for what
+ * each one does. 'fair-capacity' and 'weighted-fair' need Linux 6.3 or later.
+ *
+ * @useDeclaredType
+ */
 export type SchedulerName = (typeof SCHEDULERS)[number];
 
 /** The schedulers the kernel accepts, or undefined when it cannot be asked (out of fds). */
@@ -120,6 +131,7 @@ export function schedulerError(name: SchedulerName): CodedError {
   );
 }
 
+/** What capabilities() found out about one feature. */
 export interface Capability {
   /** What it is, with its RFC. */
   what: string;
@@ -137,9 +149,11 @@ export interface Capability {
   sysctl: string | null;
 }
 
+/** What capabilities() returns: the running kernel's SCTP, found out by asking it. */
 export interface Capabilities {
   /** os.release() of the running kernel. */
   kernel: string;
+  /** Each feature: whether the kernel has it, whether it is on, and what drives it. */
   features: Record<Feature, Capability>;
   /** The stream schedulers the kernel accepts, in its own order. */
   schedulers: SchedulerName[];

@@ -66,6 +66,10 @@ import {
 export { Association } from './association';
 export type { AssociationState, EndpointMessageInfo } from './association';
 
+/**
+ * Options of createEndpoint(): the local binding, send defaults, the bounds on what each
+ * association may queue and hold, and the kernel options and settings of its socket.
+ */
 export interface EndpointOptions extends HandleOptions {
   /** Local address, or several (multihoming). Default: every address ('::', or 0.0.0.0). */
   host?: string | string[];
@@ -73,6 +77,7 @@ export interface EndpointOptions extends HandleOptions {
   port?: number;
   /** Default stream and PPID (host byte order) for send(). */
   stream?: number;
+  /** Default PPID for send(), 0 .. 2^32-1, host byte order. Default 0. */
   ppid?: number;
   /** Default PR-SCTP policy for send() (none: every message fully reliable). */
   pr?: PartialReliability;
@@ -105,33 +110,45 @@ export interface EndpointOptions extends HandleOptions {
   shutdownTimeout?: number;
 }
 
+/** What Endpoint#connect() takes. */
 export interface EndpointConnectOptions {
   /** The peer's address, or several for a multihomed peer. */
   host?: string | string[];
+  /** The peer's SCTP port, 1 .. 65535. */
   port: number;
   /** Streams to ask for on this association (the endpoint's `streams` otherwise). */
   streams?: StreamCounts;
   /** Reject with ETIMEDOUT if the association is not up within this many milliseconds. */
   timeout?: number;
+  /** Aborting it rejects with an AbortError (ABORT_ERR) and ABORTs the half-open association. */
   signal?: AbortSignal;
 }
 
 export interface EndpointSendOptions extends SendOptions {
   /** The association to send on (or its id in `assocId`). */
   association?: Association;
+  /** The id of the association to send on (Association#id), instead of `association`. */
   assocId?: number;
   /** A peer address: the kernel sets up an association implicitly if none exists. */
-  to?: { host: string; port: number };
+  to?: {
+    /** The peer's numeric IPv4 or IPv6 address. */
+    host: string;
+    /** The peer's SCTP port, 1 .. 65535. */
+    port: number;
+  };
 }
 
 /** What 'drop' reports about an association refused because of `maxAssociations`. */
 export interface DroppedAssociation {
+  /** The id the kernel gave the refused association. */
   assocId: number;
+  /** The peer's addresses, as far as they could still be read (possibly none). */
   remoteAddresses: AddressInfo[];
 }
 
 /** What an endpoint holds, for monitoring (endpoint.stats()). */
 export interface EndpointStats {
+  /** Associations up on the endpoint (as associationCount). */
   associations: number;
   /** Payload bytes queued behind full kernel buffers, over all associations. */
   queuedBytes: number;
@@ -163,12 +180,31 @@ const DEFAULT_LIMITS: EndpointLimits = {
   maxTotalHeldBytes: 64 * MiB,
 };
 export interface Endpoint {
+  /** A new association is up (COMM_UP), set up by a peer or by connect(). */
   on(event: 'association', listener: (association: Association) => void): this;
+  /** A message of any association, with its info; `info.association` is its Association. */
   on(event: 'message', listener: (data: Buffer, info: EndpointMessageInfo) => void): this;
+  /**
+   * Every SCTP notification read on the socket, of any association, before the association's own
+   * events.
+   */
   on(event: 'notification', listener: (notification: Notification) => void): this;
+  /**
+   * An incoming association was ABORTed at once: maxAssociations was reached, or the endpoint is
+   * closing.
+   */
   on(event: 'drop', listener: (dropped: DroppedAssociation) => void): this;
+  /**
+   * 'drain': after a send() on the endpoint returned false, the queues have emptied.
+   * 'close': the endpoint is closed, after every association's 'close'.
+   */
   on(event: 'drain' | 'close', listener: () => void): this;
+  /**
+   * An error of the endpoint itself (its socket could not be polled), the error given to
+   * destroy(err), or a failed send without a callback whose association has no 'error' listener.
+   */
   on(event: 'error', listener: (err: Error) => void): this;
+  /** Any other event, as on every EventEmitter. */
   on(event: string | symbol, listener: (...args: any[]) => void): this;
 }
 
@@ -206,6 +242,10 @@ export class Endpoint extends EventEmitter {
   /** What its associations need of it; kept apart from the public surface. */
   private readonly host: AssociationHost;
 
+  /**
+   * Opens the socket, applies the options and binds it (as createEndpoint()). Throws on a bad
+   * option and on the system error of socket, setsockopt or bind.
+   */
   constructor(options: EndpointOptions = {}) {
     super();
     validateObject(options, 'options');
@@ -307,7 +347,12 @@ export class Endpoint extends EventEmitter {
   }
 
   /** The first bound address, with every bound address in `addresses`. */
-  address(): (AddressInfo & { addresses: AddressInfo[] }) | null {
+  address():
+    | (AddressInfo & {
+        /** Every bound local address. */
+        addresses: AddressInfo[];
+      })
+    | null {
     const addresses = readAddresses(this.holder.handle, false, 0);
     return addresses.length === 0 ? null : { ...addresses[0]!, addresses };
   }
@@ -330,6 +375,7 @@ export class Endpoint extends EventEmitter {
     return getOption(this.holder.handle, name, input);
   }
 
+  /** Sets a socket option of the endpoint's socket by name (see Socket#setOption). */
   setOption(name: string, value: Record<string, unknown>): void {
     setOption(this.holder.handle, name, value);
   }
@@ -673,6 +719,7 @@ export class Endpoint extends EventEmitter {
     return this;
   }
 
+  /** Undoes pause(): reading from the kernel goes on (unless an iterator is behind). */
   resume(): this {
     this.userPaused = false;
     this.updateReading();
@@ -697,7 +744,12 @@ export class Endpoint extends EventEmitter {
   }
 
   /** `for await (const { data, info } of endpoint.messages())`, every association's messages. */
-  messages(): AsyncGenerator<{ data: Buffer; info: EndpointMessageInfo }> {
+  messages(): AsyncGenerator<{
+    /** One whole received message. */
+    data: Buffer;
+    /** Its stream, PPID and association. */
+    info: EndpointMessageInfo;
+  }> {
     return iterate<{ data: Buffer; info: EndpointMessageInfo }>(
       (push, end) => {
         const onMessage = (data: Buffer, info: EndpointMessageInfo) => push({ data, info });
@@ -856,16 +908,23 @@ export class Endpoint extends EventEmitter {
     process.nextTick(() => this.emit('error', err));
   }
 
+  /**
+   * Undoes unref(): the open endpoint and its timers keep the process alive again (the default).
+   */
   ref(): this {
     this.holder.ref();
     return this;
   }
 
+  /**
+   * Lets the process exit while the endpoint (and its timers) is still open, as net.Server#unref.
+   */
   unref(): this {
     this.holder.unref();
     return this;
   }
 
+  /** For `await using`: close() gracefully and wait until it has closed. */
   async [Symbol.asyncDispose](): Promise<void> {
     if (this.state !== 'closed') await new Promise<void>((resolve) => this.close(resolve));
   }

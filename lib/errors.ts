@@ -2,11 +2,20 @@
 // is involved); argument errors use Node's ERR_* codes.
 import util from 'node:util';
 
+/**
+ * An error from the kernel, shaped as Node's own system errors (e.g. `connect ECONNREFUSED
+ * 127.0.0.1:9`).
+ */
 export interface SystemError extends Error {
+  /** The errno's name: 'ECONNRESET', 'ETIMEDOUT', 'EADDRINUSE', ... */
   code: string;
+  /** The errno, negative as in Node (-104 for ECONNRESET on Linux). */
   errno: number;
+  /** The call that failed: 'connect', 'bind', 'sendmsg', 'recvmsg', 'setsockopt', ... */
   syscall: string;
+  /** The address involved, where there is one: an array for a multihomed list of several. */
   address?: string | string[];
+  /** The port involved, where there is one. */
   port?: number;
 }
 
@@ -57,6 +66,10 @@ export function systemError(
 }
 
 export interface CodedError extends Error {
+  /**
+   * Node's ERR_* code for the error (ERR_INVALID_ARG_VALUE, ERR_SOCKET_CLOSED, ...) or one of
+   * this library's (ERR_SCTP_RECONFIG_DENIED, ERR_SCTP_SEND_QUEUE_FULL, ...).
+   */
   code: string;
 }
 

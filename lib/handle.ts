@@ -38,9 +38,16 @@ import {
 import { applySettings, pickSettings, type SettingName, type Settings } from './settings';
 import { validateBoolean, validateInteger, validateObject } from './validate';
 
+/** An address and port of a socket or an association, in the shape net.Socket#address() has. */
 export interface AddressInfo {
+  /**
+   * The IP address as text. An IPv4 peer of an IPv6 socket is shown as plain IPv4 (not
+   * `::ffff:a.b.c.d`); an IPv6 link-local address carries its zone (`fe80::1%2`).
+   */
   address: string;
+  /** The address family, as Node's net module names it. */
   family: 'IPv4' | 'IPv6';
+  /** The SCTP port, 0 .. 65535. */
   port: number;
 }
 
@@ -71,9 +78,18 @@ export interface SendOptions {
  * abandoned to make room for this one.
  */
 export interface PartialReliability {
+  /** Which policy decides when the message is abandoned. */
   policy: PrPolicy;
+  /**
+   * The policy's parameter, 0 .. 2^32-1: milliseconds for 'ttl', retransmissions for 'rtx',
+   * the message's priority for 'prio' (0 highest).
+   */
   value: number;
 }
+/**
+ * The PR-SCTP policies of RFC 7496: 'ttl' (timed reliability, SCTP_PR_SCTP_TTL), 'rtx'
+ * (limited retransmissions, SCTP_PR_SCTP_RTX), 'prio' (priority, SCTP_PR_SCTP_PRIO).
+ */
 export type PrPolicy = 'ttl' | 'rtx' | 'prio';
 
 /** The kernel's numbers for the policies. */
@@ -109,16 +125,37 @@ export function resolvePartialReliability(
 
 /** What came with a received message. */
 export interface MessageInfo {
+  /** The stream the message arrived on (rcv_sid of SCTP_RCVINFO), 0 .. inboundStreams - 1. */
   stream: number;
   /** Host byte order. */
   ppid: number;
+  /**
+   * The stream sequence number (rcv_ssn): the message's place in its stream's order, which
+   * starts again at 0 after a stream reset. Not meaningful for an unordered message.
+   */
   ssn: number;
+  /** The transmission sequence number the kernel reported with the message (rcv_tsn). */
   tsn: number;
+  /**
+   * The peer sent the message unordered: it was delivered as it arrived, outside its stream's
+   * order.
+   */
   unordered: boolean;
+  /**
+   * The association's SCTP_CONTEXT value when the message was received (the `context`
+   * setting, rcv_context): a local tag, not something the peer sent. 0 unless set.
+   */
   context: number;
+  /**
+   * The association the message belongs to (rcv_assoc_id); informational on a one-to-one socket.
+   */
   assocId: number;
 }
 
+/**
+ * The stream counts asked for in INIT (SCTP_INITMSG), 1 .. 65535 each. The peer may grant
+ * fewer: the counts in use are `outboundStreams` and `inboundStreams` once the association is up.
+ */
 export interface StreamCounts {
   /** Outbound streams to ask for in INIT (SCTP_INITMSG sinit_num_ostreams). */
   out?: number;
@@ -136,6 +173,10 @@ export interface HandleOptions extends Partial<Settings> {
    * otherwise stalls on the kernel's 200 ms delayed SACK (see README, "Defaults").
    */
   noDelay?: boolean;
+  /**
+   * Streams to ask for in INIT (SCTP_INITMSG). Default: the kernel's (10 outbound, up to
+   * 65535 inbound).
+   */
   streams?: StreamCounts;
   /**
    * Largest message accepted when reassembling one. A larger one is discarded and its
@@ -161,6 +202,10 @@ export interface HandleOptions extends Partial<Settings> {
    * net.core.rmem_max (see there); the send buffer keeps the kernel's default.
    */
   receiveBufferSize?: number;
+  /**
+   * Send buffer size, bytes (SO_SNDBUF, forced as above), 1 .. 2^31-1. Default: the
+   * kernel's. A message larger than the send buffer fails with EMSGSIZE.
+   */
   sendBufferSize?: number;
   /** INIT transmissions before the kernel gives up with ETIMEDOUT (SCTP_INITMSG; kernel default 8). */
   maxInitAttempts?: number;
@@ -213,24 +258,51 @@ export interface HandleOptions extends Partial<Settings> {
   udpEncapsulationPort?: number;
 }
 
+/** One path to the peer (SCTP_GET_PEER_ADDR_INFO; the primary path's in SCTP_STATUS). */
 export interface PathInfo {
+  /** The peer's address on this path, with the peer's port. */
   address: AddressInfo;
+  /**
+   * The path's state (spinfo_state): 'active', 'inactive' (unreachable),
+   * 'potentially_failed' (RFC 7829), 'unconfirmed' (no heartbeat has confirmed it yet), or
+   * 'unknown' / 'unknown(n)'.
+   */
   state: string;
+  /** Congestion window, bytes (spinfo_cwnd). */
   cwnd: number;
+  /** Smoothed round-trip time, ms (spinfo_srtt). */
   srtt: number;
+  /** Current retransmission timeout, ms (spinfo_rto). */
   rto: number;
+  /** Path MTU, bytes (spinfo_mtu). */
   mtu: number;
 }
 
+/** An association's state, windows and primary path (SCTP_STATUS, RFC 6458 section 8.2.1). */
 export interface Status {
+  /** The association id (sstat_assoc_id). */
   assocId: number;
+  /**
+   * The protocol state (sstat_state): 'closed', 'cookie_wait', 'cookie_echoed',
+   * 'established', 'shutdown_pending', 'shutdown_sent', 'shutdown_received',
+   * 'shutdown_ack_sent' (or 'empty', 'unknown(n)').
+   */
   state: string;
+  /** The peer's current receive window, bytes (sstat_rwnd). */
   rwnd: number;
+  /** DATA chunks sent and not yet acknowledged (sstat_unackdata). */
   unackedData: number;
+  /** DATA chunks missing from the peer: gaps below the highest TSN received (sstat_penddata). */
   pendingData: number;
+  /** Inbound streams of the association (sstat_instrms). */
   inboundStreams: number;
+  /** Outbound streams of the association (sstat_outstrms). */
   outboundStreams: number;
+  /**
+   * Largest DATA chunk payload, bytes: larger messages go in pieces (sstat_fragmentation_point).
+   */
   fragmentationPoint: number;
+  /** The primary path, the one new data is sent on (sstat_primary). */
   primary: PathInfo;
 }
 
@@ -427,8 +499,11 @@ export function resolveDefaults(options: {
 
 /** What setSendDefaults() takes: a new default stream, PPID or PR-SCTP policy (null: none). */
 export interface SendDefaultsChange {
+  /** The new default stream, 0 .. 65535 (a send checks it against the negotiated count). */
   stream?: number;
+  /** The new default PPID, 0 .. 2^32-1, host byte order. */
   ppid?: number;
+  /** The new default PR-SCTP policy; null: messages are fully reliable again. */
   pr?: PartialReliability | null;
 }
 
@@ -782,14 +857,19 @@ export function readAddresses(
 /** SCTP_STATUS: association state, windows, stream counts and the primary path. */
 /** Messages PR-SCTP abandoned: those never sent, and those sent but not acknowledged. */
 export interface AbandonedCount {
+  /** Messages abandoned before they were ever sent (abandoned_unsent). */
   unsent: number;
+  /** Messages abandoned after they were sent, unacknowledged (abandoned_sent). */
   sent: number;
 }
 
 /** What PR-SCTP abandoned, in all and per policy (SCTP_PR_ASSOC_STATUS / _STREAM_STATUS). */
 export interface Abandoned extends AbandonedCount {
+  /** Those abandoned under the 'ttl' policy (their lifetime ran out). */
   ttl: AbandonedCount;
+  /** Those abandoned under the 'rtx' policy (their retransmissions ran out). */
   rtx: AbandonedCount;
+  /** Those abandoned under the 'prio' policy (to make room for a more important message). */
   prio: AbandonedCount;
 }
 
@@ -821,9 +901,13 @@ export function readAbandoned(
  * has each path's RTO in ms).
  */
 export interface AssociationStats {
+  /** SCTP packets received (sas_ipackets). */
   inPackets: number;
+  /** SCTP packets sent (sas_opackets). */
   outPackets: number;
+  /** SACK chunks received (sas_isacks). */
   inSacks: number;
+  /** SACK chunks sent (sas_osacks). */
   outSacks: number;
   /** DATA chunks sent again (timeouts and fast retransmits). */
   retransmittedChunks: number;
@@ -833,11 +917,17 @@ export interface AssociationStats {
   duplicateChunks: number;
   /** Gap ack blocks sent. */
   gapAcks: number;
+  /** Ordered DATA chunks received (sas_iodchunks). */
   inOrderedChunks: number;
+  /** Ordered DATA chunks sent (sas_oodchunks). */
   outOrderedChunks: number;
+  /** Unordered DATA chunks received (sas_iuodchunks). */
   inUnorderedChunks: number;
+  /** Unordered DATA chunks sent (sas_ouodchunks). */
   outUnorderedChunks: number;
+  /** Control chunks (every chunk but DATA and I-DATA) received (sas_ictrlchunks). */
   inControlChunks: number;
+  /** Control chunks (every chunk but DATA and I-DATA) sent (sas_octrlchunks). */
   outControlChunks: number;
 }
 

@@ -45,7 +45,14 @@ export type {
 } from './reconfig';
 export { AuthKeys } from './auth';
 export type { AuthOptions, ChunkName, HmacName } from './auth';
-export type { AssociationSettings, Settings, SocketSettings } from './settings';
+export type {
+  AssociationSettings,
+  Settings,
+  SocketSettings,
+  SocketSettingsChange,
+} from './settings';
+export type { SendCallback } from './send-queue';
+export type { NativeAddress } from './native';
 export type { AssociationStats, SendDefaultsChange } from './handle';
 export { Paths } from './paths';
 export type { PathParameters, RetransmissionParameters } from './paths';

@@ -4,9 +4,16 @@ import path from 'node:path';
 import { markAsUntransferable } from 'node:worker_threads';
 import nodeGypBuild from 'node-gyp-build';
 
+/**
+ * An address as the kernel reported it (in a peer_addr_change notification): as
+ * AddressInfo, except that `family` is '' for an address of a family the library cannot read.
+ */
 export interface NativeAddress {
+  /** The IP address as text, IPv4-mapped IPv6 shown as IPv4 ('' when unreadable). */
   address: string;
+  /** 'IPv4', 'IPv6', or '' for an address of another family. */
   family: 'IPv4' | 'IPv6' | '';
+  /** The SCTP port. */
   port: number;
 }
 

@@ -30,6 +30,7 @@ export interface PathParameters {
   maxRetransmissions: number;
   /** Path MTU discovery on; when off, `mtu` is fixed. */
   mtuDiscovery: boolean;
+  /** Path MTU, bytes (spp_pathmtu); setting it (512 .. 65535) turns discovery off. */
   mtu: number;
   /** Delayed SACK timeout, ms. */
   sackDelay: number;
@@ -55,7 +56,9 @@ export interface PathParameters {
 export interface RetransmissionParameters {
   /** RTO.Initial, RTO.Min, RTO.Max in milliseconds. */
   rtoInitial: number;
+  /** RTO.Min, ms: the retransmission timeout never goes below it (srto_min). */
   rtoMin: number;
+  /** RTO.Max, ms: the retransmission timeout never goes above it, backoff included (srto_max). */
   rtoMax: number;
   /** Association.Max.Retrans: retransmissions over all paths before the association is lost. */
   maxRetransmissions: number;
@@ -63,6 +66,13 @@ export interface RetransmissionParameters {
 
 const { ENOPROTOOPT } = os.constants.errno;
 
+/**
+ * Path management of one association (`socket.paths`, `association.paths`): each path's
+ * state and parameters, the primary path, local addresses added and removed while it is up
+ * (ASCONF), heartbeats, UDP encapsulation and the retransmission bounds. Methods throw
+ * ERR_SOCKET_CLOSED once the socket is closed, ERR_INVALID_ARG_VALUE for an address that is
+ * not one of the association's, and the kernel's system error when it refuses an option.
+ */
 export class Paths {
   /** @internal */
   constructor(
@@ -271,6 +281,7 @@ export class Paths {
     }
   }
 
+  /** The association's RTO bounds and Association.Max.Retrans (SCTP_RTOINFO, SCTP_ASSOCINFO). */
   retransmission(): RetransmissionParameters {
     const rto = getOption(this.handle(), 'SCTP_RTOINFO', undefined, this.assocId());
     const assoc = getOption(this.handle(), 'SCTP_ASSOCINFO', undefined, this.assocId());

@@ -40,6 +40,10 @@ export interface StreamReconfigurationOptions {
   /** Adding streams (SCTP_ENABLE_CHANGE_ASSOC_REQ). */
   addStreams?: boolean;
 }
+/**
+ * The streamReconfiguration option: `true` offers it with every request type enabled,
+ * `false` does not offer it, an object offers it with the request types it enables.
+ */
 export type StreamReconfiguration = boolean | StreamReconfigurationOptions;
 
 const REQUEST_FLAGS: Record<keyof StreamReconfigurationOptions, number> = {
@@ -90,8 +94,13 @@ export function applyReconfiguration(
   }
 }
 
+/**
+ * Which streams resetStreams() resets: this side's outbound ones, the peer's outbound ones (this
+ * side's inbound), or both.
+ */
 export type ResetDirection = 'outgoing' | 'incoming' | 'both';
 
+/** What resetStreams() takes (RFC 6525 outgoing and incoming SSN reset requests). */
 export interface ResetStreamsOptions {
   /**
    * 'outgoing' (default): this side's outbound streams start again at sequence number 0 (the
@@ -105,22 +114,30 @@ export interface ResetStreamsOptions {
   signal?: AbortSignal;
 }
 
+/**
+ * What addStreams() takes (RFC 6525 add streams requests): at least one count above 0, and
+ * no more than makes 65535 streams in a direction.
+ */
 export interface AddStreamsOptions {
   /** Outbound streams to add (they can be used once the peer agreed). */
   outbound?: number;
   /** Inbound streams to add (the peer is asked to add as many outbound ones). */
   inbound?: number;
+  /** Stops waiting: the promise rejects with an AbortError (a request sent stays sent). */
   signal?: AbortSignal;
 }
 
 /** The stream counts an association has after streams were added. */
 export interface StreamCountsAfter {
+  /** Outbound streams the association has now (also its outboundStreams). */
   outboundStreams: number;
+  /** Inbound streams the association has now (also its inboundStreams). */
   inboundStreams: number;
 }
 
 /** An error for a request the peer answered with "denied" or "failed". */
 export interface ReconfigurationError extends CodedError {
+  /** The peer's answer: the notification with `denied` or `failed` set. */
   notification: StreamResetNotification | AssocResetNotification | StreamChangeNotification;
 }
 

@@ -9,6 +9,11 @@ import { SEND_BATCH, type NativeSocket } from './native';
 
 const { EAGAIN, EMSGSIZE } = os.constants.errno;
 
+/**
+ * Told how a send ended: no error once the kernel took the message (which is not delivery
+ * to the peer), the error when it failed. On an endpoint a failure given to a callback goes
+ * nowhere else; on a Socket a failed send also destroys the socket.
+ */
 export type SendCallback = (err?: Error | null) => void;
 
 export interface Destination {

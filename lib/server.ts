@@ -22,6 +22,10 @@ import {
   validatePort,
 } from './validate';
 
+/**
+ * Options of createServer(): the socket options, applied to the listening socket and so to
+ * every association it accepts, and a connection limit.
+ */
 export interface ServerOptions extends SocketOptions {
   /**
    * Accepted associations kept at most (as net.Server#maxConnections); one more is aborted
@@ -32,10 +36,15 @@ export interface ServerOptions extends SocketOptions {
 
 /** What 'drop' reports about an association refused because of maxConnections. */
 export interface DroppedConnection {
+  /** The local address the association was accepted on (as Socket#localAddress). */
   localAddress?: string;
+  /** The local SCTP port. */
   localPort?: number;
+  /** The peer's first address (as Socket#remoteAddress); undefined if it could not be read. */
   remoteAddress?: string;
+  /** The peer's SCTP port. */
   remotePort?: number;
+  /** 'IPv4' or 'IPv6', the family of remoteAddress. */
   remoteFamily?: string;
 }
 
@@ -44,31 +53,57 @@ const { EAFNOSUPPORT, EMFILE, ENFILE, ENOBUFS, ENOMEM } = os.constants.errno;
 const ACCEPT_BACKOFF_MIN_MS = 50;
 const ACCEPT_BACKOFF_MAX_MS = 1000;
 
+/** What Server#listen() takes. */
 export interface ListenOptions {
   /** Local address, or several (multihoming). Default: every address ('::', or 0.0.0.0). */
   host?: string | string[];
+  /** Local SCTP port, 0 .. 65535. Default 0: the kernel picks one (see address()). */
   port?: number;
+  /** Associations the kernel queues for accepting (listen()'s backlog), 0 .. 65535. Default 511. */
   backlog?: number;
+  /** Aborting it closes the server, as close() does. */
   signal?: AbortSignal;
 }
 
 /** net.Server#address() shape, plus every bound address. */
 export interface ServerAddress extends AddressInfo {
+  /** Every bound local address (the first is the one above). */
   addresses: AddressInfo[];
 }
 
 export interface Server {
+  /** An association was accepted: its Socket, already connected. */
   on(event: 'connection', listener: (socket: Socket) => void): this;
+  /** An accepted association was ABORTed at once because maxConnections was reached. */
   on(event: 'drop', listener: (dropped: DroppedConnection) => void): this;
+  /**
+   * 'listening': listen() bound the socket and accepts associations. 'close': close() was
+   * called and every accepted socket has closed.
+   */
   on(event: 'listening' | 'close', listener: () => void): this;
+  /**
+   * listen() failed (EADDRINUSE, ...), or accept() did. Out of file descriptors or memory
+   * (EMFILE, ENFILE, ENOBUFS, ENOMEM), accepting pauses and retries, and this is emitted
+   * only when listened to.
+   */
   on(event: 'error', listener: (err: Error) => void): this;
+  /** Any other event, as on every EventEmitter. */
   on(event: string | symbol, listener: (...args: any[]) => void): this;
+  /** Once: the next accepted association's Socket. */
   once(event: 'connection', listener: (socket: Socket) => void): this;
+  /** Once: 'listening' or 'close' (see on()). */
   once(event: 'listening' | 'close', listener: () => void): this;
+  /** Once: the next error (see on('error')). */
   once(event: 'error', listener: (err: Error) => void): this;
+  /** Once: any other event, as on every EventEmitter. */
   once(event: string | symbol, listener: (...args: any[]) => void): this;
 }
 
+/**
+ * A one-to-one SCTP server, like net.Server: it listens on one or several local addresses
+ * (one multihomed SCTP endpoint) and emits a connected Socket for each association it
+ * accepts. Create it with createServer().
+ */
 export class Server extends EventEmitter {
   /** idle → listening → closing (accepting no more; accepted sockets may still be open) → idle. */
   private state: 'idle' | 'listening' | 'closing' = 'idle';
@@ -89,6 +124,10 @@ export class Server extends EventEmitter {
   private closeCallbacks: ((err?: Error) => void)[] = [];
   private acceptBackoff = ACCEPT_BACKOFF_MIN_MS;
 
+  /**
+   * A server that is not listening yet (as createServer()); `connectionListener` is added to
+   * 'connection'. Throws on a bad option.
+   */
   constructor(options: ServerOptions = {}, connectionListener?: (socket: Socket) => void) {
     super();
     validateObject(options, 'options');
@@ -285,16 +324,19 @@ export class Server extends EventEmitter {
     return this;
   }
 
+  /** Undoes unref(): the listening server keeps the process alive again (the default). */
   ref(): this {
     this.holder.ref();
     return this;
   }
 
+  /** Lets the process exit while the server is still listening, as net.Server#unref. */
   unref(): this {
     this.holder.unref();
     return this;
   }
 
+  /** For `await using`: close() and wait until every accepted socket has closed too. */
   async [Symbol.asyncDispose](): Promise<void> {
     if (this.holder.handle) await new Promise<void>((resolve) => this.close(() => resolve()));
   }

@@ -98,6 +98,12 @@ export type {
   StreamCounts,
 } from './handle';
 
+/**
+ * Options of a one-to-one Socket (new Socket(), connect(), and createServer() for the sockets
+ * it accepts): send defaults and stream buffering here, the kernel options and settings
+ * below. Each is checked when given: a bad value throws ERR_INVALID_ARG_TYPE,
+ * ERR_INVALID_ARG_VALUE or ERR_OUT_OF_RANGE.
+ */
 export interface SocketOptions extends HandleOptions {
   /** Default stream for write() and send(). */
   stream?: number;
@@ -113,12 +119,21 @@ export interface SocketOptions extends HandleOptions {
   writableHighWaterMark?: number;
 }
 
+/**
+ * What connect() takes: the peer, the local binding and the connect timeout, with every socket
+ * option.
+ */
 export interface ConnectOptions extends SocketOptions {
-  /** Remote address, or several for a multihomed peer. */
+  /**
+   * Remote address, or several for a multihomed peer. Numeric IPv4/IPv6 addresses (or
+   * 'localhost'); no DNS lookup is made. Default '127.0.0.1'.
+   */
   host?: string | string[];
+  /** The peer's SCTP port, 1 .. 65535. */
   port: number;
   /** Local address(es) to bind before connecting (multihoming). */
   localAddress?: string | string[];
+  /** Local port to bind before connecting, 0 .. 65535. Default 0: the kernel picks one. */
   localPort?: number;
   /**
    * Let other one-to-one sockets that set it too bind the same local port (SCTP_REUSE_PORT,
@@ -127,6 +142,7 @@ export interface ConnectOptions extends SocketOptions {
   reusePort?: boolean;
   /** Fail with ETIMEDOUT if the association is not up within this many milliseconds. */
   connectTimeout?: number;
+  /** Aborting it destroys the socket with an AbortError (code ABORT_ERR) while it connects. */
   signal?: AbortSignal;
 }
 
@@ -164,37 +180,94 @@ function toMessage(chunk: unknown, encoding: unknown): QueuedMessage {
 }
 
 export interface Socket {
+  /**
+   * 'connect' and 'ready': the association is up. 'end': the SHUTDOWN handshake completed
+   * and every message was read. 'finish': end() was called and every message went to the
+   * kernel. 'drain': after write() or send() returned false, the queue has emptied. 'close':
+   * the socket is closed (after 'error', if there was one).
+   */
   on(event: 'connect' | 'ready' | 'end' | 'close' | 'drain' | 'finish', listener: () => void): this;
+  /** One whole received message, as any Readable delivers it ('message' adds its info). */
   on(event: 'data', listener: (data: Buffer) => void): this;
+  /**
+   * One whole received message with its stream, PPID and other receive info. A 'message'
+   * listener starts the flow of messages as a 'data' listener does.
+   */
   on(event: 'message', listener: (data: Buffer, info: MessageInfo) => void): this;
+  /**
+   * Every SCTP notification about the association (RFC 6458 section 6.1), before its typed event.
+   */
   on(event: 'notification', listener: (notification: Notification) => void): this;
+  /**
+   * A path to the peer changed state: available, unreachable, added, removed, ...
+   * (SCTP_PEER_ADDR_CHANGE).
+   */
   on(
     event: 'peerAddressChange',
     listener: (notification: PeerAddrChangeNotification) => void,
   ): this;
+  /**
+   * The kernel gave up on a message (SCTP_SEND_FAILED_EVENT): PR-SCTP abandoned it, or the
+   * association ended with it undelivered.
+   */
   on(event: 'sendFailed', listener: (notification: SendFailedNotification) => void): this;
+  /**
+   * The peer restarted the association (SCTP_ASSOC_CHANGE, SCTP_RESTART): the same
+   * association with new stream counts; messages in flight may have been lost.
+   */
   on(event: 'restart', listener: (notification: AssocChangeNotification) => void): this;
+  /**
+   * Stream sequence numbers were reset by either side, or a reset was refused
+   * (SCTP_STREAM_RESET_EVENT).
+   */
   on(event: 'streamReset', listener: (notification: StreamResetNotification) => void): this;
+  /** The association's TSNs were reset, or the reset was refused (SCTP_ASSOC_RESET_EVENT). */
   on(event: 'associationReset', listener: (notification: AssocResetNotification) => void): this;
+  /**
+   * Streams were added, or adding them was refused (SCTP_STREAM_CHANGE_EVENT);
+   * outboundStreams and inboundStreams hold the new totals already.
+   */
   on(event: 'streamChange', listener: (notification: StreamChangeNotification) => void): this;
+  /**
+   * The peer's adaptation layer indication, from its INIT or INIT ACK (SCTP_ADAPTATION_INDICATION).
+   */
   on(
     event: 'adaptationIndication',
     listener: (notification: AdaptationIndicationNotification) => void,
   ): this;
+  /** The peer started a graceful SHUTDOWN (SCTP_SHUTDOWN_EVENT): it sends no more messages. */
   on(event: 'shutdown', listener: () => void): this;
+  /**
+   * A fatal error: the peer aborted (ECONNRESET), it stopped answering (ETIMEDOUT), a
+   * received message was too large (EMSGSIZE), the send queue stalled (ERR_SCTP_STALLED), a
+   * send without a callback failed; 'close' follows.
+   */
   on(event: 'error', listener: (err: Error) => void): this;
+  /** Any other event, as on every EventEmitter. */
   on(event: string | symbol, listener: (...args: any[]) => void): this;
+  /** Once: 'connect', 'ready', 'end', 'close', 'drain', 'finish' or 'shutdown' (see on()). */
   once(
     event: 'connect' | 'ready' | 'end' | 'close' | 'drain' | 'finish' | 'shutdown',
     listener: () => void,
   ): this;
+  /** Once: the next received message. */
   once(event: 'data', listener: (data: Buffer) => void): this;
+  /** Once: the next received message with its receive info. */
   once(event: 'message', listener: (data: Buffer, info: MessageInfo) => void): this;
+  /** Once: the next SCTP notification about the association. */
   once(event: 'notification', listener: (notification: Notification) => void): this;
+  /** Once: the fatal error, if one comes (see on('error')). */
   once(event: 'error', listener: (err: Error) => void): this;
+  /** Once: any other event, as on every EventEmitter. */
   once(event: string | symbol, listener: (...args: any[]) => void): this;
 }
 
+/**
+ * A one-to-one SCTP socket, as a Duplex stream in object mode: each write() or send() is one
+ * message, and each 'data' chunk one whole received message, with what SCTP has beyond TCP
+ * (streams, PPIDs, unordered delivery, PR-SCTP, multihoming, notifications). Made by
+ * connect(), by a Server for each association it accepts, and by Association#peeloff().
+ */
 export class Socket extends Duplex {
   /** The association id the kernel gave (informational on one-to-one sockets). */
   assocId = 0;
@@ -210,6 +283,10 @@ export class Socket extends Duplex {
   );
   /** Streams negotiated for the association (0 until it is up). */
   outboundStreams = 0;
+  /**
+   * Inbound streams negotiated: the peer sends on streams 0 .. inboundStreams - 1 (0 until it is
+   * up).
+   */
   inboundStreams = 0;
 
   private phase: Phase = 'new';
@@ -244,6 +321,10 @@ export class Socket extends Duplex {
   private readonly alive = () => !this.destroyed;
   private readonly deliverEntry = (k: number, entry: unknown) => this.deliver(k, entry);
 
+  /**
+   * Makes a socket that is not connected yet: socket.connect() opens the association (the
+   * connect() function does both at once). Throws on a bad option.
+   */
   constructor(options: SocketOptions = {}) {
     validateObject(options, 'options');
     super({
@@ -512,6 +593,7 @@ export class Socket extends Duplex {
     return send;
   }
 
+  /** @internal Writable's hook: queues one written message for the kernel. */
   override _write(chunk: unknown, encoding: BufferEncoding, callback: SendCallback): void {
     // _writev's work for one message, without its arrays (this runs for every send()).
     let item: QueuedSend;
@@ -526,7 +608,7 @@ export class Socket extends Duplex {
   }
 
   /**
-   * Several messages queued while the kernel's buffer was full: sent in sendmmsg batches.
+   * @internal Several messages queued while the kernel's buffer was full: sent in sendmmsg batches.
    * One callback for the batch (Writable's _writev contract): it goes with the last message.
    */
   override _writev(
@@ -597,6 +679,7 @@ export class Socket extends Duplex {
     else if (err && !this.destroyed) this.destroy(err);
   }
 
+  /** @internal Writable's hook for end(): starts the graceful SHUTDOWN once the queue is sent. */
   override _final(callback: SendCallback): void {
     const finish = () => {
       const handle = this.holder.handle;
@@ -647,6 +730,7 @@ export class Socket extends Duplex {
     }
   }
 
+  /** @internal Readable's hook: reading from the kernel resumes. */
   override _read(): void {
     if (this.phase === 'open' || this.phase === 'ending') this.startReading();
   }
@@ -752,7 +836,9 @@ export class Socket extends Duplex {
    * `destroyOnReturn` is false.
    */
   async *messages(options: { destroyOnReturn?: boolean } = {}): AsyncGenerator<{
+    /** One whole received message. */
     data: Buffer;
+    /** Its stream, PPID and other receive info. */
     info: MessageInfo;
   }> {
     validateObject(options, 'options');
@@ -768,6 +854,7 @@ export class Socket extends Duplex {
   // ---------------------------------------------------------------------------------------
   // Teardown
 
+  /** @internal Readable's and Writable's hook for destroy(): ABORTs unless SHUTDOWN completed. */
   override _destroy(err: Error | null, callback: (err: Error | null) => void): void {
     this.clearConnectWatch();
     // Not ended by a completed SHUTDOWN: ABORT (SO_LINGER with a zero timeout).
@@ -798,22 +885,33 @@ export class Socket extends Duplex {
     return this.localAddresses()[0] ?? {};
   }
 
+  /**
+   * The peer's first address (remoteAddresses()[0]), as net.Socket#remoteAddress; undefined while
+   * not connected.
+   */
   get remoteAddress(): string | undefined {
     return this.remoteAddresses()[0]?.address;
   }
 
+  /** The peer's SCTP port; undefined while not connected. */
   get remotePort(): number | undefined {
     return this.remoteAddresses()[0]?.port;
   }
 
+  /** 'IPv4' or 'IPv6', the family of remoteAddress; undefined while not connected. */
   get remoteFamily(): string | undefined {
     return this.remoteAddresses()[0]?.family;
   }
 
+  /**
+   * The first local address (localAddresses()[0]); undefined before the socket is bound or
+   * connected.
+   */
   get localAddress(): string | undefined {
     return this.localAddresses()[0]?.address;
   }
 
+  /** The local SCTP port; undefined before the socket is bound or connected. */
   get localPort(): number | undefined {
     return this.localAddresses()[0]?.port;
   }
@@ -911,6 +1009,11 @@ export class Socket extends Duplex {
     return this;
   }
 
+  /**
+   * An outbound stream's scheduler value (SCTP_STREAM_SCHEDULER_VALUE): its priority or
+   * weight, see setStreamSchedulerValue. Throws ERR_OUT_OF_RANGE for a stream outside
+   * 0 .. 65535, ERR_SOCKET_CLOSED once closed, and the kernel's error otherwise.
+   */
   getStreamSchedulerValue(stream: number): number {
     return getStreamSchedulerValue(this.holder.handle, 0, stream);
   }
@@ -962,6 +1065,10 @@ export class Socket extends Duplex {
     return this.holder.handle?.partialBytes() ?? 0;
   }
 
+  /**
+   * Turns the kernel's Nagle-like bundling off (true, as the noDelay option does by default)
+   * or on (SCTP_NODELAY), as net.Socket#setNoDelay. Ignored once the socket is closed.
+   */
   setNoDelay(noDelay = true): this {
     this.holder.handle?.setOption('SCTP_NODELAY', { value: noDelay ? 1 : 0 });
     return this;
@@ -973,6 +1080,7 @@ export class Socket extends Duplex {
     return this;
   }
 
+  /** Lets the process exit while this socket and its timers are still open, as net.Socket#unref. */
   unref(): this {
     this.holder.unref();
     return this;
@@ -986,6 +1094,12 @@ export class Socket extends Duplex {
     return getOption(this.holder.handle, name, input);
   }
 
+  /**
+   * Sets a socket option from the kernel's table by name, its fields as getOption() names
+   * them. Advanced use. An unknown option or field, or a value outside its field's range,
+   * throws before anything reaches the kernel; options kernel-sctp depends on throw
+   * ERR_SCTP_OPTION_RESERVED; a refusal by the kernel throws its system error.
+   */
   setOption(name: string, value: Record<string, unknown>): void {
     setOption(this.holder.handle, name, value);
   }
