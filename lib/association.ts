@@ -51,6 +51,8 @@ import {
   type SendFailedNotification,
   type StreamChangeNotification,
   type AdaptationIndicationNotification,
+  type AuthenticationNotification,
+  type ShutdownNotification,
   type StreamResetNotification,
 } from './notifications';
 import { Paths } from './paths';
@@ -168,11 +170,15 @@ export interface Association {
    * association ended with it undelivered.
    */
   on(event: 'sendFailed', listener: (notification: SendFailedNotification) => void): this;
+  /** The peer started a graceful SHUTDOWN (state becomes 'shutting_down'; SCTP_SHUTDOWN_EVENT). */
+  on(event: 'shutdown', listener: (notification: ShutdownNotification) => void): this;
   /**
-   * 'shutdown': the peer started a graceful SHUTDOWN (state becomes 'shutting_down').
-   * 'drain': after send() returned false, this association's queue has emptied.
+   * AUTH (RFC 4895): the peer's key changed, or a key may now be deleted, or the peer does
+   * not support AUTH (SCTP_AUTHENTICATION_EVENT).
    */
-  on(event: 'shutdown' | 'drain', listener: () => void): this;
+  on(event: 'authentication', listener: (notification: AuthenticationNotification) => void): this;
+  /** After send() returned false, this association's queue has emptied. */
+  on(event: 'drain', listener: () => void): this;
   /**
    * The association is gone, on a later tick. `err` says why when it ended badly: the peer
    * aborted (ECONNRESET), it stopped answering (ETIMEDOUT), EMSGSIZE, ERR_SCTP_STALLED,

@@ -65,6 +65,8 @@ import {
   type SendFailedNotification,
   type StreamChangeNotification,
   type AdaptationIndicationNotification,
+  type AuthenticationNotification,
+  type ShutdownNotification,
   type StreamResetNotification,
 } from './notifications';
 import {
@@ -236,7 +238,12 @@ export interface Socket {
     listener: (notification: AdaptationIndicationNotification) => void,
   ): this;
   /** The peer started a graceful SHUTDOWN (SCTP_SHUTDOWN_EVENT): it sends no more messages. */
-  on(event: 'shutdown', listener: () => void): this;
+  on(event: 'shutdown', listener: (notification: ShutdownNotification) => void): this;
+  /**
+   * AUTH (RFC 4895): the peer's key changed, or a key may now be deleted, or the peer does
+   * not support AUTH (SCTP_AUTHENTICATION_EVENT).
+   */
+  on(event: 'authentication', listener: (notification: AuthenticationNotification) => void): this;
   /**
    * A fatal error: the peer aborted (ECONNRESET), it stopped answering (ETIMEDOUT), a
    * received message was too large (EMSGSIZE), the send queue stalled (ERR_SCTP_STALLED), a
@@ -245,11 +252,13 @@ export interface Socket {
   on(event: 'error', listener: (err: Error) => void): this;
   /** Any other event, as on every EventEmitter. */
   on(event: string | symbol, listener: (...args: any[]) => void): this;
-  /** Once: 'connect', 'ready', 'end', 'close', 'drain', 'finish' or 'shutdown' (see on()). */
+  /** Once: 'connect', 'ready', 'end', 'close', 'drain' or 'finish' (see on()). */
   once(
-    event: 'connect' | 'ready' | 'end' | 'close' | 'drain' | 'finish' | 'shutdown',
+    event: 'connect' | 'ready' | 'end' | 'close' | 'drain' | 'finish',
     listener: () => void,
   ): this;
+  /** Once: the peer's SHUTDOWN (see on('shutdown')). */
+  once(event: 'shutdown', listener: (notification: ShutdownNotification) => void): this;
   /** Once: the next received message. */
   once(event: 'data', listener: (data: Buffer) => void): this;
   /** Once: the next received message with its receive info. */
