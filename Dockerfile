@@ -11,9 +11,11 @@
 # qemu and a kernel then).
 FROM node:20-bookworm
 
+# What scripts/setup installs (the toolchain, real SCTP peers, network tools, tshark): the
+# tests must not need the network at run time.
 RUN apt-get update \
- && apt-get install -y --no-install-recommends \
-      python3 make g++ lksctp-tools iproute2 procps \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+      python3 make g++ lksctp-tools iproute2 procps iperf3 tshark \
  && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /kernel-sctp

@@ -25,3 +25,18 @@ install_missing() {
   fi
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
+
+# debian_root DIR [DEBOOTSTRAP ARGS...]: a minimal Debian 12 root file system (debootstrap
+# --variant=minbase) in DIR, made once: a marker file says it is complete.
+debian_root() {
+  local dir=$1
+  shift
+  [ -f "$dir/.kernel-sctp-rootfs" ] && return 0
+  install_missing debootstrap
+  rm -rf "$dir"
+  mkdir -p "$(dirname "$dir")"
+  log "debootstrap --variant=minbase $* bookworm $dir (once)"
+  debootstrap --variant=minbase "$@" bookworm "$dir" http://deb.debian.org/debian >"$dir.log" 2>&1 \
+    || { tail -n 20 "$dir.log" >&2; log "debootstrap failed (all of it in $dir.log)"; exit 1; }
+  touch "$dir/.kernel-sctp-rootfs"
+}
