@@ -4,7 +4,7 @@
 import os from 'node:os';
 import { Duplex } from 'node:stream';
 import { readNegotiated, type NegotiatedFeature, type SchedulerName } from './capabilities';
-import { abortError, codedError, socketClosed, systemError } from './errors';
+import { abortError, codedError, outOfRange, socketClosed, systemError } from './errors';
 import {
   applyHandleOptions,
   controlSend,
@@ -189,6 +189,8 @@ export interface Socket {
    * the socket is closed (after 'error', if there was one).
    */
   on(event: 'connect' | 'ready' | 'end' | 'close' | 'drain' | 'finish', listener: () => void): this;
+  /** The socket was idle for the time setTimeout() set; it stays open. */
+  on(event: 'timeout', listener: () => void): this;
   /** One whole received message, as any Readable delivers it ('message' adds its info). */
   on(event: 'data', listener: (data: Buffer) => void): this;
   /**
@@ -252,9 +254,9 @@ export interface Socket {
   on(event: 'error', listener: (err: Error) => void): this;
   /** Any other event, as on every EventEmitter. */
   on(event: string | symbol, listener: (...args: any[]) => void): this;
-  /** Once: 'connect', 'ready', 'end', 'close', 'drain' or 'finish' (see on()). */
+  /** Once: 'connect', 'ready', 'end', 'close', 'drain', 'finish' or 'timeout' (see on()). */
   once(
-    event: 'connect' | 'ready' | 'end' | 'close' | 'drain' | 'finish',
+    event: 'connect' | 'ready' | 'end' | 'close' | 'drain' | 'finish' | 'timeout',
     listener: () => void,
   ): this;
   /** Once: the peer's SHUTDOWN (see on('shutdown')). */
@@ -297,11 +299,21 @@ export class Socket extends Duplex {
    * up).
    */
   inboundStreams = 0;
+  /** Payload bytes of the messages received so far, as net.Socket#bytesRead. */
+  bytesRead = 0;
+  /** Payload bytes of the messages the kernel has taken so far, as net.Socket#bytesWritten. */
+  bytesWritten = 0;
+  /** The idle timeout setTimeout() set, in ms; undefined when there is none (as net.Socket#timeout). */
+  timeout: number | undefined = undefined;
 
   private phase: Phase = 'new';
+  /** setTimeout()'s idle timer: when traffic last moved, and the timer (null once it fired). */
+  private idle: { last: number; timer: NodeJS.Timeout | null } | null = null;
   private readonly holder = new Holder({
-    read: (count, pool, offset, extras) =>
-      forEachEntry(count, pool, offset, extras, this.alive, this.deliverEntry),
+    read: (count, pool, offset, extras) => {
+      if (this.idle) this.touch();
+      forEachEntry(count, pool, offset, extras, this.alive, this.deliverEntry);
+    },
     writable: () => this.flushQueue(),
     connect: (rc) => this.onConnectOutcome(rc),
     end: () => this.onEnd(),
@@ -363,6 +375,23 @@ export class Socket extends Duplex {
   /** True while the association is being set up (as net.Socket#connecting). */
   get connecting(): boolean {
     return this.phase === 'connecting';
+  }
+
+  /** True until the association is up: before connect() and while connecting (as net.Socket#pending). */
+  get pending(): boolean {
+    return this.phase === 'new' || this.phase === 'connecting';
+  }
+
+  /**
+   * As net.Socket#readyState: 'opening' while connecting, 'open' once up, 'readOnly' after
+   * end() (what the peer had in flight still arrives), 'closed' before connect() and once
+   * ended or destroyed. Never 'writeOnly': SCTP has no half-close, a peer's SHUTDOWN ends
+   * sending too.
+   */
+  get readyState(): 'opening' | 'open' | 'readOnly' | 'writeOnly' | 'closed' {
+    if (this.phase === 'connecting') return 'opening';
+    if (this.phase !== 'open' && this.phase !== 'ending') return 'closed';
+    return this.writableEnded ? 'readOnly' : 'open';
   }
 
   // ---------------------------------------------------------------------------------------
@@ -684,6 +713,10 @@ export class Socket extends Duplex {
 
   /** A queued message went to the kernel or failed: the error ends the socket. */
   private settle(item: QueuedSend, err: Error | null): void {
+    if (!err) {
+      this.bytesWritten += item.data.length;
+      if (this.idle) this.touch();
+    }
     if (item.callback) item.callback(err);
     else if (err && !this.destroyed) this.destroy(err);
   }
@@ -763,6 +796,7 @@ export class Socket extends Duplex {
         break;
     }
     const data = entry as Received;
+    this.bytesRead += data.length;
     if (this.flowingAndEmpty()) {
       // What push() would do is emit 'data' at once; doing it directly spares the read-more
       // tick the stream schedules after each push (one tick for every batch read). Only a
@@ -925,6 +959,11 @@ export class Socket extends Duplex {
     return this.localAddresses()[0]?.port;
   }
 
+  /** 'IPv4' or 'IPv6', the family of localAddress; undefined before the socket is bound or connected. */
+  get localFamily(): string | undefined {
+    return this.localAddresses()[0]?.family;
+  }
+
   /** SCTP_STATUS: association state, windows, stream counts and the primary path. */
   status(): Status {
     return readStatus(this.holder.handle, 0);
@@ -1081,6 +1120,79 @@ export class Socket extends Duplex {
   setNoDelay(noDelay = true): this {
     this.holder.handle?.setOption('SCTP_NODELAY', { value: noDelay ? 1 : 0 });
     return this;
+  }
+
+  /**
+   * net.Socket#setKeepAlive for SCTP, whose heartbeats are its keep-alive: `enable` turns
+   * them on for every path, with `initialDelay` (ms, when above 0) as the heartbeat interval;
+   * applied once the association is up if it is not yet. `enable` false leaves heartbeats as
+   * they are: they are also how a multihomed association finds a dead path (turn them off
+   * with paths.configure({ heartbeat: false }) if you must).
+   */
+  setKeepAlive(enable = false, initialDelay = 0): this {
+    if (typeof initialDelay !== 'number' || !(initialDelay >= 0) || initialDelay > 2 ** 31 - 1) {
+      throw outOfRange('initialDelay', '>= 0 and <= 2147483647', initialDelay);
+    }
+    if (!enable || this.destroyed) return this;
+    const apply = () =>
+      this.paths.configure({
+        heartbeat: true,
+        ...(initialDelay > 0 && { heartbeatInterval: Math.floor(initialDelay) }),
+      });
+    if (this.phase === 'open') apply();
+    else this.once('connect', apply);
+    return this;
+  }
+
+  /**
+   * As net.Socket#setTimeout: emits 'timeout' once the socket has been idle (no message read
+   * or taken by the kernel) for `timeout` ms, and again after the next idle period once
+   * traffic moved; nothing is closed. 0 turns it off. `callback` is added as a once
+   * 'timeout' listener (removed by 0).
+   */
+  setTimeout(timeout: number, callback?: () => void): this {
+    if (typeof timeout !== 'number' || !(timeout >= 0) || timeout > 2 ** 31 - 1) {
+      throw outOfRange('timeout', '>= 0 and <= 2147483647', timeout);
+    }
+    if (callback !== undefined) validateFunction(callback, 'callback');
+    if (this.idle) this.holder.clearTimer(this.idle.timer);
+    if (timeout === 0) {
+      this.idle = null;
+      this.timeout = undefined;
+      if (callback) this.removeListener('timeout', callback);
+      return this;
+    }
+    this.timeout = timeout;
+    if (callback) this.once('timeout', callback);
+    if (!this.destroyed) {
+      this.idle = { last: Date.now(), timer: null };
+      this.armIdle(timeout);
+    }
+    return this;
+  }
+
+  /** As net.Socket#resetAndDestroy: ends the association with an ABORT (as destroy() does). */
+  resetAndDestroy(): this {
+    return this.destroy();
+  }
+
+  /** Traffic moved: the idle timer counts from now (re-armed if it had fired). */
+  private touch(): void {
+    this.idle!.last = Date.now();
+    if (!this.idle!.timer && this.timeout) this.armIdle(this.timeout);
+  }
+
+  private armIdle(ms: number): void {
+    this.idle!.timer = this.holder.timer(ms, () => this.checkIdle(), false);
+  }
+
+  private checkIdle(): void {
+    const idle = this.idle;
+    if (!idle || !this.timeout || this.destroyed) return;
+    idle.timer = null;
+    const quiet = Date.now() - idle.last;
+    if (quiet < this.timeout) return this.armIdle(this.timeout - quiet);
+    this.emit('timeout');
   }
 
   /** ref()/unref() apply to the socket and to its timers (connect timeout, stall guard). */
