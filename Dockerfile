@@ -8,7 +8,7 @@
 # --privileged (or at least --cap-add NET_ADMIN --cap-add SYS_ADMIN) lets the tests create
 # network namespaces, veth pairs and netem qdiscs. If the host kernel has no SCTP, the test
 # command falls back to booting a VM inside the container (slower; scripts/setup installs
-# qemu and a kernel then).
+# User-Mode Linux, qemu and a kernel then).
 FROM node:20-bookworm
 
 # What scripts/setup installs (the toolchain, real SCTP peers, network tools, tshark): the

@@ -174,6 +174,7 @@ test('rtx: on a path that drops everything, messages are given up after their re
   const ns = `ksctp-${tag}`;
   const ip = (...args: string[]) => run('ip', args);
   ip('netns', 'add', ns);
+  let peer: Awaited<ReturnType<typeof pythonPeer>> | undefined;
   try {
     ip('link', 'add', `${tag}r`, 'type', 'veth', 'peer', 'name', `${tag}x`, 'netns', ns);
     ip('addr', 'add', '203.0.113.1/24', 'dev', `${tag}r`);
@@ -181,7 +182,7 @@ test('rtx: on a path that drops everything, messages are given up after their re
     ip('-n', ns, 'addr', 'add', '203.0.113.2/24', 'dev', `${tag}x`);
     ip('-n', ns, 'link', 'set', `${tag}x`, 'up');
     ip('-n', ns, 'link', 'set', 'lo', 'up');
-    const peer = await pythonPeer(
+    peer = await pythonPeer(
       `
 import socket
 srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM, 132)
@@ -228,7 +229,8 @@ ${READ_ALL}`,
     expect(abandoned.prio).toEqual({ unsent: 0, sent: 0 });
     await peer.exited;
   } finally {
-    ip('netns', 'del', ns); // takes the veth pair with it
+    peer?.kill(); // (if the test failed before it ended)
+    ip('netns', 'del', ns); // with nothing left in it, that takes the veth pair too
   }
 }, 60000);
 

@@ -187,13 +187,18 @@ ${body}`;
 export async function pythonPeer(
   script: string,
   prefix: string[] = [],
-): Promise<{ port: number; line: () => Promise<string>; exited: Promise<unknown> }> {
+): Promise<{
+  port: number;
+  line: () => Promise<string>;
+  exited: Promise<unknown>;
+  kill: () => void;
+}> {
   const [command, ...args] = [...prefix, 'python3', '-c', script];
   const peer = spawn(command!, args, { stdio: ['ignore', 'pipe', 'inherit'] });
   const exited = once(peer, 'exit');
   const lines = createInterface({ input: peer.stdout! })[Symbol.asyncIterator]();
   const line = async () => String((await lines.next()).value);
-  return { port: Number(await line()), line, exited };
+  return { port: Number(await line()), line, exited, kill: () => peer.kill() };
 }
 
 /**
