@@ -1,5 +1,6 @@
-# Sourced by the scripts that need system packages (setup, fuzz, test-asan); they define
-# log() first.
+# Sourced by the scripts that need system packages and the helpers below (setup, fuzz,
+# test-asan, prebuild, test-prebuilt, test-container, test-node-versions); they define log()
+# first.
 # install_missing PACKAGE...: installs (as root) or prints the command and fails.
 apt_updated=0
 install_missing() {
@@ -36,7 +37,25 @@ debian_root() {
   rm -rf "$dir"
   mkdir -p "$(dirname "$dir")"
   log "debootstrap --variant=minbase $* bookworm $dir (once)"
-  debootstrap --variant=minbase "$@" bookworm "$dir" http://deb.debian.org/debian >"$dir.log" 2>&1 \
-    || { tail -n 20 "$dir.log" >&2; log "debootstrap failed (all of it in $dir.log)"; exit 1; }
+  logged "$dir.log" debootstrap --variant=minbase "$@" bookworm "$dir" http://deb.debian.org/debian
   touch "$dir/.kernel-sctp-rootfs"
+}
+
+# logged FILE COMMAND...: runs COMMAND with its output going to FILE; if it fails, shows the
+# end of FILE and exits.
+logged() {
+  local file=$1
+  shift
+  mkdir -p "$(dirname "$file")"
+  "$@" >"$file" 2>&1 || { tail -n 30 "$file" >&2; log "failed: $* (all of it in $file)"; exit 1; }
+}
+
+# npm_node VERSION ARCH: prints the path of an official Node build (npm's node-linux-ARCH
+# package: no install script), fetched once into out/node/ARCH/VERSION.
+npm_node() {
+  local dir=out/node/$2/$1
+  local bin=$dir/node_modules/node-linux-$2/bin/node
+  [ -x "$bin" ] || logged "$dir.log" npm install --prefix "$dir" --no-save --no-audit --no-fund \
+    --loglevel=error --force --cpu="$2" "node-linux-$2@$1"
+  echo "$PWD/$bin"
 }
