@@ -3,6 +3,9 @@
 // and messages without one still all arrive. The receivers are a python socket (not ours)
 // and a kernel-sctp server; both hold their receive window closed for a while.
 import { once } from 'node:events';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import {
   Association,
   connect,
@@ -235,9 +238,21 @@ ${READ_ALL}`,
 }, 60000);
 
 test('prio: a message that needs room drops queued messages of lower priority (a larger value), not those of higher', async () => {
-  // The receiver reads nothing for 1.5 s: its 4 KiB window closes and the sender's kernel
-  // keeps the rest queued.
-  const peer = await slowPythonReceiver(4096, READ_ALL);
+  // The receiver reads nothing until told to (a file appears): its 4 KiB window closes and
+  // the sender's kernel keeps the rest queued.
+  const go = path.join(os.tmpdir(), `ksctp-prio-${process.pid}`);
+  fs.rmSync(go, { force: true });
+  const peer = await pythonPeer(`
+import os, socket, time
+srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM, 132)
+srv.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+srv.bind(('127.0.0.1', 0)); srv.listen(1)
+print(srv.getsockname()[1], flush=True)
+conn, _ = srv.accept()
+deadline = time.time() + 60
+while not os.path.exists(${JSON.stringify(go)}) and time.time() < deadline:
+    time.sleep(0.02)
+${READ_ALL}`);
   const client = connect({ host: '127.0.0.1', port: peer.port, sendBufferSize: 65536 });
   await connected(client);
   // Kernel-held, not kernel-sctp-held: each send is taken by the kernel at once.
@@ -254,7 +269,9 @@ test('prio: a message that needs room drops queued messages of lower priority (a
   // Far more than the room left: the kernel drops priority-5 messages to make room.
   await send(60000, 99, 3);
   const abandoned = client.abandoned();
+  fs.writeFileSync(go, ''); // the receiver reads now
   await endAndWait(client);
+  fs.rmSync(go, { force: true });
   const received = JSON.parse(await peer.line()) as [number, number][];
   console.log(`prio: received ${JSON.stringify(received)}, ${JSON.stringify(abandoned)}`);
   const firsts = received.map(([, first]) => first);
