@@ -4,7 +4,7 @@
 import os from 'node:os';
 import { Duplex } from 'node:stream';
 import { readNegotiated, type NegotiatedFeature, type SchedulerName } from './capabilities';
-import { abortError, codedError, outOfRange, socketClosed, systemError } from './errors';
+import { abortError, codedError, socketClosed, systemError } from './errors';
 import {
   applyHandleOptions,
   controlSend,
@@ -81,6 +81,7 @@ import {
   validateAbortSignal,
   validateAddresses,
   validateBoolean,
+  validateDelay,
   validateFunction,
   validateInteger,
   validateObject,
@@ -303,12 +304,13 @@ export class Socket extends Duplex {
   bytesRead = 0;
   /** Payload bytes of the messages the kernel has taken so far, as net.Socket#bytesWritten. */
   bytesWritten = 0;
-  /** The idle timeout setTimeout() set, in ms; undefined when there is none (as net.Socket#timeout). */
-  timeout: number | undefined = undefined;
 
   private phase: Phase = 'new';
-  /** setTimeout()'s idle timer: when traffic last moved, and the timer (null once it fired). */
-  private idle: { last: number; timer: NodeJS.Timeout | null } | null = null;
+  /**
+   * setTimeout()'s idle timeout: its length (ms), when traffic last moved, and the timer (null
+   * once it fired, or on a destroyed socket).
+   */
+  private idle: { ms: number; last: number; timer: NodeJS.Timeout | null } | null = null;
   private readonly holder = new Holder({
     read: (count, pool, offset, extras) => {
       if (this.idle) this.touch();
@@ -680,7 +682,9 @@ export class Socket extends Duplex {
   private flushQueue(): void {
     const handle = this.holder.handle;
     if (!handle || !this.writableNow || this.queue.length === 0) return;
+    const written = this.bytesWritten;
     this.queue.flush(handle);
+    if (this.idle && this.bytesWritten !== written) this.touch(); // once per batch, not per message
     // Not flush()'s answer: a write callback it settled may have queued (and flushed) more.
     if (this.queue.length === 0 || !this.holder.handle) {
       this.stallTimer = this.holder.clearTimer(this.stallTimer);
@@ -713,10 +717,7 @@ export class Socket extends Duplex {
 
   /** A queued message went to the kernel or failed: the error ends the socket. */
   private settle(item: QueuedSend, err: Error | null): void {
-    if (!err) {
-      this.bytesWritten += item.data.length;
-      if (this.idle) this.touch();
-    }
+    if (!err) this.bytesWritten += item.data.length;
     if (item.callback) item.callback(err);
     else if (err && !this.destroyed) this.destroy(err);
   }
@@ -1130,9 +1131,7 @@ export class Socket extends Duplex {
    * with paths.configure({ heartbeat: false }) if you must).
    */
   setKeepAlive(enable = false, initialDelay = 0): this {
-    if (typeof initialDelay !== 'number' || !(initialDelay >= 0) || initialDelay > 2 ** 31 - 1) {
-      throw outOfRange('initialDelay', '>= 0 and <= 2147483647', initialDelay);
-    }
+    validateDelay(initialDelay, 'initialDelay');
     if (!enable || this.destroyed) return this;
     const apply = () =>
       this.paths.configure({
@@ -1151,24 +1150,23 @@ export class Socket extends Duplex {
    * 'timeout' listener (removed by 0).
    */
   setTimeout(timeout: number, callback?: () => void): this {
-    if (typeof timeout !== 'number' || !(timeout >= 0) || timeout > 2 ** 31 - 1) {
-      throw outOfRange('timeout', '>= 0 and <= 2147483647', timeout);
-    }
+    validateDelay(timeout, 'timeout');
     if (callback !== undefined) validateFunction(callback, 'callback');
     if (this.idle) this.holder.clearTimer(this.idle.timer);
     if (timeout === 0) {
       this.idle = null;
-      this.timeout = undefined;
       if (callback) this.removeListener('timeout', callback);
       return this;
     }
-    this.timeout = timeout;
     if (callback) this.once('timeout', callback);
-    if (!this.destroyed) {
-      this.idle = { last: Date.now(), timer: null };
-      this.armIdle(timeout);
-    }
+    this.idle = { ms: timeout, last: Date.now(), timer: null };
+    if (!this.destroyed) this.armIdle();
     return this;
+  }
+
+  /** The idle timeout setTimeout() set, in ms; undefined when there is none (as net.Socket#timeout). */
+  get timeout(): number | undefined {
+    return this.idle?.ms;
   }
 
   /** As net.Socket#resetAndDestroy: ends the association with an ABORT (as destroy() does). */
@@ -1179,19 +1177,19 @@ export class Socket extends Duplex {
   /** Traffic moved: the idle timer counts from now (re-armed if it had fired). */
   private touch(): void {
     this.idle!.last = Date.now();
-    if (!this.idle!.timer && this.timeout) this.armIdle(this.timeout);
+    if (!this.idle!.timer && !this.destroyed) this.armIdle();
   }
 
-  private armIdle(ms: number): void {
+  private armIdle(ms = this.idle!.ms): void {
     this.idle!.timer = this.holder.timer(ms, () => this.checkIdle(), false);
   }
 
   private checkIdle(): void {
     const idle = this.idle;
-    if (!idle || !this.timeout || this.destroyed) return;
+    if (!idle || this.destroyed) return;
     idle.timer = null;
     const quiet = Date.now() - idle.last;
-    if (quiet < this.timeout) return this.armIdle(this.timeout - quiet);
+    if (quiet < idle.ms) return this.armIdle(idle.ms - quiet);
     this.emit('timeout');
   }
 

@@ -10,6 +10,14 @@ export function validateInteger(value: unknown, name: string, min: number, max: 
   return value;
 }
 
+/** A time in ms as Node's timers take one: a number from 0 to 2^31 - 1, fractions allowed. */
+export function validateDelay(value: unknown, name: string): number {
+  if (typeof value !== 'number' || !(value >= 0) || value > 2 ** 31 - 1) {
+    throw outOfRange(name, '>= 0 and <= 2147483647', value);
+  }
+  return value;
+}
+
 export function validatePort(value: unknown, name = 'port', allowZero = true): number {
   if (typeof value === 'string' && /^[0-9]+$/.test(value.trim())) value = Number(value);
   if (typeof value !== 'number') throw invalidArgType(name, 'of type number', value);

@@ -59,3 +59,28 @@ npm_node() {
     --loglevel=error --force --cpu="$2" "node-linux-$2@$1"
   echo "$PWD/$bin"
 }
+
+# host_node DIR [--headers]: this host's node and npm as a /usr/local tree in DIR (bin/node,
+# bin/npm, lib/node_modules/npm), its npm set up by etc/npmrc to use this host's registry
+# and trust its CA; --headers adds the Node headers node-gyp builds against (include/node).
+host_node() {
+  local dir=$1 ca headers
+  rm -rf "$dir/lib/node_modules/npm" "$dir/include/node"
+  mkdir -p "$dir/bin" "$dir/lib/node_modules" "$dir/etc" "$dir/share"
+  install -m 0755 "$(command -v node)" "$dir/bin/node"
+  cp -a "$(npm root -g)/npm" "$dir/lib/node_modules/npm"
+  ln -sf ../lib/node_modules/npm/bin/npm-cli.js "$dir/bin/npm"
+  echo "registry=$(npm config get registry)" >"$dir/etc/npmrc"
+  ca=$(npm config get cafile)
+  if [ -f "$ca" ]; then
+    cp "$ca" "$dir/share/npm-ca.crt"
+    echo "cafile=/usr/local/share/npm-ca.crt" >>"$dir/etc/npmrc"
+  fi
+  if [ "${2:-}" = --headers ]; then
+    headers=$(dirname "$(command -v node)")/../include/node
+    [ -f "$headers/node_api.h" ] || { log "no Node headers at $headers"; exit 1; }
+    mkdir -p "$dir/include"
+    cp -a "$headers" "$dir/include/node"
+    echo "nodedir=/usr/local" >>"$dir/etc/npmrc"
+  fi
+}
