@@ -1,4 +1,4 @@
-// What went on the wire: a dumpcap capture on the loopback interface while `body` runs,
+// What went on the wire: a dumpcap capture while `body` runs (on lo unless told otherwise),
 // read back with tshark. The chunk types are SCTP's numbers (0 DATA, 64 I-DATA, 130
 // RECONF...).
 import { spawn, execFileSync } from 'node:child_process';
@@ -13,16 +13,37 @@ export interface Packet {
   chunkTypes: number[];
 }
 
+export interface CaptureOptions {
+  /** A capture filter (default 'sctp'). */
+  filter?: string;
+  /** The interfaces to capture on (default lo). */
+  interfaces?: string[];
+  /** The network namespace they are in (default this process's). */
+  namespace?: string;
+  /** tshark `-d` decode-as rules. */
+  decodeAs?: string[];
+  /** A tshark display filter applied when reading back. */
+  display?: string;
+}
+
 /**
- * Runs `body` while capturing what `filter` (a capture filter) lets through on lo; returns
- * the packets, SCTP decoded also inside UDP on port 9899 (RFC 6951's port).
+ * Runs `body` while dumpcap captures; returns, per packet, the tshark `fields` asked for
+ * (a field that occurs several times in a packet is one comma-separated string).
  */
-export async function packetsDuring(body: () => Promise<void>, filter = 'sctp'): Promise<Packet[]> {
+export async function fieldsDuring(
+  body: () => Promise<void>,
+  fields: string[],
+  options: CaptureOptions = {},
+): Promise<string[][]> {
+  const { filter = 'sctp', interfaces = ['lo'], namespace, decodeAs = [], display } = options;
   const dir = mkdtempSync(path.join(tmpdir(), 'wire-'));
-  const file = path.join(dir, 'sctp.pcap');
-  const dumpcap = spawn('dumpcap', ['-i', 'lo', '-f', filter, '-w', file], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  const file = path.join(dir, 'capture.pcap');
+  const args = [...interfaces.flatMap((i) => ['-i', i]), '-f', filter, '-w', file];
+  const dumpcap = namespace
+    ? spawn('ip', ['netns', 'exec', namespace, 'dumpcap', ...args], {
+        stdio: ['ignore', 'ignore', 'pipe'],
+      })
+    : spawn('dumpcap', args, { stdio: ['ignore', 'ignore', 'pipe'] });
   try {
     // dumpcap says "File: ..." once it captures.
     let said = '';
@@ -47,29 +68,35 @@ export async function packetsDuring(body: () => Promise<void>, filter = 'sctp'):
     [
       '-r',
       file,
-      '-d',
-      'udp.port==9899,sctp',
+      ...decodeAs.flatMap((rule) => ['-d', rule]),
+      ...(display ? ['-Y', display] : []),
       '-T',
       'fields',
-      '-e',
-      'ip.proto',
-      '-e',
-      'sctp.chunk_type',
+      ...fields.flatMap((field) => ['-e', field]),
     ],
-    { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] },
+    { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], maxBuffer: 64 * 1024 * 1024 },
   );
   rmSync(dir, { recursive: true, force: true });
   return out
     .split('\n')
     .filter((line) => line.trim() !== '')
-    .map((line) => {
-      const [proto = '', types = ''] = line.split('\t');
-      return {
-        // an encapsulated packet's IP header comes first (ICMP errors carry two)
-        ipProtocol: Number(proto.split(',')[0]),
-        chunkTypes: types.split(',').filter(Boolean).map(Number),
-      };
-    });
+    .map((line) => line.split('\t'));
+}
+
+/**
+ * Runs `body` while capturing what `filter` (a capture filter) lets through on lo; returns
+ * the packets, SCTP decoded also inside UDP on port 9899 (RFC 6951's port).
+ */
+export async function packetsDuring(body: () => Promise<void>, filter = 'sctp'): Promise<Packet[]> {
+  const rows = await fieldsDuring(body, ['ip.proto', 'sctp.chunk_type'], {
+    filter,
+    decodeAs: ['udp.port==9899,sctp'],
+  });
+  return rows.map(([proto = '', types = '']) => ({
+    // an encapsulated packet's IP header comes first (ICMP errors carry two)
+    ipProtocol: Number(proto.split(',')[0]),
+    chunkTypes: types.split(',').filter(Boolean).map(Number),
+  }));
 }
 
 /** Runs `body` while capturing SCTP; returns how many chunks of each type were seen. */

@@ -1,0 +1,59 @@
+// Command-line options the Diameter client and server share: identity, addresses, and the
+// SCTP timers that decide how fast a dead path is left (docs/diameter.md explains them).
+import type { Socket } from '../../lib';
+
+/** For parseArgs: `options: { ...common, ...the program's own }`. */
+export const common = {
+  'origin-host': { type: 'string' },
+  realm: { type: 'string', default: 'example.test' },
+  port: { type: 'string', default: '3868' },
+  /** Tw, ms: a DWR after this long without traffic. */
+  watchdog: { type: 'string', default: '30000' },
+  streams: { type: 'string', default: '8' },
+  /** SCTP heartbeat interval, ms (per path). */
+  heartbeat: { type: 'string' },
+  'rto-min': { type: 'string' },
+  'rto-max': { type: 'string' },
+  /** Retransmissions on one path before it is marked unreachable. */
+  'path-max-retrans': { type: 'string' },
+  json: { type: 'boolean', default: false },
+} as const;
+
+/** A whole number from an option, or a clear error naming the option. */
+export function int(values: Record<string, unknown>, name: string): number;
+export function int(
+  values: Record<string, unknown>,
+  name: string,
+  optional: true,
+): number | undefined;
+export function int(values: Record<string, unknown>, name: string, optional = false) {
+  const text = values[name];
+  if (text === undefined && optional) return undefined;
+  const n = Number(text);
+  if (typeof text !== 'string' || !Number.isInteger(n) || n < 0) {
+    throw new RangeError(`--${name} wants a whole number, got ${String(text)}`);
+  }
+  return n;
+}
+
+export const list = (text: unknown): string[] => String(text).split(',').filter(Boolean);
+
+/** Applies --heartbeat, --rto-min, --rto-max and --path-max-retrans to an association. */
+export function tune(socket: Socket, values: Record<string, unknown>): void {
+  const rtoMin = int(values, 'rto-min', true);
+  const rtoMax = int(values, 'rto-max', true);
+  if (rtoMin !== undefined || rtoMax !== undefined) {
+    socket.paths.setRetransmission({
+      ...(rtoMin !== undefined && { rtoMin }),
+      ...(rtoMax !== undefined && { rtoMax }),
+    });
+  }
+  const heartbeatInterval = int(values, 'heartbeat', true);
+  const maxRetransmissions = int(values, 'path-max-retrans', true);
+  if (heartbeatInterval !== undefined || maxRetransmissions !== undefined) {
+    socket.paths.configure({
+      ...(heartbeatInterval !== undefined && { heartbeatInterval }),
+      ...(maxRetransmissions !== undefined && { maxRetransmissions }),
+    });
+  }
+}
