@@ -36,6 +36,14 @@ import {
   type StreamReconfiguration,
 } from './reconfig';
 import { applySettings, pickSettings, type SettingName, type Settings } from './settings';
+import {
+  resolvePathParameters,
+  resolveRetransmission,
+  setPathParameters,
+  setRetransmission,
+  type PathParameters,
+  type RetransmissionParameters,
+} from './paths';
 import { validateBoolean, validateInteger, validateObject } from './validate';
 
 /** An address and port of a socket or an association, in the shape net.Socket#address() has. */
@@ -256,6 +264,20 @@ export interface HandleOptions extends Partial<Settings> {
    * association or path.
    */
   udpEncapsulationPort?: number;
+  /**
+   * RTO.Initial, RTO.Min, RTO.Max and Association.Max.Retrans for this socket's
+   * associations from their INIT on (SCTP_RTOINFO, SCTP_ASSOCINFO), as
+   * Paths#setRetransmission sets them on one that is up. Accepted associations have their
+   * server's. Default: net.sctp.rto_initial, rto_min, rto_max, association_max_retrans.
+   */
+  retransmission?: Partial<RetransmissionParameters>;
+  /**
+   * What every path of this socket's associations starts with: heartbeats and their
+   * interval, Path.Max.Retrans, the thresholds... (SCTP_PEER_ADDR_PARAMS and the others
+   * without an address), as Paths#configure sets them on one that is up. Accepted
+   * associations have their server's. Default: the net.sctp sysctls.
+   */
+  paths?: Partial<PathParameters>;
 }
 
 /** One path to the peer (SCTP_GET_PEER_ADDR_INFO; the primary path's in SCTP_STATUS). */
@@ -378,6 +400,20 @@ export function validateHandleOptions(options: HandleOptions): void {
   if (options.auth !== undefined) resolveAuth(options.auth, 'options.auth');
   if (options.udpEncapsulationPort !== undefined) {
     validateInteger(options.udpEncapsulationPort, 'options.udpEncapsulationPort', 1, 65535);
+  }
+  if (options.retransmission !== undefined) {
+    resolveRetransmission(options.retransmission, 'options.retransmission');
+  }
+  if (options.paths !== undefined) {
+    const address = (options.paths as { address?: unknown }).address;
+    if (address !== undefined) {
+      throw invalidArgValue(
+        'options.paths.address',
+        address,
+        'is per path: use socket.paths.configure()',
+      );
+    }
+    resolvePathParameters(options.paths, 'options.paths');
   }
   if (options.scheduler !== undefined && !SCHEDULERS.includes(options.scheduler)) {
     throw invalidArgValue(
@@ -693,6 +729,13 @@ export function applyHandleOptions(
     },
     pickSettings(o as Record<string, unknown>, 'options'),
   );
+  if (o.retransmission !== undefined) {
+    setRetransmission(handle, 0, resolveRetransmission(o.retransmission, 'options.retransmission'));
+  }
+  if (o.paths !== undefined) {
+    const resolved = resolvePathParameters(o.paths, 'options.paths');
+    setPathParameters(handle, 0, resolved, undefined, 'options.paths');
+  }
   if (o.auth !== undefined) applyAuth(handle, resolveAuth(o.auth, 'options.auth'));
   if (o.interleaving) {
     // AUTH on this socket (the option, or net.sctp.auth_enable) and I-DATA do not work

@@ -196,89 +196,9 @@ export class Paths {
   /** Changes parameters of one path (`address`) or of every path. Unset fields stay. */
   configure(options: Partial<PathParameters> & { address?: string }): void {
     validateObject(options, 'options');
-    const value: Record<string, unknown> = {};
-    if (options.address !== undefined) value.address = this.peer(options.address);
-    let flags = 0;
-    if (options.heartbeat !== undefined) {
-      validateBoolean(options.heartbeat, 'options.heartbeat');
-      flags |= options.heartbeat ? constants.SPP_HB_ENABLE : constants.SPP_HB_DISABLE;
-    }
-    if (options.heartbeatInterval !== undefined) {
-      value.heartbeatInterval = validateInteger(
-        options.heartbeatInterval,
-        'options.heartbeatInterval',
-        1,
-        2 ** 32 - 1,
-      );
-      flags |= constants.SPP_HB_ENABLE;
-    }
-    if (options.maxRetransmissions !== undefined) {
-      value.pathMaxRetransmissions = validateInteger(
-        options.maxRetransmissions,
-        'options.maxRetransmissions',
-        1,
-        65535,
-      );
-    }
-    if (options.mtuDiscovery !== undefined) {
-      validateBoolean(options.mtuDiscovery, 'options.mtuDiscovery');
-      flags |= options.mtuDiscovery ? constants.SPP_PMTUD_ENABLE : constants.SPP_PMTUD_DISABLE;
-    }
-    if (options.mtu !== undefined) {
-      value.pathMtu = validateInteger(options.mtu, 'options.mtu', 512, 65535);
-      flags |= constants.SPP_PMTUD_DISABLE; // a fixed MTU
-    }
-    if (options.sackDelay !== undefined) {
-      value.sackDelay = validateInteger(options.sackDelay, 'options.sackDelay', 1, 500);
-      flags |= constants.SPP_SACKDELAY_ENABLE;
-    }
-    value.flags = flags;
-    const pf = options.potentiallyFailedThreshold;
-    const ps = options.primaryChangeThreshold;
-    if (pf !== undefined) validateInteger(pf, 'options.potentiallyFailedThreshold', 0, 65535);
-    if (ps !== undefined) validateInteger(ps, 'options.primaryChangeThreshold', 0, 65535);
-    const probe = options.probeInterval;
-    if (probe !== undefined && probe !== 0) {
-      validateInteger(probe, 'options.probeInterval', 5000, 2 ** 32 - 1);
-    }
-    // A kernel without PLPMTUD says so now, before anything else is written.
-    if (probe !== undefined)
-      getOption(this.handle(), 'SCTP_PLPMTUD_PROBE_INTERVAL', {}, this.assocId());
-    const where = value.address === undefined ? {} : { address: value.address };
-    let thresholds: Record<string, number> | null = null;
-    if (pf !== undefined || ps !== undefined) {
-      // The kernel writes both thresholds each time: the one not given is kept by reading it.
-      const now = getOption(this.handle(), 'SCTP_PEER_ADDR_THLDS_V2', where, this.assocId());
-      const pfValue = pf ?? (now.potentiallyFailedThreshold as number);
-      const psValue = ps ?? (now.primaryChangeThreshold as number);
-      if (pfValue > psValue) {
-        throw invalidArgValue(
-          'options.potentiallyFailedThreshold',
-          pfValue,
-          `must not be above primaryChangeThreshold (${psValue})`,
-        );
-      }
-      thresholds = { potentiallyFailedThreshold: pfValue, primaryChangeThreshold: psValue };
-    }
-    if (Object.keys(value).length > 1 + Object.keys(where).length || flags !== 0) {
-      setOption(this.handle(), 'SCTP_PEER_ADDR_PARAMS', value, this.assocId());
-    }
-    if (thresholds) {
-      setOption(
-        this.handle(),
-        'SCTP_PEER_ADDR_THLDS_V2',
-        { ...where, ...thresholds },
-        this.assocId(),
-      );
-    }
-    if (probe !== undefined) {
-      setOption(
-        this.handle(),
-        'SCTP_PLPMTUD_PROBE_INTERVAL',
-        { ...where, interval: probe },
-        this.assocId(),
-      );
-    }
+    const resolved = resolvePathParameters(options, 'options');
+    const address = options.address === undefined ? undefined : this.peer(options.address);
+    setPathParameters(this.handle(), this.assocId(), resolved, address);
   }
 
   /** The association's RTO bounds and Association.Max.Retrans (SCTP_RTOINFO, SCTP_ASSOCINFO). */
@@ -295,24 +215,8 @@ export class Paths {
 
   /** Sets RTO bounds and Association.Max.Retrans; unset fields stay. */
   setRetransmission(options: Partial<RetransmissionParameters>): void {
-    validateObject(options, 'options');
-    const ms = (key: 'rtoInitial' | 'rtoMin' | 'rtoMax') =>
-      options[key] === undefined
-        ? 0
-        : validateInteger(options[key], `options.${key}`, 1, 2 ** 32 - 1);
-    const rto = { initial: ms('rtoInitial'), min: ms('rtoMin'), max: ms('rtoMax') };
-    if (rto.initial || rto.min || rto.max) {
-      setOption(this.handle(), 'SCTP_RTOINFO', rto, this.assocId());
-    }
-    if (options.maxRetransmissions !== undefined) {
-      const max = validateInteger(
-        options.maxRetransmissions,
-        'options.maxRetransmissions',
-        1,
-        65535,
-      );
-      setOption(this.handle(), 'SCTP_ASSOCINFO', { maxRetransmissions: max }, this.assocId());
-    }
+    const resolved = resolveRetransmission(options, 'options');
+    setRetransmission(this.handle(), this.assocId(), resolved);
   }
 
   private info(address: AddressInfo): PathInfo {
@@ -354,5 +258,162 @@ export class Paths {
     const port = readAddresses(handle, false, 0)[0]?.port ?? 0;
     const rc = handle.bindx(hosts, port, remove);
     if (rc < 0) throw systemError(rc, 'setsockopt', { address: hosts, port });
+  }
+}
+
+/** Path parameters checked and in the kernel's terms, before anything is written. */
+export interface ResolvedPathParameters {
+  /** SCTP_PEER_ADDR_PARAMS fields, flags included. */
+  params: Record<string, number>;
+  potentiallyFailedThreshold?: number;
+  primaryChangeThreshold?: number;
+  probeInterval?: number;
+}
+
+/** Checks path parameters (`name` prefixes the errors); no I/O. */
+export function resolvePathParameters(
+  options: Partial<PathParameters>,
+  name: string,
+): ResolvedPathParameters {
+  validateObject(options, name);
+  const params: Record<string, number> = {};
+  let flags = 0;
+  if (options.heartbeat !== undefined) {
+    validateBoolean(options.heartbeat, `${name}.heartbeat`);
+    flags |= options.heartbeat ? constants.SPP_HB_ENABLE : constants.SPP_HB_DISABLE;
+  }
+  if (options.heartbeatInterval !== undefined) {
+    params.heartbeatInterval = validateInteger(
+      options.heartbeatInterval,
+      `${name}.heartbeatInterval`,
+      1,
+      2 ** 32 - 1,
+    );
+    flags |= constants.SPP_HB_ENABLE;
+  }
+  if (options.maxRetransmissions !== undefined) {
+    params.pathMaxRetransmissions = validateInteger(
+      options.maxRetransmissions,
+      `${name}.maxRetransmissions`,
+      1,
+      65535,
+    );
+  }
+  if (options.mtuDiscovery !== undefined) {
+    validateBoolean(options.mtuDiscovery, `${name}.mtuDiscovery`);
+    flags |= options.mtuDiscovery ? constants.SPP_PMTUD_ENABLE : constants.SPP_PMTUD_DISABLE;
+  }
+  if (options.mtu !== undefined) {
+    params.pathMtu = validateInteger(options.mtu, `${name}.mtu`, 512, 65535);
+    flags |= constants.SPP_PMTUD_DISABLE; // a fixed MTU
+  }
+  if (options.sackDelay !== undefined) {
+    params.sackDelay = validateInteger(options.sackDelay, `${name}.sackDelay`, 1, 500);
+    flags |= constants.SPP_SACKDELAY_ENABLE;
+  }
+  params.flags = flags;
+  const out: ResolvedPathParameters = { params };
+  const pf = options.potentiallyFailedThreshold;
+  const ps = options.primaryChangeThreshold;
+  if (pf !== undefined) {
+    out.potentiallyFailedThreshold = validateInteger(
+      pf,
+      `${name}.potentiallyFailedThreshold`,
+      0,
+      65535,
+    );
+  }
+  if (ps !== undefined) {
+    out.primaryChangeThreshold = validateInteger(ps, `${name}.primaryChangeThreshold`, 0, 65535);
+  }
+  const probe = options.probeInterval;
+  if (probe !== undefined) {
+    out.probeInterval =
+      probe === 0 ? 0 : validateInteger(probe, `${name}.probeInterval`, 5000, 2 ** 32 - 1);
+  }
+  return out;
+}
+
+/**
+ * Writes checked path parameters: for one peer `address`, or for every path of the
+ * association (assocId 0 on a socket without one: the defaults its associations start with).
+ */
+export function setPathParameters(
+  handle: NativeSocket,
+  assocId: number,
+  resolved: ResolvedPathParameters,
+  address?: AddressInfo,
+  name = 'options',
+): void {
+  const { params, probeInterval: probe } = resolved;
+  // A kernel without PLPMTUD says so now, before anything else is written.
+  if (probe !== undefined) getOption(handle, 'SCTP_PLPMTUD_PROBE_INTERVAL', {}, assocId);
+  const where = address === undefined ? {} : { address };
+  let thresholds: Record<string, number> | null = null;
+  const { potentiallyFailedThreshold: pf, primaryChangeThreshold: ps } = resolved;
+  if (pf !== undefined || ps !== undefined) {
+    // The kernel writes both thresholds each time: the one not given is kept by reading it.
+    const now = getOption(handle, 'SCTP_PEER_ADDR_THLDS_V2', where, assocId);
+    const pfValue = pf ?? (now.potentiallyFailedThreshold as number);
+    const psValue = ps ?? (now.primaryChangeThreshold as number);
+    if (pfValue > psValue) {
+      throw invalidArgValue(
+        `${name}.potentiallyFailedThreshold`,
+        pfValue,
+        `must not be above primaryChangeThreshold (${psValue})`,
+      );
+    }
+    thresholds = { potentiallyFailedThreshold: pfValue, primaryChangeThreshold: psValue };
+  }
+  if (Object.keys(params).length > 1 || params.flags !== 0) {
+    setOption(handle, 'SCTP_PEER_ADDR_PARAMS', { ...where, ...params }, assocId);
+  }
+  if (thresholds) {
+    setOption(handle, 'SCTP_PEER_ADDR_THLDS_V2', { ...where, ...thresholds }, assocId);
+  }
+  if (probe !== undefined) {
+    setOption(handle, 'SCTP_PLPMTUD_PROBE_INTERVAL', { ...where, interval: probe }, assocId);
+  }
+}
+
+/** Retransmission parameters checked: RTO fields 0 where not given (the kernel keeps those). */
+export interface ResolvedRetransmission {
+  rto: { initial: number; min: number; max: number };
+  maxRetransmissions?: number;
+}
+
+/** Checks retransmission parameters (`name` prefixes the errors); no I/O. */
+export function resolveRetransmission(
+  options: Partial<RetransmissionParameters>,
+  name: string,
+): ResolvedRetransmission {
+  validateObject(options, name);
+  const ms = (key: 'rtoInitial' | 'rtoMin' | 'rtoMax') =>
+    options[key] === undefined
+      ? 0
+      : validateInteger(options[key], `${name}.${key}`, 1, 2 ** 32 - 1);
+  const out: ResolvedRetransmission = {
+    rto: { initial: ms('rtoInitial'), min: ms('rtoMin'), max: ms('rtoMax') },
+  };
+  if (options.maxRetransmissions !== undefined) {
+    out.maxRetransmissions = validateInteger(
+      options.maxRetransmissions,
+      `${name}.maxRetransmissions`,
+      1,
+      65535,
+    );
+  }
+  return out;
+}
+
+/** Writes checked retransmission parameters (assocId 0: the socket's associations to come). */
+export function setRetransmission(
+  handle: NativeSocket,
+  assocId: number,
+  { rto, maxRetransmissions }: ResolvedRetransmission,
+): void {
+  if (rto.initial || rto.min || rto.max) setOption(handle, 'SCTP_RTOINFO', rto, assocId);
+  if (maxRetransmissions !== undefined) {
+    setOption(handle, 'SCTP_ASSOCINFO', { maxRetransmissions }, assocId);
   }
 }

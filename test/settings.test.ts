@@ -410,3 +410,64 @@ test('path thresholds and the PLPMTUD probe interval, per path and for all', asy
     await p.close();
   }
 });
+
+test('retransmission and paths options: what associations start with, accepted ones too; heartbeats come at their interval', async () => {
+  const tuned = {
+    retransmission: { rtoInitial: 150, rtoMin: 100, rtoMax: 800, maxRetransmissions: 7 },
+    paths: { heartbeatInterval: 200, maxRetransmissions: 3, potentiallyFailedThreshold: 1 },
+  };
+  const server = createServer(tuned);
+  const endpoint = createEndpoint({ host: '127.0.0.1', ...tuned }).listen();
+  const untuned = createEndpoint({ host: '127.0.0.1' }).listen();
+  const sockets: Socket[] = [];
+  try {
+    const port = await listening(server.listen({ host: '127.0.0.1', port: 0 }));
+    const accepted = once(server, 'connection') as Promise<[Socket]>;
+    const client = connect({ host: '127.0.0.1', port, ...tuned });
+    const plain = connect({ host: '127.0.0.1', port: untuned.address()!.port });
+    const toEndpoint = connect({ host: '127.0.0.1', port: endpoint.address()!.port });
+    const association = nextAssociation(endpoint);
+    sockets.push(client, plain, toEndpoint);
+    await Promise.all([connected(client), connected(plain), connected(toEndpoint)]);
+    const [serverSide] = await accepted;
+    sockets.push(serverSide);
+    for (const paths of [client.paths, serverSide.paths, (await association).paths]) {
+      expect(paths.retransmission()).toEqual(tuned.retransmission);
+      expect(paths.parameters()).toMatchObject(tuned.paths);
+      expect(paths.parameters('127.0.0.1')).toMatchObject(tuned.paths);
+    }
+    expect(plain.paths.parameters()).toMatchObject({ heartbeatInterval: 30000 });
+    // Idle for 2 s: heartbeats every 200 ms plus an RTO of about 150 ms (with the kernel's
+    // jitter) on the tuned association; none between two with the kernel's 30 s.
+    const before = [client.stats().outControlChunks, plain.stats().outControlChunks];
+    await sleep(2000);
+    const heartbeats = client.stats().outControlChunks - before[0]!;
+    expect(heartbeats).toBeGreaterThanOrEqual(3);
+    expect(plain.stats().outControlChunks - before[1]!).toBe(0);
+  } finally {
+    await Promise.all(sockets.map(endAndWait));
+    await closeServer(server);
+    endpoint.destroy();
+    untuned.destroy();
+  }
+});
+
+test('retransmission and paths options are checked before anything is opened', () => {
+  const refused: [object, string][] = [
+    [{ retransmission: { rtoMin: 0 } }, 'ERR_OUT_OF_RANGE'],
+    [{ retransmission: { maxRetransmissions: 70000 } }, 'ERR_OUT_OF_RANGE'],
+    [{ retransmission: 5 }, 'ERR_INVALID_ARG_TYPE'],
+    [{ paths: { heartbeatInterval: -1 } }, 'ERR_OUT_OF_RANGE'],
+    [{ paths: { heartbeat: 'yes' } }, 'ERR_INVALID_ARG_TYPE'],
+    [{ paths: { address: '127.0.0.1' } }, 'ERR_INVALID_ARG_VALUE'],
+  ];
+  for (const [options, code] of refused) {
+    for (const open of [
+      () => createServer(options),
+      () => createEndpoint({ host: '127.0.0.1', ...options }),
+      () => connect({ host: '127.0.0.1', port: 9, ...options }),
+    ]) {
+      expect(open).toThrow(expect.objectContaining({ code }));
+    }
+  }
+});

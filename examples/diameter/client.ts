@@ -10,7 +10,7 @@
 // when the peer opened, every watchdog and request was answered, and the disconnect was clean.
 import { parseArgs } from 'node:util';
 import { Application, avp, Code, Command, text, u32, type Message } from './message';
-import { common, int, list, tune } from './options';
+import { common, int, list, sctpOptions } from './options';
 import { DiameterPeer } from './peer';
 
 const { values } = parseArgs({
@@ -34,6 +34,7 @@ const peer = DiameterPeer.connect(
     port: int(values, 'port'),
     ...(values.local && { localAddress: list(values.local) }),
     streams: { out: streams, in: streams },
+    ...sctpOptions(values),
   },
   {
     originHost,
@@ -43,7 +44,6 @@ const peer = DiameterPeer.connect(
   },
 );
 peer.socket.once('connect', () => {
-  tune(peer.socket, values);
   const addresses = peer.socket.remoteAddresses().map((a) => a.address);
   const streams = peer.socket.outboundStreams;
   say(

@@ -1,6 +1,6 @@
 // Command-line options the Diameter client and server share: identity, addresses, and the
 // SCTP timers that decide how fast a dead path is left (docs/diameter.md explains them).
-import type { Socket } from '../../lib';
+import type { SocketOptions } from '../../lib';
 
 /** For parseArgs: `options: { ...common, ...the program's own }`. */
 export const common = {
@@ -38,22 +38,23 @@ export function int(values: Record<string, unknown>, name: string, optional = fa
 
 export const list = (text: unknown): string[] => String(text).split(',').filter(Boolean);
 
-/** Applies --heartbeat, --rto-min, --rto-max and --path-max-retrans to an association. */
-export function tune(socket: Socket, values: Record<string, unknown>): void {
+/**
+ * The socket options for --heartbeat, --rto-min, --rto-max and --path-max-retrans: every
+ * association starts with them, from its INIT on (accepted ones get their server's).
+ */
+export function sctpOptions(values: Record<string, unknown>): SocketOptions {
   const rtoMin = int(values, 'rto-min', true);
   const rtoMax = int(values, 'rto-max', true);
-  if (rtoMin !== undefined || rtoMax !== undefined) {
-    socket.paths.setRetransmission({
-      ...(rtoMin !== undefined && { rtoMin }),
-      ...(rtoMax !== undefined && { rtoMax }),
-    });
-  }
   const heartbeatInterval = int(values, 'heartbeat', true);
   const maxRetransmissions = int(values, 'path-max-retrans', true);
-  if (heartbeatInterval !== undefined || maxRetransmissions !== undefined) {
-    socket.paths.configure({
+  return {
+    retransmission: {
+      ...(rtoMin !== undefined && { rtoMin }),
+      ...(rtoMax !== undefined && { rtoMax }),
+    },
+    paths: {
       ...(heartbeatInterval !== undefined && { heartbeatInterval }),
       ...(maxRetransmissions !== undefined && { maxRetransmissions }),
-    });
-  }
+    },
+  };
 }

@@ -10,7 +10,7 @@
 import { parseArgs } from 'node:util';
 import { createServer } from '../../lib';
 import { Application, avp, Code, Command, find, Result } from './message';
-import { common, int, list, tune } from './options';
+import { common, int, list, sctpOptions } from './options';
 import { DiameterPeer, DIAMETER_PPID } from './peer';
 
 const { values } = parseArgs({
@@ -27,9 +27,8 @@ const streams = int(values, 'streams');
 const peers = new Set<DiameterPeer>();
 
 const server = createServer(
-  { ppid: DIAMETER_PPID, streams: { out: streams, in: streams } },
+  { ppid: DIAMETER_PPID, streams: { out: streams, in: streams }, ...sctpOptions(values) },
   (socket) => {
-    tune(socket, values);
     const from = socket
       .remoteAddresses()
       .map((a) => a.address)
