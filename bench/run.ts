@@ -161,7 +161,7 @@ const SCENARIOS: Scenario[] = [
   },
   {
     id: 'many',
-    title: `${scale(10000)} associations on one endpoint, 2 echoed ${SMALL} B messages each`,
+    title: `${scale(10000)} associations on one endpoint, 2 echoed ${SMALL} B messages each, 100 in flight in turn`,
     measurement: { kind: 'many', associations: scale(10000), size: SMALL, messagesEach: 2 },
     comparators: [kernelSctp(), c({}, 'C one-to-many echo server'), nodeTcp()],
     figures: [

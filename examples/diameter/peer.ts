@@ -65,7 +65,7 @@ export interface PeerCounters {
   watchdogsSent: number;
   watchdogsAnswered: number;
   watchdogsReceived: number;
-  /** Tw expired with a watchdog unanswered (RFC 3539's SUSPECT). */
+  /** Times Tw expired with our DWR unanswered (RFC 3539's SUSPECT). */
   suspects: number;
   requestsSent: number;
   answersReceived: number;
@@ -107,7 +107,10 @@ export interface DiameterPeer {
   on(event: 'watchdog', listener: (roundTrip: number) => void): this;
   /** The peer sent a DWR; it has been answered. */
   on(event: 'watchdogRequest', listener: () => void): this;
-  /** Tw passed with a watchdog unanswered (the peer may be failing). */
+  /**
+   * Tw passed with our DWR unanswered (RFC 3539's SUSPECT; anything received ends it). One
+   * more Tw without anything, and the peer is closed with ERR_DIAMETER_TIMEOUT.
+   */
   on(event: 'suspect', listener: () => void): this;
   /** The peer sent DPR; we answered and it will close the association. */
   on(event: 'disconnectRequest', listener: (cause: number | undefined) => void): this;
@@ -135,12 +138,19 @@ export class DiameterPeer extends EventEmitter {
   };
 
   private readonly pending = new Map<number, Pending>();
+  /** Our application requests still waiting for their answer (settled, never rejecting). */
+  private readonly inFlight = new Set<Promise<unknown>>();
   private nextHopByHop = (Math.random() * 0x100000000) >>> 0;
   private nextEndToEnd = ((Date.now() & 0xfff) << 20) >>> 0; // RFC 6733 §3: time in the high bits
   private nextStream = 0;
   private readonly watchdogInterval: number;
   private readonly answerTimeout: number;
-  private watchdog: { timer: NodeJS.Timeout | undefined; sentAt: number | undefined };
+  /** RFC 3539 §3.4.1: the Tw timer, when our DWR went out (if it is unanswered), the state. */
+  private watchdog: {
+    timer: NodeJS.Timeout | undefined;
+    sentAt: number | undefined;
+    state: 'okay' | 'suspect';
+  };
   private closeError: Error | undefined;
 
   private constructor(
@@ -150,7 +160,7 @@ export class DiameterPeer extends EventEmitter {
     super();
     this.watchdogInterval = options.watchdogInterval ?? 30000;
     this.answerTimeout = options.answerTimeout ?? 10000;
-    this.watchdog = { timer: undefined, sentAt: undefined };
+    this.watchdog = { timer: undefined, sentAt: undefined, state: 'okay' };
     socket.on('message', (data, info) => this.receive(data, info.stream));
     socket.on('error', (err) => (this.closeError ??= err));
     socket.on('close', () => this.closed());
@@ -193,14 +203,25 @@ export class DiameterPeer extends EventEmitter {
     const streams = this.socket.outboundStreams;
     const stream = streams > 1 ? 1 + (this.nextStream++ % (streams - 1)) : 0;
     this.counters.requestsSent++;
-    return this.ask(command, applicationId, avps, stream);
+    const answer = this.ask(command, applicationId, avps, stream);
+    const settled: Promise<unknown> = answer.then(
+      () => this.inFlight.delete(settled),
+      () => this.inFlight.delete(settled),
+    );
+    this.inFlight.add(settled);
+    return answer;
   }
 
-  /** Sends DPR, waits for DPA (or answerTimeout), then shuts the association down. */
+  /**
+   * Waits for the answers to our requests still due, sends DPR, waits for DPA (or
+   * answerTimeout), then shuts the association down.
+   */
   async disconnect(cause: number = DisconnectCause.Rebooting): Promise<void> {
     if (this.state !== 'open') return this.closedPromise();
-    this.state = 'closing';
+    this.state = 'closing'; // request() refuses from here on
     this.stopWatchdog();
+    await Promise.all(this.inFlight); // the answers still due, each within answerTimeout
+    if (this.socket.destroyed) return this.closedPromise(); // the association ended meanwhile
     try {
       await this.ask(Command.DisconnectPeer, Application.Common, [
         ...this.origin(),
@@ -368,6 +389,8 @@ export class DiameterPeer extends EventEmitter {
     const pending = this.pending.get(answer.hopByHop);
     if (!pending) {
       this.counters.unmatchedAnswers++;
+      // A DWA after answerTimeout: too late for its request, but the peer is answering.
+      if (answer.command === Command.DeviceWatchdog) this.watchdog.sentAt = undefined;
       return;
     }
     this.pending.delete(answer.hopByHop);
@@ -401,25 +424,39 @@ export class DiameterPeer extends EventEmitter {
     this.emit('open', this.remote!);
   }
 
-  /** Tw: a DWR when nothing came in for watchdogInterval; SUSPECT if it is still unanswered. */
+  /** Anything received: the peer is alive (back to OKAY), and Tw starts again. */
   private restartWatchdog(): void {
     if (this.state !== 'open') return;
+    this.watchdog.state = 'okay';
     clearTimeout(this.watchdog.timer);
     this.watchdog.timer = setTimeout(() => this.watchdogExpired(), this.watchdogInterval);
   }
 
+  /**
+   * Tw passed with nothing received: a DWR; if one is unanswered, SUSPECT; if it still is
+   * after another Tw, the connection is down and is closed (RFC 3539's failover point).
+   */
   private watchdogExpired(): void {
+    if (this.watchdog.sentAt !== undefined && this.watchdog.state === 'suspect') {
+      const error = new PeerError(
+        `no watchdog answer in 2 x ${this.watchdogInterval} ms`,
+        'ERR_DIAMETER_TIMEOUT',
+      );
+      return this.fail(error);
+    }
     if (this.watchdog.sentAt !== undefined) {
+      this.watchdog.state = 'suspect';
       this.counters.suspects++;
       this.emit('suspect');
     } else {
       this.watchdog.sentAt = performance.now();
       this.counters.watchdogsSent++;
       this.ask(Command.DeviceWatchdog, Application.Common, this.origin()).catch(() => {
-        // Counted as a suspect when Tw passes; the association's own failure closes us.
+        // Handled by Tw: SUSPECT, then down.
       });
     }
-    this.restartWatchdog();
+    clearTimeout(this.watchdog.timer);
+    this.watchdog.timer = setTimeout(() => this.watchdogExpired(), this.watchdogInterval);
   }
 
   private stopWatchdog(): void {
