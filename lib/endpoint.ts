@@ -10,7 +10,14 @@ import {
   type EndpointLimits,
   type EndpointMessageInfo,
 } from './association';
-import { abortError, codedError, invalidArgType, socketClosed, systemError } from './errors';
+import {
+  abortError,
+  codedError,
+  invalidArgType,
+  invalidArgValue,
+  socketClosed,
+  systemError,
+} from './errors';
 import {
   applyHandleOptions,
   assocIdAt,
@@ -781,6 +788,15 @@ export class Endpoint extends EventEmitter {
 
   private peelOff(a: Association, options: SocketOptions): Socket {
     validateObject(options, 'options');
+    for (const key of ['retransmission', 'pathDefaults'] as const) {
+      if (options[key] === undefined) continue;
+      // What new associations start with; this one is up (association.paths changes it).
+      throw invalidArgValue(
+        `options.${key}`,
+        options[key],
+        'is for new associations, not a peeled-off one',
+      );
+    }
     const handle = this.handleFor(a);
     if (a.state !== 'up') {
       throw codedError(`Association ${a.id} is ${a.state}`, 'ERR_SOCKET_CLOSED');

@@ -41,7 +41,7 @@ import {
   resolveRetransmission,
   setPathParameters,
   setRetransmission,
-  type PathParameters,
+  type PathDefaults,
   type RetransmissionParameters,
 } from './paths';
 import { validateBoolean, validateInteger, validateObject } from './validate';
@@ -275,9 +275,10 @@ export interface HandleOptions extends Partial<Settings> {
    * What every path of this socket's associations starts with: heartbeats and their
    * interval, Path.Max.Retrans, the thresholds... (SCTP_PEER_ADDR_PARAMS and the others
    * without an address), as Paths#configure sets them on one that is up. Accepted
-   * associations have their server's. Default: the net.sctp sysctls.
+   * associations have their server's. Default: the net.sctp sysctls. The SACK delay is the
+   * `sackDelay` setting.
    */
-  paths?: Partial<PathParameters>;
+  pathDefaults?: PathDefaults;
 }
 
 /** One path to the peer (SCTP_GET_PEER_ADDR_INFO; the primary path's in SCTP_STATUS). */
@@ -404,16 +405,20 @@ export function validateHandleOptions(options: HandleOptions): void {
   if (options.retransmission !== undefined) {
     resolveRetransmission(options.retransmission, 'options.retransmission');
   }
-  if (options.paths !== undefined) {
-    const address = (options.paths as { address?: unknown }).address;
-    if (address !== undefined) {
+  if (options.pathDefaults !== undefined) {
+    validateObject(options.pathDefaults, 'options.pathDefaults');
+    for (const key of ['address', 'sackDelay']) {
+      const value = (options.pathDefaults as Record<string, unknown>)[key];
+      if (value === undefined) continue;
       throw invalidArgValue(
-        'options.paths.address',
-        address,
-        'is per path: use socket.paths.configure()',
+        `options.pathDefaults.${key}`,
+        value,
+        key === 'address'
+          ? 'is per path: use socket.paths.configure()'
+          : 'is the sackDelay setting (options.sackDelay)',
       );
     }
-    resolvePathParameters(options.paths, 'options.paths');
+    resolvePathParameters(options.pathDefaults, 'options.pathDefaults');
   }
   if (options.scheduler !== undefined && !SCHEDULERS.includes(options.scheduler)) {
     throw invalidArgValue(
@@ -732,9 +737,9 @@ export function applyHandleOptions(
   if (o.retransmission !== undefined) {
     setRetransmission(handle, 0, resolveRetransmission(o.retransmission, 'options.retransmission'));
   }
-  if (o.paths !== undefined) {
-    const resolved = resolvePathParameters(o.paths, 'options.paths');
-    setPathParameters(handle, 0, resolved, undefined, 'options.paths');
+  if (o.pathDefaults !== undefined) {
+    const resolved = resolvePathParameters(o.pathDefaults, 'options.pathDefaults');
+    setPathParameters(handle, 0, resolved, undefined, 'options.pathDefaults');
   }
   if (o.auth !== undefined) applyAuth(handle, resolveAuth(o.auth, 'options.auth'));
   if (o.interleaving) {

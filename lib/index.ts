@@ -55,7 +55,7 @@ export type { SendCallback } from './send-queue';
 export type { NativeAddress } from './native';
 export type { AssociationStats, SendDefaultsChange } from './handle';
 export { Paths } from './paths';
-export type { PathParameters, RetransmissionParameters } from './paths';
+export type { PathDefaults, PathParameters, RetransmissionParameters } from './paths';
 export type * from './notifications';
 export type { SystemError } from './errors';
 import { native } from './native';

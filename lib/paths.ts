@@ -52,6 +52,9 @@ export interface PathParameters {
   probeInterval?: number;
 }
 
+/** What a socket's associations start every path with (the `pathDefaults` option). */
+export type PathDefaults = Partial<Omit<PathParameters, 'sackDelay'>>;
+
 /** Association-wide retransmission parameters (SCTP_RTOINFO, SCTP_ASSOCINFO). */
 export interface RetransmissionParameters {
   /** RTO.Initial, RTO.Min, RTO.Max in milliseconds. */
@@ -196,9 +199,9 @@ export class Paths {
   /** Changes parameters of one path (`address`) or of every path. Unset fields stay. */
   configure(options: Partial<PathParameters> & { address?: string }): void {
     validateObject(options, 'options');
-    const resolved = resolvePathParameters(options, 'options');
     const address = options.address === undefined ? undefined : this.peer(options.address);
-    setPathParameters(this.handle(), this.assocId(), resolved, address);
+    const resolved = resolvePathParameters(options, 'options');
+    setPathParameters(this.handle(), this.assocId(), resolved, address, 'options');
   }
 
   /** The association's RTO bounds and Association.Max.Retrans (SCTP_RTOINFO, SCTP_ASSOCINFO). */
@@ -278,6 +281,16 @@ export function resolvePathParameters(
   validateObject(options, name);
   const params: Record<string, number> = {};
   let flags = 0;
+  if (options.heartbeat === false && options.heartbeatInterval !== undefined) {
+    throw invalidArgValue(
+      `${name}.heartbeatInterval`,
+      options.heartbeatInterval,
+      'turns heartbeats on, and heartbeat is false',
+    );
+  }
+  if (options.mtuDiscovery === true && options.mtu !== undefined) {
+    throw invalidArgValue(`${name}.mtu`, options.mtu, 'fixes the MTU, and mtuDiscovery is true');
+  }
   if (options.heartbeat !== undefined) {
     validateBoolean(options.heartbeat, `${name}.heartbeat`);
     flags |= options.heartbeat ? constants.SPP_HB_ENABLE : constants.SPP_HB_DISABLE;
@@ -326,12 +339,21 @@ export function resolvePathParameters(
   if (ps !== undefined) {
     out.primaryChangeThreshold = validateInteger(ps, `${name}.primaryChangeThreshold`, 0, 65535);
   }
+  if (pf !== undefined && ps !== undefined && pf > ps) throw thresholdsError(name, pf, ps);
   const probe = options.probeInterval;
   if (probe !== undefined) {
     out.probeInterval =
       probe === 0 ? 0 : validateInteger(probe, `${name}.probeInterval`, 5000, 2 ** 32 - 1);
   }
   return out;
+}
+
+function thresholdsError(name: string, pf: number, ps: number): Error {
+  return invalidArgValue(
+    `${name}.potentiallyFailedThreshold`,
+    pf,
+    `must not be above primaryChangeThreshold (${ps})`,
+  );
 }
 
 /**
@@ -342,8 +364,8 @@ export function setPathParameters(
   handle: NativeSocket,
   assocId: number,
   resolved: ResolvedPathParameters,
-  address?: AddressInfo,
-  name = 'options',
+  address: AddressInfo | undefined,
+  name: string,
 ): void {
   const { params, probeInterval: probe } = resolved;
   // A kernel without PLPMTUD says so now, before anything else is written.
@@ -356,13 +378,7 @@ export function setPathParameters(
     const now = getOption(handle, 'SCTP_PEER_ADDR_THLDS_V2', where, assocId);
     const pfValue = pf ?? (now.potentiallyFailedThreshold as number);
     const psValue = ps ?? (now.primaryChangeThreshold as number);
-    if (pfValue > psValue) {
-      throw invalidArgValue(
-        `${name}.potentiallyFailedThreshold`,
-        pfValue,
-        `must not be above primaryChangeThreshold (${psValue})`,
-      );
-    }
+    if (pfValue > psValue) throw thresholdsError(name, pfValue, psValue);
     thresholds = { potentiallyFailedThreshold: pfValue, primaryChangeThreshold: psValue };
   }
   if (Object.keys(params).length > 1 || params.flags !== 0) {
@@ -395,6 +411,10 @@ export function resolveRetransmission(
   const out: ResolvedRetransmission = {
     rto: { initial: ms('rtoInitial'), min: ms('rtoMin'), max: ms('rtoMax') },
   };
+  const { min, max } = out.rto;
+  if (min && max && min > max) {
+    throw invalidArgValue(`${name}.rtoMin`, min, `must not be above rtoMax (${max})`);
+  }
   if (options.maxRetransmissions !== undefined) {
     out.maxRetransmissions = validateInteger(
       options.maxRetransmissions,

@@ -4,6 +4,7 @@
 // the real kernel: each shown by what it changes (chunks counted by the kernel, SACKs sent,
 // what the peer negotiated or received), not only read back. One peer is a python socket.
 import { once } from 'node:events';
+import { readdirSync } from 'node:fs';
 import {
   connect,
   createEndpoint,
@@ -411,38 +412,45 @@ test('path thresholds and the PLPMTUD probe interval, per path and for all', asy
   }
 });
 
-test('retransmission and paths options: what associations start with, accepted ones too; heartbeats come at their interval', async () => {
+test('retransmission and pathDefaults: what associations start with, accepted ones too; heartbeats come at the interval', async () => {
+  // Multiples of the kernel's tick (4 ms at HZ=250, 10 ms at HZ=100): they read back as set.
   const tuned = {
-    retransmission: { rtoInitial: 150, rtoMin: 100, rtoMax: 800, maxRetransmissions: 7 },
-    paths: { heartbeatInterval: 200, maxRetransmissions: 3, potentiallyFailedThreshold: 1 },
+    retransmission: { rtoInitial: 200, rtoMin: 100, rtoMax: 800, maxRetransmissions: 7 },
+    pathDefaults: { heartbeatInterval: 200, maxRetransmissions: 3, potentiallyFailedThreshold: 1 },
   };
   const server = createServer(tuned);
   const endpoint = createEndpoint({ host: '127.0.0.1', ...tuned }).listen();
   const untuned = createEndpoint({ host: '127.0.0.1' }).listen();
   const sockets: Socket[] = [];
+  const open = async (port: number, options = {}) => {
+    const s = connect({ host: '127.0.0.1', port, ...options });
+    sockets.push(s);
+    await connected(s);
+    return s;
+  };
   try {
     const port = await listening(server.listen({ host: '127.0.0.1', port: 0 }));
     const accepted = once(server, 'connection') as Promise<[Socket]>;
-    const client = connect({ host: '127.0.0.1', port, ...tuned });
-    const plain = connect({ host: '127.0.0.1', port: untuned.address()!.port });
-    const toEndpoint = connect({ host: '127.0.0.1', port: endpoint.address()!.port });
     const association = nextAssociation(endpoint);
-    sockets.push(client, plain, toEndpoint);
-    await Promise.all([connected(client), connected(plain), connected(toEndpoint)]);
+    const toServer = await open(port);
+    await open(endpoint.address()!.port);
+    // A tuned client and a plain one, each with an untuned peer: only the client's own
+    // heartbeats (and the peer's HEARTBEAT ACKs) go over each association.
+    const client = await open(untuned.address()!.port, tuned);
+    const plain = await open(untuned.address()!.port);
     const [serverSide] = await accepted;
     sockets.push(serverSide);
     for (const paths of [client.paths, serverSide.paths, (await association).paths]) {
       expect(paths.retransmission()).toEqual(tuned.retransmission);
-      expect(paths.parameters()).toMatchObject(tuned.paths);
-      expect(paths.parameters('127.0.0.1')).toMatchObject(tuned.paths);
+      expect(paths.parameters()).toMatchObject(tuned.pathDefaults);
+      expect(paths.parameters('127.0.0.1')).toMatchObject(tuned.pathDefaults);
     }
-    expect(plain.paths.parameters()).toMatchObject({ heartbeatInterval: 30000 });
-    // Idle for 2 s: heartbeats every 200 ms plus an RTO of about 150 ms (with the kernel's
-    // jitter) on the tuned association; none between two with the kernel's 30 s.
+    expect(toServer.paths.parameters()).toMatchObject({ heartbeatInterval: 30000 });
+    // Idle for 2 s: heartbeats every 200 ms plus an RTO (about 200 ms, with the kernel's
+    // jitter) from the tuned client; none from the plain one, with the kernel's 30 s.
     const before = [client.stats().outControlChunks, plain.stats().outControlChunks];
     await sleep(2000);
-    const heartbeats = client.stats().outControlChunks - before[0]!;
-    expect(heartbeats).toBeGreaterThanOrEqual(3);
+    expect(client.stats().outControlChunks - before[0]!).toBeGreaterThanOrEqual(3);
     expect(plain.stats().outControlChunks - before[1]!).toBe(0);
   } finally {
     await Promise.all(sockets.map(endAndWait));
@@ -452,15 +460,26 @@ test('retransmission and paths options: what associations start with, accepted o
   }
 });
 
-test('retransmission and paths options are checked before anything is opened', () => {
+test('retransmission and pathDefaults are checked before a socket is opened', async () => {
   const refused: [object, string][] = [
     [{ retransmission: { rtoMin: 0 } }, 'ERR_OUT_OF_RANGE'],
+    [{ retransmission: { rtoMin: 500, rtoMax: 400 } }, 'ERR_INVALID_ARG_VALUE'],
     [{ retransmission: { maxRetransmissions: 70000 } }, 'ERR_OUT_OF_RANGE'],
     [{ retransmission: 5 }, 'ERR_INVALID_ARG_TYPE'],
-    [{ paths: { heartbeatInterval: -1 } }, 'ERR_OUT_OF_RANGE'],
-    [{ paths: { heartbeat: 'yes' } }, 'ERR_INVALID_ARG_TYPE'],
-    [{ paths: { address: '127.0.0.1' } }, 'ERR_INVALID_ARG_VALUE'],
+    [{ pathDefaults: null }, 'ERR_INVALID_ARG_TYPE'],
+    [{ pathDefaults: { heartbeatInterval: -1 } }, 'ERR_OUT_OF_RANGE'],
+    [{ pathDefaults: { heartbeat: 'yes' } }, 'ERR_INVALID_ARG_TYPE'],
+    [{ pathDefaults: { heartbeat: false, heartbeatInterval: 100 } }, 'ERR_INVALID_ARG_VALUE'],
+    [{ pathDefaults: { mtuDiscovery: true, mtu: 1200 } }, 'ERR_INVALID_ARG_VALUE'],
+    [
+      { pathDefaults: { potentiallyFailedThreshold: 3, primaryChangeThreshold: 2 } },
+      'ERR_INVALID_ARG_VALUE',
+    ],
+    [{ pathDefaults: { address: '127.0.0.1' } }, 'ERR_INVALID_ARG_VALUE'],
+    [{ pathDefaults: { sackDelay: 100 } }, 'ERR_INVALID_ARG_VALUE'],
   ];
+  const fds = () => readdirSync('/proc/self/fd').length;
+  const before = fds();
   for (const [options, code] of refused) {
     for (const open of [
       () => createServer(options),
@@ -469,5 +488,21 @@ test('retransmission and paths options are checked before anything is opened', (
     ]) {
       expect(open).toThrow(expect.objectContaining({ code }));
     }
+  }
+  expect(fds()).toBe(before); // nothing was opened
+  // A peeled-off association is up already: these are refused there too.
+  const server = createEndpoint({ host: '127.0.0.1' }).listen();
+  const client = connect({ host: '127.0.0.1', port: server.address()!.port });
+  try {
+    const up = nextAssociation(server);
+    await connected(client);
+    const association = await up;
+    expect(() => association.peeloff({ retransmission: { rtoMin: 100 } })).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }),
+    );
+    expect(association.state).toBe('up');
+  } finally {
+    await endAndWait(client);
+    server.destroy();
   }
 });

@@ -52,7 +52,7 @@ export function sctpOptions(values: Record<string, unknown>): SocketOptions {
       ...(rtoMin !== undefined && { rtoMin }),
       ...(rtoMax !== undefined && { rtoMax }),
     },
-    paths: {
+    pathDefaults: {
       ...(heartbeatInterval !== undefined && { heartbeatInterval }),
       ...(maxRetransmissions !== undefined && { maxRetransmissions }),
     },
