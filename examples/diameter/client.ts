@@ -9,24 +9,25 @@
 // Prints what happens, a line each (--json: a JSON object each, the summary last). Exits 0
 // when the peer opened, every watchdog and request was answered, and the disconnect was clean.
 import { parseArgs } from 'node:util';
-import { Application, avp, Code, Command, text, u32, type Message } from './message';
-import { common, int, list, sctpOptions } from './options';
+import { Application, avp, Code, Command, optionalU32, text, type Message } from './message';
+import { commonOptions, int, list, printer, sctpOptions } from './options';
 import { DiameterPeer } from './peer';
 
 const { values } = parseArgs({
   options: {
-    ...common,
+    ...commonOptions,
     connect: { type: 'string', default: '127.0.0.1' },
     local: { type: 'string' },
     duration: { type: 'string', default: '5' },
     requests: { type: 'string', default: '0' },
   },
 });
-/** One line: the text, or with --json the event and its fields. */
-const say = (event: string, fields: object, line: string) =>
-  console.log(values.json ? JSON.stringify({ event, ...fields }) : line);
+const say = printer(values.json);
 const originHost = values['origin-host'] ?? 'client.example.test';
+// Every option is read before anything starts: a bad one is an error here, not later.
 const streams = int(values, 'streams');
+const duration = int(values, 'duration');
+const requestCount = int(values, 'requests');
 
 const peer = DiameterPeer.connect(
   {
@@ -60,7 +61,7 @@ const summary = {
     sent: 0,
     answered: 0,
     matched: 0,
-    resultCodes: {} as Record<number, number>,
+    resultCodes: {} as Record<string, number>,
     streams: 0,
   },
   disconnect: { clean: false, error: undefined as string | undefined },
@@ -81,15 +82,15 @@ peer.on('open', async (remote) => {
     summary.open,
     `open: peer ${remote.host} realm ${remote.realm} (${remote.productName ?? 'no product name'}), addresses ${remote.addresses.join(',')}`,
   );
-  await new Promise((resolve) => setTimeout(resolve, 1000 * int(values, 'duration')));
+  await new Promise((resolve) => setTimeout(resolve, 1000 * duration));
+  if (peer.state !== 'open') return; // it closed meanwhile: 'close' said why
   const { watchdogsSent: sent, watchdogsAnswered: answered } = peer.counters;
   say(
     'watchdogs',
     { sent, answered },
     `watchdog: ${sent} sent, ${answered} answered, longest round trip ${longest.toFixed(1)} ms`,
   );
-  const count = int(values, 'requests');
-  if (count > 0) await burst(count, remote.host, remote.realm);
+  if (requestCount > 0) await burst(requestCount, remote.host, remote.realm);
   await peer.disconnect();
 });
 
@@ -126,7 +127,7 @@ async function burst(count: number, host: string, realm: string): Promise<void> 
     const { answer, sessionId } = settled.value;
     requests.answered++;
     if (text(answer, Code.SessionId) === sessionId) requests.matched++;
-    const code = u32(answer, Code.ResultCode);
+    const code = optionalU32(answer, Code.ResultCode) ?? 'none';
     requests.resultCodes[code] = (requests.resultCodes[code] ?? 0) + 1;
   }
   const codes = Object.entries(requests.resultCodes).map(([code, n]) => `${code} x${n}`);

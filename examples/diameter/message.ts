@@ -36,6 +36,7 @@ export const Code = {
 export const Result = {
   Success: 2001,
   UnableToDeliver: 3002,
+  MissingAvp: 5005,
   ApplicationUnsupported: 3007,
   UnknownPeer: 3010,
   NoCommonApplication: 5010,
@@ -118,6 +119,7 @@ export function decode(bytes: Buffer): Message {
   if (bytes.length < HEADER_LENGTH) throw new DiameterError(`${bytes.length} bytes: no header`);
   if (bytes[0] !== 1) throw new DiameterError(`version ${bytes[0]}`);
   const length = bytes.readUInt32BE(0) & 0xffffff;
+  if (length > MAX_MESSAGE_LENGTH) throw new DiameterError(`${length} bytes: too large`);
   if (length !== bytes.length || length % 4 !== 0) {
     throw new DiameterError(`header says ${length} bytes, the message has ${bytes.length}`);
   }
@@ -149,8 +151,9 @@ export function decode(bytes: Buffer): Message {
 }
 
 // AVP constructors, by the RFC's data types. The base protocol's AVPs carry the M bit, but
-// Product-Name and Firmware-Revision must not (RFC 6733 §5.3.3, §5.3.4).
-const notMandatory = new Set<number>([Code.ProductName, Code.FirmwareRevision]);
+// Product-Name, Firmware-Revision and Error-Message must not (RFC 6733 §5.3.3, §5.3.4,
+// §7.3).
+const notMandatory = new Set<number>([Code.ProductName, Code.FirmwareRevision, Code.ErrorMessage]);
 const flagsFor = (code: number) => (notMandatory.has(code) ? 0 : AVP_MANDATORY);
 
 export const avp = {
@@ -173,14 +176,13 @@ export const avp = {
 };
 
 function ipv6Bytes(ip: string): Buffer {
-  const [head = '', tail = ''] = ip.split('::');
+  // The URL parser writes an IPv6 address as at most eight hex groups (a dotted IPv4 tail
+  // included), with one "::" for the longest run of zero groups.
+  const canonical = new URL(`http://[${ip}]`).hostname.slice(1, -1);
+  const [head = '', tail = ''] = canonical.split('::');
   const groups = (s: string) => (s ? s.split(':') : []);
-  const missing = 8 - groups(head).length - groups(tail).length;
-  const all = [
-    ...groups(head),
-    ...Array(ip.includes('::') ? missing : 0).fill('0'),
-    ...groups(tail),
-  ];
+  const zeros = canonical.includes('::') ? 8 - groups(head).length - groups(tail).length : 0;
+  const all = [...groups(head), ...Array<string>(zeros).fill('0'), ...groups(tail)];
   const out = Buffer.alloc(16);
   all.forEach((group, i) => out.writeUInt16BE(parseInt(group, 16), i * 2));
   return out;

@@ -2,8 +2,8 @@
 // SCTP timers that decide how fast a dead path is left (docs/diameter.md explains them).
 import type { SocketOptions } from '../../lib';
 
-/** For parseArgs: `options: { ...common, ...the program's own }`. */
-export const common = {
+/** For parseArgs: `options: { ...commonOptions, ...the program's own }`. */
+export const commonOptions = {
   'origin-host': { type: 'string' },
   realm: { type: 'string', default: 'example.test' },
   port: { type: 'string', default: '3868' },
@@ -57,4 +57,22 @@ export function sctpOptions(values: Record<string, unknown>): SocketOptions {
       ...(maxRetransmissions !== undefined && { maxRetransmissions }),
     },
   };
+}
+
+/**
+ * Prints one event: its line of text, or with `json` the event and its fields as one JSON
+ * object. Control characters in the text (a peer's Origin-Host may hold anything) are
+ * escaped, so that a peer cannot forge lines.
+ */
+export function printer(json: boolean) {
+  return (event: string, fields: object, line: string) =>
+    console.log(
+      json
+        ? JSON.stringify({ event, ...fields })
+        : [...line]
+            .map((c) =>
+              c < ' ' || c === '\x7f' ? `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}` : c,
+            )
+            .join(''),
+    );
 }

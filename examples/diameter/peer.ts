@@ -17,11 +17,11 @@ import {
   encode,
   find,
   Flag,
-  optionalU32,
   isRequest,
+  MAX_MESSAGE_LENGTH,
+  optionalU32,
   Result,
   text,
-  u32,
   type Avp,
   type Message,
 } from './message';
@@ -42,8 +42,10 @@ export interface PeerOptions {
   authApplications?: number[];
   acctApplications?: number[];
   /**
-   * Tw (RFC 3539): a DWR is sent when nothing has arrived for this long, and the peer is
-   * suspect when its answer has not come within as long again. Default 30,000 ms.
+   * Tw (RFC 3539), ms: a DWR is sent when nothing has arrived for this long, the peer is
+   * SUSPECT when its answer has not come within as long again, and down after one more.
+   * Default 30,000. RFC 3539 asks for at least 6,000 and ±2 s of jitter, which is added from
+   * 6,000 up; shorter values (for tests) are used as given. At least 100.
    */
   watchdogInterval?: number;
   /** How long a request waits for its answer. Default 10,000 ms. */
@@ -70,7 +72,7 @@ export interface PeerCounters {
   requestsSent: number;
   answersReceived: number;
   requestsReceived: number;
-  /** Answers whose hop-by-hop id matched no request (discarded, RFC 6733 §6.2). */
+  /** Answers that matched no request of ours by hop-by-hop id and command (discarded). */
   unmatchedAnswers: number;
 }
 
@@ -92,9 +94,15 @@ export class PeerError extends Error {
   }
 }
 
+/** A request of ours waiting for its answer. */
 interface Pending {
+  command: number;
+  /** An application request (request()), not one of the base protocol's. */
+  application: boolean;
   resolve(answer: Message): void;
   reject(err: Error): void;
+  /** Settles with the request, never rejects: what disconnect() waits for. */
+  settled: Promise<void>;
   timer: NodeJS.Timeout;
 }
 
@@ -137,20 +145,25 @@ export class DiameterPeer extends EventEmitter {
     unmatchedAnswers: 0,
   };
 
+  /** Our requests waiting for their answer, by hop-by-hop id. */
   private readonly pending = new Map<number, Pending>();
-  /** Our application requests still waiting for their answer (settled, never rejecting). */
-  private readonly inFlight = new Set<Promise<unknown>>();
   private nextHopByHop = (Math.random() * 0x100000000) >>> 0;
-  private nextEndToEnd = ((Date.now() & 0xfff) << 20) >>> 0; // RFC 6733 §3: time in the high bits
+  /** RFC 6733 §3: the time in the high 12 bits, random in the low 20. */
+  private nextEndToEnd = (((Date.now() & 0xfff) << 20) | (Math.random() * 0x100000)) >>> 0;
   private nextStream = 0;
   private readonly watchdogInterval: number;
   private readonly answerTimeout: number;
-  /** RFC 3539 §3.4.1: the Tw timer, when our DWR went out (if it is unanswered), the state. */
+  /**
+   * RFC 3539 §3.4.1: the Tw timer, when our outstanding DWR went out (its "Pending"), and
+   * whether the peer is SUSPECT.
+   */
   private watchdog: {
     timer: NodeJS.Timeout | undefined;
-    sentAt: number | undefined;
+    outstandingSince: number | undefined;
     state: 'okay' | 'suspect';
   };
+  /** After end(): the peer gets answerTimeout to finish the SHUTDOWN, then an ABORT. */
+  private lingerTimer: NodeJS.Timeout | undefined;
   private closeError: Error | undefined;
 
   private constructor(
@@ -159,34 +172,44 @@ export class DiameterPeer extends EventEmitter {
   ) {
     super();
     this.watchdogInterval = options.watchdogInterval ?? 30000;
+    if (!Number.isInteger(this.watchdogInterval) || this.watchdogInterval < 100) {
+      throw new RangeError(`watchdogInterval must be a whole number of ms, at least 100`);
+    }
     this.answerTimeout = options.answerTimeout ?? 10000;
-    this.watchdog = { timer: undefined, sentAt: undefined, state: 'okay' };
+    this.watchdog = { timer: undefined, outstandingSince: undefined, state: 'okay' };
     socket.on('message', (data, info) => this.receive(data, info.stream));
     socket.on('error', (err) => (this.closeError ??= err));
     socket.on('close', () => this.closed());
   }
 
-  /** Connects, then sends CER on stream 0. */
+  /** Connects, then sends CER on stream 0. Messages over MAX_MESSAGE_LENGTH end the peer. */
   static connect(sctp: ConnectOptions, options: PeerOptions): DiameterPeer {
-    const socket = connect({ ppid: DIAMETER_PPID, ...sctp });
+    const socket = connect({ ppid: DIAMETER_PPID, maxMessageSize: MAX_MESSAGE_LENGTH, ...sctp });
     const peer = new DiameterPeer(socket, options);
     socket.once('connect', () => {
-      // The CEA is handled where answers are; no CEA in answerTimeout fails the peer.
+      if (peer.state !== 'waitCapabilities') return; // disconnect() came first
+      // The CEA is handled where answers are; no CEA within answerTimeout fails the peer.
+      const cer = [...peer.origin(), ...peer.capabilities()];
       peer
-        .ask(Command.CapabilitiesExchange, Application.Common, [
-          ...peer.origin(),
-          ...peer.capabilities(),
-        ])
+        .ask(Command.CapabilitiesExchange, Application.Common, cer)
         .catch((err: Error) => peer.state === 'waitCapabilities' && peer.fail(err));
     });
     return peer;
   }
 
-  /** Takes an accepted socket and waits for its CER. */
+  /**
+   * Takes an accepted socket and waits for its CER. Create the server with
+   * `maxMessageSize: MAX_MESSAGE_LENGTH` to bound what a peer can make it hold.
+   */
   static accept(socket: Socket, options: PeerOptions): DiameterPeer {
     socket.setSendDefaults({ ppid: DIAMETER_PPID });
     const peer = new DiameterPeer(socket, options);
-    peer.expectCapabilitiesWithin(peer.answerTimeout); // a CER must come soon
+    const timer = setTimeout(() => {
+      if (peer.state === 'waitCapabilities') {
+        peer.fail(new PeerError(`no CER in ${peer.answerTimeout} ms`, 'ERR_DIAMETER_TIMEOUT'));
+      }
+    }, peer.answerTimeout);
+    socket.once('close', () => clearTimeout(timer));
     return peer;
   }
 
@@ -203,34 +226,29 @@ export class DiameterPeer extends EventEmitter {
     const streams = this.socket.outboundStreams;
     const stream = streams > 1 ? 1 + (this.nextStream++ % (streams - 1)) : 0;
     this.counters.requestsSent++;
-    const answer = this.ask(command, applicationId, avps, stream);
-    const settled: Promise<unknown> = answer.then(
-      () => this.inFlight.delete(settled),
-      () => this.inFlight.delete(settled),
-    );
-    this.inFlight.add(settled);
-    return answer;
+    return this.ask(command, applicationId, avps, stream, true);
   }
 
   /**
    * Waits for the answers to our requests still due, sends DPR, waits for DPA (or
-   * answerTimeout), then shuts the association down.
+   * answerTimeout: then 'close' reports it), and shuts the association down. Before the
+   * peer is open, just shuts down.
    */
   async disconnect(cause: number = DisconnectCause.Rebooting): Promise<void> {
-    if (this.state !== 'open') return this.closedPromise();
-    this.state = 'closing'; // request() refuses from here on
+    const state = this.state;
+    if (state === 'closing' || state === 'closed') return this.closedPromise();
+    this.state = 'closing'; // request() refuses, and a CEA still to come is ignored
     this.stopWatchdog();
-    await Promise.all(this.inFlight); // the answers still due, each within answerTimeout
-    if (this.socket.destroyed) return this.closedPromise(); // the association ended meanwhile
-    try {
-      await this.ask(Command.DisconnectPeer, Application.Common, [
-        ...this.origin(),
-        avp.u32(Code.DisconnectCause, cause),
-      ]);
-    } catch {
-      // No DPA: shut down all the same.
+    if (state === 'open') {
+      const due = [...this.pending.values()].filter((p) => p.application).map((p) => p.settled);
+      await Promise.all(due); // each within answerTimeout
+      if (this.socket.destroyed) return this.closedPromise(); // the association ended meanwhile
+      const dpr = [...this.origin(), avp.u32(Code.DisconnectCause, cause)];
+      await this.ask(Command.DisconnectPeer, Application.Common, dpr).catch((err: Error) => {
+        this.closeError ??= err; // shut down all the same
+      });
     }
-    this.socket.end();
+    this.shutDown();
     return this.closedPromise();
   }
 
@@ -260,51 +278,71 @@ export class DiameterPeer extends EventEmitter {
     ];
   }
 
-  private ask(command: number, applicationId: number, avps: Avp[], stream = 0): Promise<Message> {
+  /** Sends a request of ours and waits for the answer with its hop-by-hop id and command. */
+  private ask(
+    command: number,
+    applicationId: number,
+    avps: Avp[],
+    stream = 0,
+    application = false,
+  ): Promise<Message> {
     const hopByHop = this.nextHopByHop;
-    this.nextHopByHop = (this.nextHopByHop + 1) >>> 0;
-    return new Promise<Message>((resolve, reject) => {
+    this.nextHopByHop = (hopByHop + 1) >>> 0;
+    let entry!: Pending;
+    const answer = new Promise<Message>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(hopByHop);
-        reject(
-          new PeerError(
-            `no answer to command ${command} in ${this.answerTimeout} ms`,
-            'ERR_DIAMETER_TIMEOUT',
-          ),
-        );
+        const error = `no answer to command ${command} in ${this.answerTimeout} ms`;
+        reject(new PeerError(error, 'ERR_DIAMETER_TIMEOUT'));
       }, this.answerTimeout);
-      this.pending.set(hopByHop, { resolve, reject, timer });
-      this.send(command, Flag.Request | (applicationId ? Flag.Proxiable : 0), avps, stream, {
-        applicationId,
-        hopByHop,
-      });
+      entry = { command, application, resolve, reject, timer, settled: Promise.resolve() };
     });
+    entry.settled = answer.then(
+      () => {},
+      () => {},
+    );
+    const flags = Flag.Request | (applicationId ? Flag.Proxiable : 0);
+    if (!this.send(command, flags, avps, stream, { applicationId, hopByHop })) {
+      clearTimeout(entry.timer);
+      entry.reject(new PeerError('the association is closing', 'ERR_DIAMETER_CLOSED'));
+    } else {
+      this.pending.set(hopByHop, entry);
+    }
+    return answer;
   }
 
+  /** Sends a message unless the socket is ending or gone; false if it was not sent. */
   private send(
     command: number,
     flags: number,
     avps: Avp[],
     stream: number,
-    ids: { applicationId?: number; hopByHop?: number; endToEnd?: number } = {},
-  ): void {
-    if (this.socket.destroyed) return;
-    const message: Message = {
-      flags,
-      command,
-      applicationId: ids.applicationId ?? Application.Common,
-      hopByHop: ids.hopByHop ?? this.nextHopByHop++ >>> 0,
-      endToEnd: ids.endToEnd ?? (this.nextEndToEnd = (this.nextEndToEnd + 1) >>> 0),
-      avps,
-    };
+    ids: { applicationId: number; hopByHop: number; endToEnd?: number },
+  ): boolean {
+    if (this.socket.destroyed || this.socket.writableEnded) return false;
+    const { applicationId, hopByHop } = ids; // an answer passes its request as `ids`
+    const endToEnd = ids.endToEnd ?? (this.nextEndToEnd = (this.nextEndToEnd + 1) >>> 0);
+    const message: Message = { flags, command, applicationId, hopByHop, endToEnd, avps };
     this.socket.send(encode(message), { stream });
+    return true;
   }
 
+  /**
+   * Answers a request on its stream: Session-Id first when the request has one (RFC 6733
+   * §8.8), Result-Code, our origin, then `avps`. 3xxx (protocol errors) set the E bit.
+   */
   private answer(request: Message, stream: number, resultCode: number, avps: Avp[] = []): void {
+    const sessionId = find(request, Code.SessionId);
+    const isProtocolError = resultCode >= 3000 && resultCode < 4000;
     this.send(
       request.command,
-      (request.flags & Flag.Proxiable) | (resultCode >= 3000 && resultCode < 4000 ? Flag.Error : 0),
-      [avp.u32(Code.ResultCode, resultCode), ...this.origin(), ...avps],
+      (request.flags & Flag.Proxiable) | (isProtocolError ? Flag.Error : 0),
+      [
+        ...(sessionId ? [sessionId] : []),
+        avp.u32(Code.ResultCode, resultCode),
+        ...this.origin(),
+        ...avps,
+      ],
       stream % this.socket.outboundStreams,
       request,
     );
@@ -316,23 +354,34 @@ export class DiameterPeer extends EventEmitter {
       message = decode(data);
     } catch (err) {
       // Bytes we cannot frame leave nothing to answer: RFC 6733 §7.2 closes the connection.
-      return this.fail(
-        new PeerError(`bad message from peer: ${(err as Error).message}`, 'ERR_DIAMETER_PROTOCOL'),
-      );
+      const error = `bad message from peer: ${(err as Error).message}`;
+      return this.fail(new PeerError(error, 'ERR_DIAMETER_PROTOCOL'));
+    }
+    const request = isRequest(message);
+    if (this.state === 'waitCapabilities' && message.command !== Command.CapabilitiesExchange) {
+      // Only CER or CEA may come first (RFC 6733 §5.3).
+      const error = `command ${message.command} before the capabilities exchange`;
+      return this.fail(new PeerError(error, 'ERR_DIAMETER_PROTOCOL'));
     }
     this.restartWatchdog(); // any message shows the peer is alive (RFC 3539 §3.4.1)
     try {
-      if (isRequest(message)) this.receiveRequest(message, stream);
+      if (request) this.receiveRequest(message, stream);
       else this.receiveAnswer(message);
     } catch (err) {
       if (!(err instanceof DiameterError)) throw err;
-      if (isRequest(message)) {
-        this.answer(message, stream, err.resultCode, [avp.text(Code.ErrorMessage, err.message)]);
+      const capabilities = message.command === Command.CapabilitiesExchange;
+      if (request) {
+        // A CEA, error or not, carries our capabilities (RFC 6733 §5.3.2).
+        const extra = capabilities ? this.capabilities() : [];
+        this.answer(message, stream, err.resultCode, [
+          ...extra,
+          avp.text(Code.ErrorMessage, err.message),
+        ]);
       }
-      // A CER or CEA we cannot accept ends the connection (RFC 6733 §5.3).
-      if (!isRequest(message) || message.command === Command.CapabilitiesExchange) {
-        this.fail(new PeerError(`peer sent ${err.message}`, 'ERR_DIAMETER_PROTOCOL'));
-      }
+      // A CER or CEA we cannot accept ends the connection (RFC 6733 §5.3); the SHUTDOWN
+      // delivers our answer first.
+      if (capabilities)
+        this.shutDown(new PeerError(`peer sent ${err.message}`, 'ERR_DIAMETER_PROTOCOL'));
     }
   }
 
@@ -348,14 +397,8 @@ export class DiameterPeer extends EventEmitter {
         const common = this.remote.applications.some(
           (id) => id === Application.Relay || ours.includes(id),
         );
-        this.answer(
-          request,
-          stream,
-          common ? Result.Success : Result.NoCommonApplication,
-          this.capabilities(),
-        );
-        if (!common)
-          return this.fail(new PeerError('no common application', 'ERR_DIAMETER_REFUSED'));
+        if (!common) throw new DiameterError('no common application', Result.NoCommonApplication);
+        this.answer(request, stream, Result.Success, this.capabilities());
         return this.opened();
       }
       case Command.DeviceWatchdog:
@@ -363,23 +406,24 @@ export class DiameterPeer extends EventEmitter {
         this.answer(request, stream, Result.Success);
         this.emit('watchdogRequest');
         return;
-      case Command.DisconnectPeer: {
+      case Command.DisconnectPeer:
         this.state = 'closing';
         this.stopWatchdog();
         this.answer(request, stream, Result.Success);
         this.emit('disconnectRequest', optionalU32(request, Code.DisconnectCause));
-        return; // the peer shuts the association down once it has the DPA
-      }
+        // The peer shuts the association down once it has the DPA; if it does not, we do.
+        this.lingerTimer ??= setTimeout(() => this.shutDown(), this.answerTimeout);
+        return;
     }
-    if (this.state !== 'open')
-      throw new DiameterError('request before the capabilities exchange', Result.UnknownPeer);
+    if (this.state !== 'open') {
+      throw new DiameterError(`peer is ${this.state}`, Result.UnableToDeliver);
+    }
     this.counters.requestsReceived++;
     let replied = false;
     const reply: Reply = (resultCode, avps = []) => {
       if (replied) throw new Error('reply() called twice');
       replied = true;
-      const sessionId = find(request, Code.SessionId);
-      this.answer(request, stream, resultCode, [...(sessionId ? [sessionId] : []), ...avps]);
+      this.answer(request, stream, resultCode, avps); // nothing once the peer has gone
     };
     if (this.listenerCount('request') === 0) reply(Result.ApplicationUnsupported);
     else this.emit('request', request, reply);
@@ -387,35 +431,35 @@ export class DiameterPeer extends EventEmitter {
 
   private receiveAnswer(answer: Message): void {
     const pending = this.pending.get(answer.hopByHop);
-    if (!pending) {
+    if (!pending || pending.command !== answer.command) {
       this.counters.unmatchedAnswers++;
       // A DWA after answerTimeout: too late for its request, but the peer is answering.
-      if (answer.command === Command.DeviceWatchdog) this.watchdog.sentAt = undefined;
+      if (answer.command === Command.DeviceWatchdog && this.watchdog.outstandingSince) {
+        this.watchdogAnswered();
+      }
       return;
     }
     this.pending.delete(answer.hopByHop);
     clearTimeout(pending.timer);
+    pending.resolve(answer); // settled first, whatever the answer holds
     switch (answer.command) {
       case Command.CapabilitiesExchange: {
-        const result = resultCode(answer);
+        if (this.state !== 'waitCapabilities') return; // disconnect() came first
+        const result = optionalU32(answer, Code.ResultCode);
         if (result !== Result.Success) {
-          return this.fail(new PeerError(`CEA with Result-Code ${result}`, 'ERR_DIAMETER_REFUSED'));
+          const error = new PeerError(`CEA with Result-Code ${result}`, 'ERR_DIAMETER_REFUSED');
+          return this.shutDown(error);
         }
         this.remote = remoteOf(answer);
-        this.opened();
-        break;
+        return this.opened();
       }
       case Command.DeviceWatchdog:
-        this.counters.watchdogsAnswered++;
-        this.emit('watchdog', performance.now() - (this.watchdog.sentAt ?? performance.now()));
-        this.watchdog.sentAt = undefined;
-        break;
+        return this.watchdogAnswered();
       case Command.DisconnectPeer:
-        break;
+        return;
       default:
         this.counters.answersReceived++;
     }
-    pending.resolve(answer);
   }
 
   private opened(): void {
@@ -424,39 +468,48 @@ export class DiameterPeer extends EventEmitter {
     this.emit('open', this.remote!);
   }
 
+  private watchdogAnswered(): void {
+    this.counters.watchdogsAnswered++;
+    this.emit('watchdog', performance.now() - this.watchdog.outstandingSince!);
+    this.watchdog.outstandingSince = undefined;
+  }
+
   /** Anything received: the peer is alive (back to OKAY), and Tw starts again. */
   private restartWatchdog(): void {
     if (this.state !== 'open') return;
     this.watchdog.state = 'okay';
+    this.armWatchdog();
+  }
+
+  private armWatchdog(): void {
     clearTimeout(this.watchdog.timer);
-    this.watchdog.timer = setTimeout(() => this.watchdogExpired(), this.watchdogInterval);
+    const tw = this.watchdogInterval;
+    const jitter = tw >= 6000 ? (Math.random() * 2 - 1) * 2000 : 0; // RFC 3539 §3.4.1
+    this.watchdog.timer = setTimeout(() => this.watchdogExpired(), tw + jitter);
   }
 
   /**
-   * Tw passed with nothing received: a DWR; if one is unanswered, SUSPECT; if it still is
+   * Tw passed with nothing received: a DWR; if one is outstanding, SUSPECT; if it still is
    * after another Tw, the connection is down and is closed (RFC 3539's failover point).
    */
   private watchdogExpired(): void {
-    if (this.watchdog.sentAt !== undefined && this.watchdog.state === 'suspect') {
-      const error = new PeerError(
-        `no watchdog answer in 2 x ${this.watchdogInterval} ms`,
-        'ERR_DIAMETER_TIMEOUT',
-      );
-      return this.fail(error);
+    const { outstandingSince, state } = this.watchdog;
+    if (outstandingSince !== undefined && state === 'suspect') {
+      const error = `no watchdog answer in 2 x ${this.watchdogInterval} ms`;
+      return this.fail(new PeerError(error, 'ERR_DIAMETER_TIMEOUT'));
     }
-    if (this.watchdog.sentAt !== undefined) {
+    if (outstandingSince !== undefined) {
       this.watchdog.state = 'suspect';
       this.counters.suspects++;
       this.emit('suspect');
     } else {
-      this.watchdog.sentAt = performance.now();
+      this.watchdog.outstandingSince = performance.now();
       this.counters.watchdogsSent++;
       this.ask(Command.DeviceWatchdog, Application.Common, this.origin()).catch(() => {
         // Handled by Tw: SUSPECT, then down.
       });
     }
-    clearTimeout(this.watchdog.timer);
-    this.watchdog.timer = setTimeout(() => this.watchdogExpired(), this.watchdogInterval);
+    this.armWatchdog();
   }
 
   private stopWatchdog(): void {
@@ -464,16 +517,19 @@ export class DiameterPeer extends EventEmitter {
     this.watchdog.timer = undefined;
   }
 
-  /** The CER did not come in time. */
-  private expectCapabilitiesWithin(ms: number): void {
-    const timer = setTimeout(() => {
-      if (this.state === 'waitCapabilities') {
-        this.fail(new PeerError(`no capabilities exchange in ${ms} ms`, 'ERR_DIAMETER_TIMEOUT'));
-      }
-    }, ms);
-    this.socket.once('close', () => clearTimeout(timer));
+  /**
+   * A graceful end: SCTP's SHUTDOWN delivers what we sent first (an answer, a DPR); a peer
+   * that does not complete it within answerTimeout is aborted.
+   */
+  private shutDown(error?: Error): void {
+    this.closeError ??= error;
+    if (this.socket.destroyed) return;
+    this.socket.end();
+    clearTimeout(this.lingerTimer);
+    this.lingerTimer = setTimeout(() => this.socket.resetAndDestroy(), this.answerTimeout);
   }
 
+  /** An ABORT: for bytes we cannot read, and a peer that stopped answering. */
   private fail(error: Error): void {
     this.closeError ??= error;
     this.socket.resetAndDestroy();
@@ -487,29 +543,22 @@ export class DiameterPeer extends EventEmitter {
         : new PeerError('the association ended without DPR/DPA', 'ERR_DIAMETER_CLOSED'));
     this.state = 'closed';
     this.stopWatchdog();
+    clearTimeout(this.lingerTimer);
     for (const [, pending] of this.pending) {
       clearTimeout(pending.timer);
-      pending.reject(
-        new PeerError(
-          `association closed before the answer${error ? `: ${error.message}` : ''}`,
-          'ERR_DIAMETER_CLOSED',
-        ),
-      );
+      const reason = `association closed before the answer${error ? `: ${error.message}` : ''}`;
+      pending.reject(new PeerError(reason, 'ERR_DIAMETER_CLOSED'));
     }
     this.pending.clear();
     this.emit('close', error);
   }
 }
 
-function resultCode(answer: Message): number {
-  return u32(answer, Code.ResultCode);
-}
-
 /** Who the peer says it is, from its CER or CEA. */
 function remoteOf(message: Message): RemotePeer {
   const host = text(message, Code.OriginHost);
   const realm = text(message, Code.OriginRealm);
-  if (!host || !realm) throw new DiameterError('no Origin-Host or Origin-Realm', 5005);
+  if (!host || !realm) throw new DiameterError('no Origin-Host or Origin-Realm', Result.MissingAvp);
   const all = (code: number) =>
     message.avps.filter((a) => a.code === code && a.vendorId === undefined);
   return {

@@ -9,25 +9,40 @@
 // has gone.
 import { parseArgs } from 'node:util';
 import { createServer } from '../../lib';
-import { Application, avp, Code, Command, find, Result } from './message';
-import { common, int, list, sctpOptions } from './options';
+import {
+  Application,
+  avp,
+  Code,
+  Command,
+  find,
+  MAX_MESSAGE_LENGTH,
+  Result,
+  type Avp,
+} from './message';
+import { commonOptions, int, list, printer, sctpOptions } from './options';
 import { DiameterPeer, DIAMETER_PPID } from './peer';
 
 const { values } = parseArgs({
   options: {
-    ...common,
+    ...commonOptions,
     listen: { type: 'string', default: '127.0.0.1' },
     once: { type: 'boolean', default: false },
   },
 });
-/** One line: the text, or with --json the event and its fields. */
-const say = (event: string, fields: object, line: string) =>
-  console.log(values.json ? JSON.stringify({ event, ...fields }) : line);
+const say = printer(values.json);
+// Every option is read before anything starts: a bad one is an error here, not later.
 const streams = int(values, 'streams');
+const watchdogInterval = int(values, 'watchdog');
+const port = int(values, 'port');
 const peers = new Set<DiameterPeer>();
 
 const server = createServer(
-  { ppid: DIAMETER_PPID, streams: { out: streams, in: streams }, ...sctpOptions(values) },
+  {
+    ppid: DIAMETER_PPID,
+    streams: { out: streams, in: streams },
+    maxMessageSize: MAX_MESSAGE_LENGTH, // what one peer can make us hold
+    ...sctpOptions(values),
+  },
   (socket) => {
     const from = socket
       .remoteAddresses()
@@ -37,7 +52,7 @@ const server = createServer(
       originHost: values['origin-host'] ?? 'server.example.test',
       originRealm: values.realm,
       acctApplications: [Application.BaseAccounting],
-      watchdogInterval: int(values, 'watchdog'),
+      watchdogInterval,
     });
     peers.add(peer);
     let disconnectCause: number | undefined;
@@ -55,11 +70,13 @@ const server = createServer(
       ) {
         return reply(Result.ApplicationUnsupported);
       }
-      const echoed = [Code.AccountingRecordType, Code.AccountingRecordNumber].flatMap(
-        (code) => find(request, code) ?? [],
+      // The ACA echoes the record's type and number (RFC 6733 §9.7.2); without them, 5005.
+      const record = [Code.AccountingRecordType, Code.AccountingRecordNumber].map((code) =>
+        find(request, code),
       );
+      if (record.some((a) => a === undefined)) return reply(Result.MissingAvp);
       reply(Result.Success, [
-        ...echoed,
+        ...(record as Avp[]),
         avp.u32(Code.AcctApplicationId, Application.BaseAccounting),
       ]);
     });
@@ -96,7 +113,7 @@ const server = createServer(
   },
 );
 
-server.listen({ host: list(values.listen), port: int(values, 'port') }, () => {
+server.listen({ host: list(values.listen), port }, () => {
   const { port, addresses } = server.address()!;
   const listening = addresses.map((a) => a.address);
   say(

@@ -63,20 +63,24 @@ export async function fieldsDuring(
     dumpcap.kill('SIGINT');
     if (dumpcap.exitCode === null) await once(dumpcap, 'exit');
   }
-  const out = execFileSync(
-    'tshark',
-    [
-      '-r',
-      file,
-      ...decodeAs.flatMap((rule) => ['-d', rule]),
-      ...(display ? ['-Y', display] : []),
-      '-T',
-      'fields',
-      ...fields.flatMap((field) => ['-e', field]),
-    ],
-    { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], maxBuffer: 64 * 1024 * 1024 },
-  );
-  rmSync(dir, { recursive: true, force: true });
+  let out: string;
+  try {
+    out = execFileSync(
+      'tshark',
+      [
+        '-r',
+        file,
+        ...decodeAs.flatMap((rule) => ['-d', rule]),
+        ...(display ? ['-Y', display] : []),
+        '-T',
+        'fields',
+        ...fields.flatMap((field) => ['-e', field]),
+      ],
+      { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], maxBuffer: 64 * 1024 * 1024 },
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
   return out
     .split('\n')
     .filter((line) => line.trim() !== '')
