@@ -54,6 +54,17 @@ export type {
 export type { SendCallback } from './send-queue';
 export type { NativeAddress } from './native';
 export type { AssociationStats, SendDefaultsChange } from './handle';
+export { createProxy, Proxy } from './proxy';
+export type {
+  Backend,
+  BackendChooser,
+  BackendOptions,
+  ProxyClient,
+  ProxyOptions,
+  ProxyPairStatus,
+  ProxyPolicy,
+  ProxyStatus,
+} from './proxy';
 export { Paths } from './paths';
 export type { PathDefaults, PathParameters, RetransmissionParameters } from './paths';
 export type * from './notifications';
