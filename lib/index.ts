@@ -59,11 +59,13 @@ export type {
   Backend,
   BackendChooser,
   BackendOptions,
+  BackendStatus,
   ProxyClient,
   ProxyOptions,
   ProxyPairStatus,
   ProxyPolicy,
   ProxyStatus,
+  RelayCounters,
 } from './proxy';
 export { Paths } from './paths';
 export type { PathDefaults, PathParameters, RetransmissionParameters } from './paths';

@@ -19,6 +19,7 @@ import {
 export interface BackendOptions {
   /** The backend's address, or several (multihomed). */
   host: string | string[];
+  /** The backend's SCTP port. */
   port: number;
   /** Local addresses of the proxy's side (multihomed). Default: the kernel's choice. */
   localAddress?: string | string[];
@@ -28,7 +29,9 @@ export interface BackendOptions {
 
 /** A backend as the proxy sees it: its health and load. */
 export interface Backend {
+  /** Its name (BackendOptions.name, or `host:port`). */
   readonly name: string;
+  /** Where it is, as given. */
   readonly options: Readonly<BackendOptions>;
   /** False from a failure until `retryAfter` has passed. */
   readonly healthy: boolean;
@@ -42,6 +45,7 @@ export interface Backend {
 export interface ProxyClient {
   /** The client's addresses (all of them: a multihomed client has several). */
   addresses: string[];
+  /** The client's SCTP port. */
   port: number;
 }
 
@@ -51,9 +55,12 @@ export type BackendChooser = (
   healthy: readonly Backend[],
 ) => Backend | undefined;
 
+/** The built-in ways of choosing a client's backend (see ProxyOptions.policy). */
 export type ProxyPolicy = 'round-robin' | 'least-associations' | 'hash-ports';
 
+/** What createProxy() takes. */
 export interface ProxyOptions {
+  /** The backends client associations are relayed to (at least one). */
   backends: BackendOptions[];
   /**
    * How a client's backend is chosen: 'round-robin' (default); 'least-associations';
@@ -79,16 +86,50 @@ export interface ProxyOptions {
 
 /** One client association and its backend association, as status() reports them. */
 export interface ProxyPairStatus {
+  /** 1, 2, ... in the order the client associations were accepted. */
   id: number;
+  /** The client association's peer. */
   client: ProxyClient;
+  /** The backend's name; null before one was chosen (or when none could be). */
   backend: string | null;
+  /**
+   * 'connecting': the backend association is not up yet (the client is not read meanwhile);
+   * 'relaying'; 'closing': one side has ended or failed.
+   */
   state: 'connecting' | 'relaying' | 'closing';
-  toBackend: { messages: number; bytes: number; pauses: number };
-  toClient: { messages: number; bytes: number; pauses: number };
+  /** Messages relayed from the client to the backend. */
+  toBackend: RelayCounters;
+  /** Messages relayed from the backend to the client. */
+  toClient: RelayCounters;
 }
 
+/** What one direction of a pair has relayed. */
+export interface RelayCounters {
+  /** Messages relayed. */
+  messages: number;
+  /** Payload bytes. */
+  bytes: number;
+  /** Times the receiving side's queue was full and the sending side stopped being read. */
+  pauses: number;
+}
+
+/** A backend's health and load, as status() reports them. */
+export interface BackendStatus {
+  /** Its name (BackendOptions.name, or `host:port`). */
+  name: string;
+  /** False from a failure until `retryAfter` has passed. */
+  healthy: boolean;
+  /** Client associations relayed to it now. */
+  associations: number;
+  /** Connects that failed and associations lost, since the proxy started. */
+  failures: number;
+}
+
+/** The proxy's backends and pairs, for monitoring . */
 export interface ProxyStatus {
-  backends: { name: string; healthy: boolean; associations: number; failures: number }[];
+  /** Every backend, in the order given. */
+  backends: BackendStatus[];
+  /** Every client association being relayed, in the order they were accepted. */
   pairs: ProxyPairStatus[];
 }
 
@@ -105,12 +146,6 @@ class BackendState implements Backend {
   }
 }
 
-interface Direction {
-  messages: number;
-  bytes: number;
-  pauses: number;
-}
-
 export interface Proxy {
   /** A client association was paired with a backend association that is up. */
   on(event: 'pair', listener: (pair: ProxyPairStatus) => void): this;
@@ -118,8 +153,11 @@ export interface Proxy {
   on(event: 'backendDown', listener: (backend: Backend, error: Error) => void): this;
   /** A client association could not be relayed (no healthy backend, or its backend failed). */
   on(event: 'clientError', listener: (client: ProxyClient, error: Error) => void): this;
+  /** The client side listens ('listening'), or has closed ('close'), as Server's. */
   on(event: 'listening' | 'close', listener: () => void): this;
+  /** The listening server failed (as Server's 'error'). */
   on(event: 'error', listener: (error: Error) => void): this;
+  /** Any other event, as on every EventEmitter. */
   on(event: string | symbol, listener: (...args: any[]) => void): this;
 }
 
@@ -134,7 +172,10 @@ export class Proxy extends EventEmitter {
   private turn = 0;
 
   /** @internal */
-  constructor(readonly options: ProxyOptions) {
+  constructor(
+    /** The options it was created with. */
+    readonly options: ProxyOptions,
+  ) {
     super();
     validateObject(options, 'options');
     if (!Array.isArray(options.backends) || options.backends.length === 0) {
@@ -177,6 +218,7 @@ export class Proxy extends EventEmitter {
     return this;
   }
 
+  /** The client side's listening addresses and port, as Server#address(). */
   address(): ReturnType<Server['address']> {
     return this.server.address();
   }
@@ -188,6 +230,7 @@ export class Proxy extends EventEmitter {
     return this;
   }
 
+  /** The backends' health and load, and every pair's counters. */
   status(): ProxyStatus {
     return {
       backends: this.backends.map((b) => ({
@@ -250,8 +293,8 @@ class Pair {
   private backend: Socket | null = null;
   private backendState: BackendState | null = null;
   private state: ProxyPairStatus['state'] = 'connecting';
-  private readonly toBackend: Direction = { messages: 0, bytes: 0, pauses: 0 };
-  private readonly toClient: Direction = { messages: 0, bytes: 0, pauses: 0 };
+  private readonly toBackend: RelayCounters = { messages: 0, bytes: 0, pauses: 0 };
+  private readonly toClient: RelayCounters = { messages: 0, bytes: 0, pauses: 0 };
   private readonly info: ProxyClient;
 
   constructor(
@@ -346,7 +389,7 @@ class Pair {
     data: Buffer,
     info: MessageInfo,
     to: Socket | null,
-    count: Direction,
+    count: RelayCounters,
     from: Socket,
   ): void {
     if (!to || to.destroyed || to.writableEnded) return;
