@@ -125,7 +125,7 @@ export interface BackendStatus {
   failures: number;
 }
 
-/** The proxy's backends and pairs, for monitoring . */
+/** The proxy's backends and pairs, for monitoring. */
 export interface ProxyStatus {
   /** Every backend, in the order given. */
   backends: BackendStatus[];
