@@ -73,7 +73,9 @@ export interface ProxyOptions {
    * When a client's backend association fails: 'abort' (default) aborts the client's
    * association, so that it reconnects (perhaps to another proxy); 'reconnect' relays it to
    * another backend, for protocols without state in the backend. Messages in flight to the
-   * failed backend are lost either way.
+   * failed backend are lost either way. A backend that shuts an association down
+   * gracefully is not failing: with 'abort' its client's association is shut down
+   * gracefully too; with 'reconnect' the client is moved.
    */
   onBackendFailure?: 'abort' | 'reconnect';
   /** ms a failed backend is left out. Default 5000. */
@@ -348,14 +350,21 @@ class Pair {
       if (this.backend !== backend) return; // replaced already
       this.backend = null;
       if (this.state === 'closing') return this.client.end();
-      // The backend went away while the client is still there: a failure.
+      // The backend went away while the client is still there. A graceful SHUTDOWN from
+      // an association that was up is passed on as one (unless the client is to be moved);
+      // anything else is the backend's failure.
       const error =
         failure ?? codedError('the backend shut the association down', 'ERR_SCTP_BACKEND_CLOSED');
-      if (!up || failure) this.proxy.backendFailed(chosen, error);
+      const failed = !up || failure !== undefined;
+      if (failed) this.proxy.backendFailed(chosen, error);
       if (this.proxy.options.onBackendFailure === 'reconnect' && !this.client.destroyed) {
         this.client.pause();
         this.state = 'connecting';
         return this.start(chosen);
+      }
+      if (!failed) {
+        this.state = 'closing';
+        return this.client.end();
       }
       this.proxy.emit('clientError', this.info, error);
       this.client.resetAndDestroy();

@@ -305,6 +305,21 @@ test.each(['abort', 'reconnect'] as const)(
   120000,
 );
 
+test("a backend's graceful SHUTDOWN reaches its client as one; the backend stays healthy", async () => {
+  const backends = await Promise.all(['a'].map(echoBackend));
+  const { proxy, port } = await startProxy(backends);
+  const c = await client(port);
+  await waitFor(() => proxy.status().pairs[0]?.state === 'relaying', 10000, 'pair');
+  const echoes = await exchange(c, messagesFor(0, 10));
+  expect(echoes).toHaveLength(10);
+  const closed = new Promise((r) => c.once('close', r));
+  c.resume();
+  for (const s of backends[0]!.sockets) s.end();
+  await closed;
+  expect(c.errored).toBeNull();
+  expect(proxy.status().backends[0]).toMatchObject({ healthy: true, failures: 0 });
+}, 60000);
+
 test('back-pressure per pair: a backend that stops reading slows its own client only', async () => {
   const backends = await Promise.all(['slow', 'fast'].map(echoBackend));
   const { proxy, port } = await startProxy(backends);
