@@ -54,7 +54,7 @@ export type {
 export type { SendCallback } from './send-queue';
 export type { NativeAddress } from './native';
 export type { AssociationStats, SendDefaultsChange } from './handle';
-export { createProxy, Proxy } from './proxy';
+export { createProxy, SctpProxy } from './proxy';
 export type {
   Backend,
   BackendChooser,

@@ -5,6 +5,7 @@
 // side's reading, so the kernel closes that peer's window; other pairs go on.
 import { EventEmitter } from 'node:events';
 import { codedError, invalidArgValue } from './errors';
+import { validateHandleOptions } from './handle';
 import { createServer, type ListenOptions, type Server, type ServerOptions } from './server';
 import { connect, type MessageInfo, type Socket, type SocketOptions } from './socket';
 import {
@@ -80,6 +81,11 @@ export interface ProxyOptions {
   onBackendFailure?: 'abort' | 'reconnect';
   /** ms a failed backend is left out. Default 5000. */
   retryAfter?: number;
+  /**
+   * ms a backend association may take to come up before the backend counts as failed.
+   * Default 10,000 (the kernel alone would retry INIT for minutes).
+   */
+  connectTimeout?: number;
   /** Options of the client side (the listening server and the associations it accepts). */
   clientOptions?: ServerOptions;
   /** Options of the backend side's sockets (stream counts are set per client, see below). */
@@ -113,6 +119,11 @@ export interface RelayCounters {
   bytes: number;
   /** Times the receiving side's queue was full and the sending side stopped being read. */
   pauses: number;
+  /**
+   * Messages that could not be relayed: the receiving side was gone, or shutting down
+   * (its peer had sent SHUTDOWN), or not there yet after its backend failed.
+   */
+  dropped: number;
 }
 
 /** A backend's health and load, as status() reports them. */
@@ -138,52 +149,78 @@ export interface ProxyStatus {
 class BackendState implements Backend {
   associations = 0;
   failures = 0;
+  /** performance.now() until which it is left out (a monotonic clock: no NTP steps). */
   downUntil = 0;
   constructor(
     readonly name: string,
     readonly options: Readonly<BackendOptions>,
   ) {}
   get healthy(): boolean {
-    return Date.now() >= this.downUntil;
+    return performance.now() >= this.downUntil;
   }
 }
 
-export interface Proxy {
+/** Backend errors that say the backend is unreachable or gone (others are not its fault). */
+const BACKEND_FAILURES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ERR_SCTP_CONNECT_TIMEOUT',
+]);
+/** Accept errors the Server reports only to someone listening (see Server's 'error'). */
+const ACCEPT_ERRORS = new Set(['EMFILE', 'ENFILE', 'ENOBUFS', 'ENOMEM']);
+const codeOf = (err: unknown) => (err as { code?: string } | undefined)?.code ?? '';
+
+export interface SctpProxy {
   /** A client association was paired with a backend association that is up. */
   on(event: 'pair', listener: (pair: ProxyPairStatus) => void): this;
-  /** A backend failed (a connect refused or timed out, an association lost). */
+  /** A backend failed (a connect refused or timed out, an association lost) and is left out. */
   on(event: 'backendDown', listener: (backend: Backend, error: Error) => void): this;
-  /** A client association could not be relayed (no healthy backend, or its backend failed). */
+  /**
+   * A client association could not be relayed (no healthy backend, its backend failed, or
+   * it failed itself) and was aborted.
+   */
   on(event: 'clientError', listener: (client: ProxyClient, error: Error) => void): this;
   /** The client side listens ('listening'), or has closed ('close'), as Server's. */
   on(event: 'listening' | 'close', listener: () => void): this;
-  /** The listening server failed (as Server's 'error'). */
+  /**
+   * The listening server failed (as Server's 'error'); accept errors such as EMFILE only
+   * when there is a listener.
+   */
   on(event: 'error', listener: (error: Error) => void): this;
   /** Any other event, as on every EventEmitter. */
   on(event: string | symbol, listener: (...args: any[]) => void): this;
 }
 
+/** The options, checked and with their defaults. */
+interface Settings {
+  retryAfter: number;
+  connectTimeout: number;
+  onBackendFailure: 'abort' | 'reconnect';
+  backendOptions: SocketOptions;
+}
+
 /** A terminating SCTP proxy; see createProxy(). */
-export class Proxy extends EventEmitter {
+export class SctpProxy extends EventEmitter {
   /** The listening server of the client side. */
   readonly server: Server;
-  private readonly backends: BackendState[];
-  private readonly choose: BackendChooser;
-  private readonly pairs = new Set<Pair>();
-  private nextPair = 1;
-  private turn = 0;
+  readonly #backends: BackendState[];
+  readonly #choose: BackendChooser;
+  readonly #settings: Settings;
+  readonly #pairs = new Set<Pair>();
+  #nextPair = 1;
+  #turn = 0;
 
   /** @internal */
-  constructor(
-    /** The options it was created with. */
-    readonly options: ProxyOptions,
-  ) {
+  constructor(options: ProxyOptions) {
     super();
     validateObject(options, 'options');
     if (!Array.isArray(options.backends) || options.backends.length === 0) {
       throw invalidArgValue('options.backends', options.backends, 'must list at least one backend');
     }
-    this.backends = options.backends.map((b, i) => {
+    this.#backends = options.backends.map((b, i) => {
       const name = `options.backends[${i}]`;
       validateObject(b, name);
       const hosts = validateAddresses(b.host, `${name}.host`);
@@ -191,9 +228,6 @@ export class Proxy extends EventEmitter {
       if (b.localAddress !== undefined) validateAddresses(b.localAddress, `${name}.localAddress`);
       return new BackendState(b.name ?? `${hosts.join(',')}:${b.port}`, { ...b });
     });
-    if (options.retryAfter !== undefined) {
-      validateInteger(options.retryAfter, 'options.retryAfter', 0, 2 ** 31 - 1);
-    }
     const policy = options.policy ?? 'round-robin';
     if (typeof policy === 'function') validateFunction(policy, 'options.policy');
     else if (!['round-robin', 'least-associations', 'hash-ports'].includes(policy)) {
@@ -203,15 +237,36 @@ export class Proxy extends EventEmitter {
         "must be 'round-robin', 'least-associations', 'hash-ports' or a function",
       );
     }
-    const failure = options.onBackendFailure ?? 'abort';
-    if (failure !== 'abort' && failure !== 'reconnect') {
-      throw invalidArgValue('options.onBackendFailure', failure, "must be 'abort' or 'reconnect'");
+    const onBackendFailure = options.onBackendFailure ?? 'abort';
+    if (onBackendFailure !== 'abort' && onBackendFailure !== 'reconnect') {
+      throw invalidArgValue(
+        'options.onBackendFailure',
+        onBackendFailure,
+        "must be 'abort' or 'reconnect'",
+      );
     }
-    this.choose = typeof policy === 'function' ? policy : this.builtIn(policy);
-    this.server = createServer(options.clientOptions ?? {}, (socket) => this.accepted(socket));
+    const backendOptions = { ...options.backendOptions };
+    validateHandleOptions(backendOptions); // checked now, not at the first client
+    this.#settings = {
+      retryAfter: validateInteger(options.retryAfter ?? 5000, 'options.retryAfter', 0, 2 ** 31 - 1),
+      connectTimeout: validateInteger(
+        options.connectTimeout ?? 10000,
+        'options.connectTimeout',
+        1,
+        2 ** 31 - 1,
+      ),
+      onBackendFailure,
+      backendOptions,
+    };
+    this.#choose = typeof policy === 'function' ? policy : this.#builtIn(policy);
+    this.server = createServer(options.clientOptions ?? {}, (socket) => this.#accepted(socket));
     this.server.on('listening', () => this.emit('listening'));
     this.server.on('close', () => this.emit('close'));
-    this.server.on('error', (err) => this.emit('error', err));
+    this.server.on('error', (err) => {
+      // Running out of fds is what many clients can cause: not a reason to crash.
+      if (!ACCEPT_ERRORS.has(codeOf(err)) || this.listenerCount('error') > 0)
+        this.emit('error', err);
+    });
   }
 
   /** Listens for clients, as Server#listen. */
@@ -225,30 +280,33 @@ export class Proxy extends EventEmitter {
     return this.server.address();
   }
 
-  /** Stops accepting clients and shuts every pair down gracefully (SHUTDOWN both ways). */
+  /**
+   * Stops accepting clients and shuts every pair down: the client's association first
+   * (SHUTDOWN), its backend's once the client's has closed.
+   */
   close(callback?: () => void): this {
     this.server.close(callback);
-    for (const pair of this.pairs) pair.end();
+    for (const pair of this.#pairs) pair.end();
     return this;
   }
 
   /** The backends' health and load, and every pair's counters. */
   status(): ProxyStatus {
     return {
-      backends: this.backends.map((b) => ({
+      backends: this.#backends.map((b) => ({
         name: b.name,
         healthy: b.healthy,
         associations: b.associations,
         failures: b.failures,
       })),
-      pairs: [...this.pairs].map((p) => p.status()),
+      pairs: [...this.#pairs].map((p) => p.status()),
     };
   }
 
-  private builtIn(policy: ProxyPolicy): BackendChooser {
+  #builtIn(policy: ProxyPolicy): BackendChooser {
     switch (policy) {
       case 'round-robin':
-        return (_client, healthy) => healthy[this.turn++ % healthy.length];
+        return (_client, healthy) => healthy[this.#turn++ % healthy.length];
       case 'least-associations':
         return (_client, healthy) =>
           healthy.reduce((best, b) => (b.associations < best.associations ? b : best));
@@ -257,37 +315,68 @@ export class Proxy extends EventEmitter {
     }
   }
 
-  /** @internal A backend for a client, or an error naming why there is none. */
-  pick(client: ProxyClient, except?: BackendState): BackendState | Error {
-    const healthy = this.backends.filter((b) => b.healthy && b !== except);
-    if (healthy.length === 0) return codedError('no healthy backend', 'ERR_SCTP_NO_BACKEND');
-    const chosen = this.choose(client, healthy);
+  #accepted(client: Socket): void {
+    const pair = new Pair(
+      {
+        settings: this.#settings,
+        pick: (info, tried) => this.#pick(info, tried),
+        backendFailed: (backend, error) => this.#backendFailed(backend, error),
+        emit: (event, ...args) => this.emit(event, ...args),
+        removed: (p) => this.#pairs.delete(p),
+      },
+      this.#nextPair++,
+      client,
+    );
+    this.#pairs.add(pair);
+    pair.start();
+  }
+
+  /** A backend for a client, among the healthy ones not tried yet, or why there is none. */
+  #pick(client: ProxyClient, tried: ReadonlySet<BackendState>): BackendState | Error {
+    const healthy = this.#backends.filter((b) => b.healthy && !tried.has(b));
+    if (healthy.length === 0) return codedError('no healthy backend left', 'ERR_SCTP_NO_BACKEND');
+    let chosen: Backend | undefined;
+    try {
+      chosen = this.#choose(client, healthy);
+    } catch (err) {
+      return err as Error;
+    }
     if (chosen === undefined)
       return codedError('the chooser refused the client', 'ERR_SCTP_NO_BACKEND');
-    const state = this.backends.find((b) => b === chosen);
-    if (!state)
-      return codedError('the chooser returned something not a backend', 'ERR_INVALID_RETURN_VALUE');
+    const state = healthy.find((b) => b === chosen);
+    if (!state) {
+      return codedError(
+        'the chooser returned something not among the backends it was given',
+        'ERR_INVALID_RETURN_VALUE',
+      );
+    }
     return state;
   }
 
-  /** @internal */
-  backendFailed(backend: BackendState, error: Error): void {
+  #backendFailed(backend: BackendState, error: Error): void {
     const wasHealthy = backend.healthy; // its other associations may report the same failure
     backend.failures++;
-    backend.downUntil = Date.now() + (this.options.retryAfter ?? 5000);
+    backend.downUntil = performance.now() + this.#settings.retryAfter;
     if (wasHealthy) this.emit('backendDown', backend, error);
   }
+}
 
-  /** @internal */
-  removed(pair: Pair): void {
-    this.pairs.delete(pair);
-  }
+/** What a Pair needs from its proxy. */
+interface PairHost {
+  settings: Settings;
+  pick(client: ProxyClient, tried: ReadonlySet<BackendState>): BackendState | Error;
+  backendFailed(backend: BackendState, error: Error): void;
+  emit(event: string, ...args: unknown[]): void;
+  removed(pair: Pair): void;
+}
 
-  private accepted(client: Socket): void {
-    const pair = new Pair(this, this.nextPair++, client);
-    this.pairs.add(pair);
-    pair.start();
-  }
+/** One direction of a pair: where messages come from and go, and whether it waits for 'drain'. */
+interface Direction {
+  counters: RelayCounters;
+  /** The 'drain' listener on the receiving side while the sending side is paused. */
+  waiting: (() => void) | null;
+  /** The receiving side's peer sent SHUTDOWN: it takes nothing more (RFC 9260 §9.2). */
+  closed: boolean;
 }
 
 /** One client association and its backend association. */
@@ -295,12 +384,16 @@ class Pair {
   private backend: Socket | null = null;
   private backendState: BackendState | null = null;
   private state: ProxyPairStatus['state'] = 'connecting';
-  private readonly toBackend: RelayCounters = { messages: 0, bytes: 0, pauses: 0 };
-  private readonly toClient: RelayCounters = { messages: 0, bytes: 0, pauses: 0 };
+  private readonly toBackend = direction();
+  private readonly toClient = direction();
+  /** Backends this client was sent to: a reconnect tries each at most once. */
+  private readonly tried = new Set<BackendState>();
   private readonly info: ProxyClient;
+  /** The client's association ended with its SHUTDOWN (not an ABORT or a failure). */
+  private clientEnded = false;
 
   constructor(
-    private readonly proxy: Proxy,
+    private readonly host: PairHost,
     readonly id: number,
     private readonly client: Socket,
   ) {
@@ -311,71 +404,89 @@ class Pair {
     client.on('message', (data, info) =>
       this.relay(data, info, this.backend, this.toBackend, client),
     );
-    // Nothing is read from the client until its backend association is up: what it sends
-    // meanwhile waits in the kernel, and a backend that fails to connect loses nothing.
+    // Not read until its backend association is up: what it sends meanwhile stays in the
+    // kernel (beyond the few messages read before this), and a backend that fails to
+    // connect loses nothing.
     client.pause();
-    client.on('error', () => {}); // its 'close' ends the pair
+    client.on('end', () => (this.clientEnded = true));
+    client.on('shutdown', () => (this.toClient.closed = true));
+    client.on('error', (err) => {
+      if (this.state !== 'closing') this.host.emit('clientError', this.info, err);
+    });
     client.on('close', () => this.clientClosed());
   }
 
-  start(except?: BackendState): void {
-    const chosen = this.proxy.pick(this.info, except);
-    if (chosen instanceof Error) return this.refuse(chosen);
+  /**
+   * Pairs the client with a backend not tried yet. If there is none, the client is refused
+   * (aborted), or with `ifNone: 'end'` shut down gracefully.
+   */
+  start(ifNone: 'refuse' | 'end' = 'refuse'): void {
+    if (this.client.destroyed) return;
+    const chosen = this.host.pick(this.info, this.tried);
+    if (chosen instanceof Error) return ifNone === 'end' ? this.endClient() : this.refuse(chosen);
+    // An association aborted before it was accepted has no streams: nothing to relay.
+    if (this.client.inboundStreams === 0 || this.client.outboundStreams === 0) {
+      return this.refuse(codedError('the client association has no streams', 'ERR_SCTP_CLOSED'));
+    }
+    this.tried.add(chosen);
+    const { host, port, localAddress } = chosen.options;
+    let backend: Socket;
+    try {
+      // The backend gets as many streams as the client has: a message keeps its stream.
+      backend = connect({
+        ...this.host.settings.backendOptions,
+        host,
+        port,
+        ...(localAddress !== undefined && { localAddress }),
+        connectTimeout: this.host.settings.connectTimeout,
+        streams: { out: this.client.inboundStreams, in: this.client.outboundStreams },
+      });
+    } catch (err) {
+      return this.refuse(err as Error);
+    }
+    this.backend = backend;
     this.backendState = chosen;
     chosen.associations++;
-    const { host, port, localAddress } = chosen.options;
-    // The backend gets as many streams as the client has: a message keeps its stream number.
-    const backend = connect({
-      ...this.proxy.options.backendOptions,
-      host,
-      port,
-      ...(localAddress !== undefined && { localAddress }),
-      streams: { out: this.client.inboundStreams, in: this.client.outboundStreams },
-    });
-    this.backend = backend;
     let up = false;
+    let failure: Error | undefined;
     backend.once('connect', () => {
+      if (this.state === 'closing') return;
       up = true;
       this.state = 'relaying';
       this.client.resume();
-      this.proxy.emit('pair', this.status());
+      this.host.emit('pair', this.status());
     });
     backend.on('message', (data, info) =>
       this.relay(data, info, this.client, this.toClient, backend),
     );
-    let failure: Error | undefined;
     backend.on('error', (err) => (failure ??= err));
+    backend.on('shutdown', () => (this.toBackend.closed = true));
     backend.on('close', () => {
       chosen.associations--;
-      if (this.backend !== backend) return; // replaced already
       this.backend = null;
-      if (this.state === 'closing') return this.client.end();
-      // The backend went away while the client is still there. A graceful SHUTDOWN from
-      // an association that was up is passed on as one (unless the client is to be moved);
-      // anything else is the backend's failure.
+      this.stopWaiting();
+      if (this.state === 'closing') return this.endClient();
+      // The backend went away while the client is still there. A graceful SHUTDOWN of an
+      // association that was up is passed on as one, or the client is moved; a connect
+      // that failed or an association the kernel lost is the backend's failure.
+      const failed = !up || BACKEND_FAILURES.has(codeOf(failure));
       const error =
         failure ?? codedError('the backend shut the association down', 'ERR_SCTP_BACKEND_CLOSED');
-      const failed = !up || failure !== undefined;
-      if (failed) this.proxy.backendFailed(chosen, error);
-      if (this.proxy.options.onBackendFailure === 'reconnect' && !this.client.destroyed) {
+      if (failed) this.host.backendFailed(chosen, error);
+      if (this.host.settings.onBackendFailure === 'reconnect') {
         this.client.pause();
         this.state = 'connecting';
-        return this.start(chosen);
+        this.toBackend.closed = false;
+        return this.start(failed ? 'refuse' : 'end');
       }
-      if (!failed) {
-        this.state = 'closing';
-        return this.client.end();
-      }
-      this.proxy.emit('clientError', this.info, error);
-      this.client.resetAndDestroy();
+      if (!failed && failure === undefined) return this.endClient();
+      this.refuse(error);
     });
   }
 
-  /** Shuts both sides down gracefully. */
+  /** Shuts the pair down: the client first, its backend once the client's has closed. */
   end(): void {
-    this.state = 'closing';
-    this.client.end();
-    this.backend?.end();
+    this.endClient();
   }
 
   status(): ProxyPairStatus {
@@ -384,8 +495,8 @@ class Pair {
       client: this.info,
       backend: this.backendState?.name ?? null,
       state: this.state,
-      toBackend: { ...this.toBackend },
-      toClient: { ...this.toClient },
+      toBackend: { ...this.toBackend.counters },
+      toClient: { ...this.toClient.counters },
     };
   }
 
@@ -398,38 +509,88 @@ class Pair {
     data: Buffer,
     info: MessageInfo,
     to: Socket | null,
-    count: RelayCounters,
+    direction: Direction,
     from: Socket,
   ): void {
-    if (!to || to.destroyed || to.writableEnded) return;
-    count.messages++;
-    count.bytes += data.length;
+    const { counters } = direction;
+    if (!to || to.destroyed || to.writableEnded || direction.closed) {
+      counters.dropped++;
+      return;
+    }
+    counters.messages++;
+    counters.bytes += data.length;
     const streams = to.outboundStreams;
     const stream = streams > 0 ? info.stream % streams : info.stream;
+    // A message the kernel refuses (EMSGSIZE: larger than that side's send buffer) ends
+    // that side with the error; its 'close' decides what the pair does.
     const more = to.send(data, { stream, ppid: info.ppid, unordered: info.unordered });
-    if (!more && !from.isPaused()) {
-      count.pauses++;
+    if (!more && direction.waiting === null) {
+      counters.pauses++;
       from.pause();
-      to.once('drain', () => from.resume());
+      direction.waiting = () => {
+        direction.waiting = null;
+        from.resume();
+      };
+      to.once('drain', direction.waiting);
     }
   }
 
+  /** Resumes whatever waits for a 'drain' that may now never come. */
+  private stopWaiting(): void {
+    for (const [direction, to, from] of [
+      [this.toBackend, this.backend, this.client],
+      [this.toClient, this.client, this.backend],
+    ] as const) {
+      if (!direction.waiting) continue;
+      to?.off('drain', direction.waiting);
+      direction.waiting = null;
+      from?.resume();
+    }
+  }
+
+  /** A graceful end of the client's association (a paused socket would never see 'end'). */
+  private endClient(): void {
+    this.state = 'closing';
+    if (this.client.destroyed) return;
+    this.client.resume();
+    this.client.end();
+    // A client that does not complete its SHUTDOWN in time is aborted.
+    const timer = setTimeout(
+      () => this.client.resetAndDestroy(),
+      this.host.settings.connectTimeout,
+    );
+    this.client.once('close', () => clearTimeout(timer));
+  }
+
   private refuse(error: Error): void {
-    this.proxy.emit('clientError', this.info, error);
+    this.state = 'closing';
+    this.host.emit('clientError', this.info, error);
     this.client.resetAndDestroy();
   }
 
   private clientClosed(): void {
     this.state = 'closing';
-    this.proxy.removed(this);
+    this.stopWaiting();
+    this.host.removed(this);
     const backend = this.backend;
     if (!backend) return;
     // A client that shut down gracefully gets its backend shut down gracefully (what it
-    // sent is delivered first); one that aborted, or whose backend is not up yet, gets its
-    // backend aborted.
-    if (this.client.errored || backend.connecting) backend.resetAndDestroy();
-    else backend.end();
+    // sent is delivered first); one that aborted or failed, or whose backend is not up
+    // yet, gets its backend aborted.
+    if (!this.clientEnded || backend.connecting) backend.resetAndDestroy();
+    else {
+      backend.resume();
+      backend.end();
+    }
   }
+}
+
+function direction(): Direction {
+  return {
+    counters: { messages: 0, bytes: 0, pauses: 0, dropped: 0 },
+    waiting: null,
+    closed: false,
+  };
 }
 
 /** FNV-1a over the port's two bytes: spreads neighbouring ports over the backends. */
@@ -446,6 +607,6 @@ function hashPort(port: number): number {
  * A terminating SCTP proxy: listens for client associations (call listen()), pairs each
  * with an association to a backend chosen by `policy`, and relays messages both ways.
  */
-export function createProxy(options: ProxyOptions): Proxy {
-  return new Proxy(options);
+export function createProxy(options: ProxyOptions): SctpProxy {
+  return new SctpProxy(options);
 }

@@ -8,7 +8,7 @@ import {
   createProxy,
   createServer,
   type MessageInfo,
-  type Proxy,
+  type SctpProxy,
   type ProxyOptions,
   type Server,
   type Socket,
@@ -152,15 +152,15 @@ test('20 multihomed clients, three backends, round robin: every message relayed 
   expect(relaying().map((p) => p.backend)).toEqual(
     Array.from({ length: 20 }, (_, i) => 'abc'[i % 3]),
   );
-  // The client side is multihomed both ways: the proxy's accepted association sees both.
-  for (const c of clients) {
-    expect(
-      c
-        .remoteAddresses()
-        .map((a) => a.address)
-        .sort(),
-    ).toEqual(SERVER_ADDRESSES);
-  }
+  // Multihomed both ways: each client sees both proxy addresses, the proxy both of each
+  // client's.
+  const addressesOf = (c: Socket) =>
+    c
+      .remoteAddresses()
+      .map((a) => a.address)
+      .sort();
+  for (const c of clients) expect(addressesOf(c)).toEqual(SERVER_ADDRESSES);
+  for (const p of proxy.status().pairs) expect(p.client.addresses.sort()).toEqual(CLIENT_ADDRESSES);
   const sent = clients.map((_, i) => messagesFor(i, 40));
   const echoes = await Promise.all(clients.map((c, i) => exchange(c, sent[i]!)));
   for (let i = 0; i < clients.length; i++) {
@@ -206,7 +206,7 @@ test('least-associations balances; hash-ports sends a client back to its backend
   const hashed = await startProxy(backends, { policy: 'hash-ports' });
   const chosen: string[] = [];
   hashed.proxy.on('pair', (p) => chosen.push(p.backend!));
-  for (const [k, localPort] of [41001, 41002, 41001, 41003, 41002, 41001].entries()) {
+  for (const [k, localPort] of [30001, 30002, 30001, 30003, 30002, 30001].entries()) {
     const c = await client(hashed.port, { localPort });
     await waitFor(() => chosen.length === k + 1, 10000, 'pair');
     c.resume(); // a socket's 'close' waits for its 'end' to be read, as net.Socket's does
@@ -360,6 +360,52 @@ test('back-pressure per pair: a backend that stops reading slows its own client 
   expect(slow!.toBackend.bytes).toBeLessThan(16 * 1024 * 1024);
 }, 120000);
 
+test.each(['abort', 'reconnect'] as const)(
+  'a backend that refuses associations is left out; onBackendFailure %s',
+  async (policy) => {
+    const alive = await echoBackend('alive');
+    const unused = await echoBackend('dead');
+    await closeServer(unused.server); // its port now answers INIT with ABORT
+    const { proxy, port } = await startProxy([unused, alive], { onBackendFailure: policy });
+    const down: string[] = [];
+    const refused: string[] = [];
+    proxy.on('backendDown', (b) => down.push(b.name));
+    proxy.on('clientError', (_c, err) => refused.push((err as Error & { code: string }).code));
+    const first = await client(port); // round robin: the dead one first
+    const closedFirst = new Promise((r) => (first.closed ? r(null) : first.once('close', r)));
+    const second = await client(port);
+    if (policy === 'abort') {
+      await closedFirst;
+      expect(first.errored).toMatchObject({ code: 'ECONNRESET' });
+      expect(refused).toEqual(['ECONNREFUSED']);
+    } else {
+      expect(await exchange(first, messagesFor(0, 5))).toHaveLength(5);
+    }
+    expect(await exchange(second, messagesFor(1, 5))).toHaveLength(5);
+    expect(down).toEqual(['dead']);
+    expect(proxy.status().backends).toMatchObject([
+      { name: 'dead', healthy: false, failures: 1, associations: 0 },
+      { name: 'alive', healthy: true, associations: policy === 'abort' ? 1 : 2 },
+    ]);
+  },
+  60000,
+);
+
+test('close() shuts every pair down gracefully, clients first', async () => {
+  const backends = await Promise.all(['a', 'b'].map(echoBackend));
+  const { proxy, port } = await startProxy(backends);
+  const clients = [await client(port), await client(port)];
+  await waitFor(() => proxy.status().pairs.every((p) => p.state === 'relaying'), 10000, 'pairs');
+  await Promise.all(clients.map((c, i) => exchange(c, messagesFor(i, 5))));
+  const closed = clients.map((c) => new Promise((r) => c.once('close', r)));
+  for (const c of clients) c.resume();
+  await new Promise<void>((resolve) => proxy.close(() => resolve()));
+  await Promise.all(closed);
+  for (const c of clients) expect(c.errored).toBeNull();
+  await waitFor(() => backends.every((b) => b.sockets.size === 0), 10000, 'backend sides closed');
+  expect(proxy.status().pairs).toEqual([]);
+}, 60000);
+
 test('createProxy refuses bad options', () => {
   const bad: [unknown, string][] = [
     [{ backends: [] }, 'ERR_INVALID_ARG_VALUE'],
@@ -371,11 +417,16 @@ test('createProxy refuses bad options', () => {
       'ERR_INVALID_ARG_VALUE',
     ],
     [{ backends: [{ host: '127.0.0.1', port: 1 }], retryAfter: -1 }, 'ERR_OUT_OF_RANGE'],
+    [{ backends: [{ host: '127.0.0.1', port: 1 }], connectTimeout: 0 }, 'ERR_OUT_OF_RANGE'],
+    [
+      { backends: [{ host: '127.0.0.1', port: 1 }], backendOptions: { noDelay: 'yes' } },
+      'ERR_INVALID_ARG_TYPE',
+    ],
   ];
   for (const [options, code] of bad) {
     expect(() => createProxy(options as ProxyOptions)).toThrow(expect.objectContaining({ code }));
   }
-  const proxy: Proxy = createProxy({ backends: [{ host: '127.0.0.1', port: 1 }] });
+  const proxy: SctpProxy = createProxy({ backends: [{ host: '127.0.0.1', port: 1 }] });
   expect(proxy.status()).toEqual({
     backends: [{ name: '127.0.0.1:1', healthy: true, associations: 0, failures: 0 }],
     pairs: [],
