@@ -343,7 +343,11 @@ async function measure(scenario: Scenario): Promise<Measured> {
   try {
     for (let round = 0; round < (scenario.rounds ?? 1); round++) {
       for (const comparator of scenario.comparators) {
-        const result = await comparator.run(scenario.measurement);
+        // A comparator that fails (exits, times out) is reported as failed; the run goes on.
+        const result = await comparator.run(scenario.measurement).catch((err: Error) => {
+          console.error(`bench: ${scenario.id}, ${comparator.name}: ${err.message}`);
+          return { failed: err.message.split('\n')[0]! };
+        });
         if (result) (rounds[comparator.name] ??= []).push(result);
       }
     }
