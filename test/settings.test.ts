@@ -43,6 +43,29 @@ function messages(socket: Socket, count: number): Promise<{ data: Buffer; info: 
   });
 }
 
+/** A listening endpoint, a client connected to it, and the endpoint's association. */
+async function endpointWithClient(): Promise<{
+  server: Endpoint;
+  client: Socket;
+  association: Association;
+  close(): Promise<void>;
+}> {
+  const server = createEndpoint({ host: '127.0.0.1' }).listen();
+  const client = connect({ host: '127.0.0.1', port: server.address()!.port });
+  const up = nextAssociation(server);
+  await connected(client);
+  const association = await up;
+  return {
+    server,
+    client,
+    association,
+    close: async () => {
+      await endAndWait(client);
+      server.destroy();
+    },
+  };
+}
+
 test('settings read back as set, on the association and the socket', async () => {
   const p = await socketPair({}, {});
   try {
@@ -140,12 +163,8 @@ test('sackFrequency 1 makes the receiver SACK every packet; by default it SACKs 
 });
 
 test('stats(): packets, SACKs and chunks of both kinds, on a socket and an association', async () => {
-  const server = createEndpoint({ host: '127.0.0.1' }).listen();
-  const client = connect({ host: '127.0.0.1', port: server.address()!.port });
+  const { server, client, association, close } = await endpointWithClient();
   try {
-    const up = nextAssociation(server);
-    await connected(client);
-    const association = await up;
     const got = new Promise<void>((resolve) => {
       let n = 0;
       server.on('message', () => ++n === 10 && resolve());
@@ -188,8 +207,7 @@ test('stats(): packets, SACKs and chunks of both kinds, on a socket and an assoc
       ].sort(),
     );
   } finally {
-    await endAndWait(client);
-    server.destroy();
+    await close();
   }
 });
 
@@ -238,12 +256,8 @@ test('an endpoint: its settings for the associations to come, and each associati
 });
 
 test('settings refused: unknown, out of range, on the wrong object, or needed by kernel-sctp', async () => {
-  const server = createEndpoint({ host: '127.0.0.1' }).listen();
-  const client = connect({ host: '127.0.0.1', port: server.address()!.port });
+  const { server, client, association, close } = await endpointWithClient();
   try {
-    const up = nextAssociation(server);
-    await connected(client);
-    const association: Association = await up;
     expect(() => client.setSettings({ maxBursts: 1 } as never)).toThrow(
       expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }),
     );
@@ -285,8 +299,7 @@ test('settings refused: unknown, out of range, on the wrong object, or needed by
     await connected(early);
     await endAndWait(early);
   } finally {
-    await endAndWait(client);
-    server.destroy();
+    await close();
   }
 });
 
@@ -364,12 +377,8 @@ test('setSendDefaults: the stream, PPID and PR-SCTP policy of messages sent with
   } finally {
     await p.close();
   }
-  const server: Endpoint = createEndpoint({ host: '127.0.0.1' }).listen();
-  const client = connect({ host: '127.0.0.1', port: server.address()!.port });
+  const { server, client, association, close } = await endpointWithClient();
   try {
-    const up = nextAssociation(server);
-    await connected(client);
-    const association = await up;
     server.setSendDefaults({ ppid: 3 });
     const [, info] = (await new Promise((resolve) => {
       client.once('message', (...args) => resolve(args));
@@ -377,8 +386,7 @@ test('setSendDefaults: the stream, PPID and PR-SCTP policy of messages sent with
     })) as [Buffer, MessageInfo];
     expect(info.ppid).toBe(3);
   } finally {
-    await endAndWait(client);
-    server.destroy();
+    await close();
   }
 });
 
@@ -491,18 +499,13 @@ test('retransmission and pathDefaults are checked before a socket is opened', as
   }
   expect(fds()).toBe(before); // nothing was opened
   // A peeled-off association is up already: these are refused there too.
-  const server = createEndpoint({ host: '127.0.0.1' }).listen();
-  const client = connect({ host: '127.0.0.1', port: server.address()!.port });
+  const { association, close } = await endpointWithClient();
   try {
-    const up = nextAssociation(server);
-    await connected(client);
-    const association = await up;
     expect(() => association.peeloff({ retransmission: { rtoMin: 100 } })).toThrow(
       expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }),
     );
     expect(association.state).toBe('up');
   } finally {
-    await endAndWait(client);
-    server.destroy();
+    await close();
   }
 });

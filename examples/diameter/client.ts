@@ -9,7 +9,7 @@
 // Prints what happens, a line each (--json: a JSON object each, the summary last). Exits 0
 // when the peer opened, every watchdog and request was answered, and the disconnect was clean.
 import { parseArgs } from 'node:util';
-import { Application, avp, Code, Command, optionalU32, text, type Message } from './message';
+import { Application, avp, Code, Command, u32, text, type Message } from './message';
 import { commonOptions, int, list, printer, sctpOptions } from './options';
 import { DiameterPeer } from './peer';
 
@@ -127,7 +127,7 @@ async function burst(count: number, host: string, realm: string): Promise<void> 
     const { answer, sessionId } = settled.value;
     requests.answered++;
     if (text(answer, Code.SessionId) === sessionId) requests.matched++;
-    const code = optionalU32(answer, Code.ResultCode) ?? 'none';
+    const code = u32(answer, Code.ResultCode) ?? 'none';
     requests.resultCodes[code] = (requests.resultCodes[code] ?? 0) + 1;
   }
   const codes = Object.entries(requests.resultCodes).map(([code, n]) => `${code} x${n}`);

@@ -193,15 +193,8 @@ export function find(message: Message, code: number): Avp | undefined {
   return message.avps.find((a) => a.code === code && a.vendorId === undefined);
 }
 
-/** An Unsigned32 AVP's value; a DiameterError if it is missing or not 4 bytes. */
-export function u32(message: Message, code: number): number {
-  const found = find(message, code);
-  if (!found || found.data.length !== 4) throw new DiameterError(`AVP ${code} missing or bad`);
-  return found.data.readUInt32BE(0);
-}
-
 /** An Unsigned32 AVP's value, or undefined if it is missing or not 4 bytes. */
-export function optionalU32(message: Message, code: number): number | undefined {
+export function u32(message: Message, code: number): number | undefined {
   const found = find(message, code);
   return found?.data.length === 4 ? found.data.readUInt32BE(0) : undefined;
 }

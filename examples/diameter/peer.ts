@@ -19,7 +19,7 @@ import {
   Flag,
   isRequest,
   MAX_MESSAGE_LENGTH,
-  optionalU32,
+  u32,
   Result,
   text,
   type Avp,
@@ -410,7 +410,7 @@ export class DiameterPeer extends EventEmitter {
         this.state = 'closing';
         this.stopWatchdog();
         this.answer(request, stream, Result.Success);
-        this.emit('disconnectRequest', optionalU32(request, Code.DisconnectCause));
+        this.emit('disconnectRequest', u32(request, Code.DisconnectCause));
         // The peer shuts the association down once it has the DPA; if it does not, we do.
         this.lingerTimer ??= setTimeout(() => this.shutDown(), this.answerTimeout);
         return;
@@ -445,7 +445,7 @@ export class DiameterPeer extends EventEmitter {
     switch (answer.command) {
       case Command.CapabilitiesExchange: {
         if (this.state !== 'waitCapabilities') return; // disconnect() came first
-        const result = optionalU32(answer, Code.ResultCode);
+        const result = u32(answer, Code.ResultCode);
         if (result !== Result.Success) {
           const error = new PeerError(`CEA with Result-Code ${result}`, 'ERR_DIAMETER_REFUSED');
           return this.shutDown(error);
