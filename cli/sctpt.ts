@@ -11,6 +11,7 @@ import {
 import * as capabilities from './capabilities';
 import * as client from './client';
 import * as ctraffic from './ctraffic';
+import * as proxy from './proxy';
 import * as server from './server';
 import * as stats from './stats';
 import * as status from './status';
@@ -30,6 +31,7 @@ const commands: Record<string, Command> = {
   status,
   throughput,
   capabilities,
+  proxy,
 };
 
 const overview = `usage: sctpt <command> [options]
@@ -40,6 +42,7 @@ const overview = `usage: sctpt <command> [options]
   status     an association's state and every path (--watch for a live view)
   throughput bulk rate against "server --sink", kernel defaults vs tuned
   capabilities  what the kernel's SCTP has and which net.sctp sysctls are on
+  proxy      relays each client association to a backend of its own (load balancing)
 Options take "--name value" or "--name=value"; lists are "a,b".
 "sctpt <command> --help" shows a command's options and examples.`;
 

@@ -102,7 +102,8 @@ export interface ProxyPairStatus {
   backend: string | null;
   /**
    * 'connecting': the backend association is not up yet (the client is not read meanwhile);
-   * 'relaying'; 'closing': one side has ended or failed.
+   * 'relaying'; 'closing': one side has ended or failed (a pair is listed until both have
+   * closed).
    */
   state: 'connecting' | 'relaying' | 'closing';
   /** Messages relayed from the client to the backend. */
@@ -176,6 +177,8 @@ const codeOf = (err: unknown) => (err as { code?: string } | undefined)?.code ??
 export interface SctpProxy {
   /** A client association was paired with a backend association that is up. */
   on(event: 'pair', listener: (pair: ProxyPairStatus) => void): this;
+  /** Both associations of a pair have closed: what it relayed, for the record. */
+  on(event: 'pairClosed', listener: (pair: ProxyPairStatus) => void): this;
   /** A backend failed (a connect refused or timed out, an association lost) and is left out. */
   on(event: 'backendDown', listener: (backend: Backend, error: Error) => void): this;
   /**
@@ -183,8 +186,12 @@ export interface SctpProxy {
    * it failed itself) and was aborted.
    */
   on(event: 'clientError', listener: (client: ProxyClient, error: Error) => void): this;
-  /** The client side listens ('listening'), or has closed ('close'), as Server's. */
-  on(event: 'listening' | 'close', listener: () => void): this;
+  /** The client side listens, as Server's 'listening'. */
+  on(event: 'listening', listener: () => void): this;
+  /**
+   * After close(): the listening server and every association of both sides have closed.
+   */
+  on(event: 'close', listener: () => void): this;
   /**
    * The listening server failed (as Server's 'error'); accept errors such as EMFILE only
    * when there is a listener.
@@ -210,6 +217,9 @@ export class SctpProxy extends EventEmitter {
   readonly #choose: BackendChooser;
   readonly #settings: Settings;
   readonly #pairs = new Set<Pair>();
+  /** 'open', then 'closing' from close(), 'closed' once 'close' was emitted. */
+  #state: 'open' | 'closing' | 'closed' = 'open';
+  #serverClosed = false;
   #nextPair = 1;
   #turn = 0;
 
@@ -261,7 +271,10 @@ export class SctpProxy extends EventEmitter {
     this.#choose = typeof policy === 'function' ? policy : this.#builtIn(policy);
     this.server = createServer(options.clientOptions ?? {}, (socket) => this.#accepted(socket));
     this.server.on('listening', () => this.emit('listening'));
-    this.server.on('close', () => this.emit('close'));
+    this.server.on('close', () => {
+      this.#serverClosed = true;
+      this.#maybeClosed();
+    });
     this.server.on('error', (err) => {
       // Running out of fds is what many clients can cause: not a reason to crash.
       if (!ACCEPT_ERRORS.has(codeOf(err)) || this.listenerCount('error') > 0)
@@ -282,12 +295,30 @@ export class SctpProxy extends EventEmitter {
 
   /**
    * Stops accepting clients and shuts every pair down: the client's association first
-   * (SHUTDOWN), its backend's once the client's has closed.
+   * (SHUTDOWN), its backend's once the client's has closed. `callback` and 'close' come
+   * when all of them have closed (at once if it has closed already).
    */
   close(callback?: () => void): this {
-    this.server.close(callback);
+    if (callback !== undefined) validateFunction(callback, 'callback');
+    if (this.#state === 'closed') {
+      if (callback !== undefined) process.nextTick(callback);
+      return this;
+    }
+    if (callback !== undefined) this.once('close', callback);
+    if (this.#state === 'closing') return this;
+    this.#state = 'closing';
+    this.server.close((err) => {
+      if (err) this.#serverClosed = true; // it was not listening: it emits no 'close'
+      this.#maybeClosed();
+    });
     for (const pair of this.#pairs) pair.end();
     return this;
+  }
+
+  #maybeClosed(): void {
+    if (this.#state !== 'closing' || !this.#serverClosed || this.#pairs.size > 0) return;
+    this.#state = 'closed';
+    this.emit('close');
   }
 
   /** The backends' health and load, and every pair's counters. */
@@ -322,7 +353,11 @@ export class SctpProxy extends EventEmitter {
         pick: (info, tried) => this.#pick(info, tried),
         backendFailed: (backend, error) => this.#backendFailed(backend, error),
         emit: (event, ...args) => this.emit(event, ...args),
-        removed: (p) => this.#pairs.delete(p),
+        removed: (p) => {
+          if (!this.#pairs.delete(p)) return;
+          this.emit('pairClosed', p.status());
+          this.#maybeClosed();
+        },
       },
       this.#nextPair++,
       client,
@@ -391,6 +426,8 @@ class Pair {
   private readonly info: ProxyClient;
   /** The client's association ended with its SHUTDOWN (not an ABORT or a failure). */
   private clientEnded = false;
+  /** The client's socket has closed. */
+  private clientGone = false;
 
   constructor(
     private readonly host: PairHost,
@@ -465,6 +502,7 @@ class Pair {
       chosen.associations--;
       this.backend = null;
       this.stopWaiting();
+      if (this.clientGone) return this.host.removed(this);
       if (this.state === 'closing') return this.endClient();
       // The backend went away while the client is still there. A graceful SHUTDOWN of an
       // association that was up is passed on as one, or the client is moved; a connect
@@ -570,10 +608,10 @@ class Pair {
 
   private clientClosed(): void {
     this.state = 'closing';
+    this.clientGone = true;
     this.stopWaiting();
-    this.host.removed(this);
     const backend = this.backend;
-    if (!backend) return;
+    if (!backend) return this.host.removed(this); // else when the backend's has closed too
     // A client that shut down gracefully gets its backend shut down gracefully (what it
     // sent is delivered first); one that aborted or failed, or whose backend is not up
     // yet, gets its backend aborted.

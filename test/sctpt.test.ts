@@ -335,6 +335,72 @@ test('the extension flags: reconfiguration, AUTH, a scheduler and PR-SCTP on bot
   }
 });
 
+test('proxy: a client through it to a server, the status in JSON, bad backends refused', async () => {
+  const { port } = await server();
+  const proxyPort = freePort();
+  const proxy = run([
+    'proxy',
+    '--laddr',
+    '127.0.0.1,127.0.0.2',
+    '--port',
+    String(proxyPort),
+    '--backends',
+    `127.0.0.1+127.0.0.2:${port}`,
+    '--status',
+    '200',
+    '--json',
+    '--log',
+    '6',
+  ]);
+  await waitFor(() => proxy.events().some((e) => e.event === 'listening'));
+  const client = run([
+    'client',
+    '--addr',
+    '127.0.0.1',
+    '--port',
+    String(proxyPort),
+    '--size',
+    '5000',
+  ]);
+  expect(await client.exit()).toBe(0);
+  expect(client.stdout()).toContain('echo: 5000 bytes, intact');
+  const pair = proxy.events().find((e) => e.event === 'pair');
+  expect(pair).toMatchObject({ backend: `127.0.0.1,127.0.0.2:${port}`, state: 'relaying' });
+  // The pair's record when it closed: the message counted both ways.
+  await waitFor(() => proxy.events().some((e) => e.event === 'pairClosed'));
+  expect(proxy.events().find((e) => e.event === 'pairClosed')).toMatchObject({
+    toBackend: { messages: 1, bytes: 5000, dropped: 0 },
+    toClient: { messages: 1, bytes: 5000, dropped: 0 },
+  });
+  await waitFor(() => proxy.events().some((e) => e.event === 'status'));
+  const status = proxy
+    .events()
+    .filter((e) => e.event === 'status')
+    .pop()!;
+  expect(status.backends).toEqual([
+    {
+      name: `127.0.0.1,127.0.0.2:${port}`,
+      healthy: true,
+      associations: expect.any(Number),
+      failures: 0,
+    },
+  ]);
+  proxy.child.kill('SIGTERM');
+  expect(await proxy.exit()).toBe(0);
+  for (const [bad, message] of [
+    [[], '--backends is required'],
+    [['--backends', '127.0.0.1'], 'must be host[+host...]:port'],
+    [['--backends', '127.0.0.1:70000'], 'must be host[+host...]:port'],
+    [['--backends', '127.0.0.1++127.0.0.2:7'], 'has an empty address'],
+    [['--backends', 'nowhere:7'], 'numeric IPv4 or IPv6'],
+    [['--backends', '127.0.0.1:7', '--policy', 'random'], "must be 'round-robin'"],
+  ] as const) {
+    const r = run(['proxy', '--port', '0', ...bad]);
+    expect(await r.exit()).toBe(2);
+    expect(r.stderr()).toContain(message);
+  }
+});
+
 describe('interop with sctp_darn', () => {
   test('sctp_darn -s as the client of sctpt server: its lines arrive and are echoed', async () => {
     const { s, port } = await server(['--log', '7']);

@@ -50,6 +50,8 @@ export class JsonLines {
   readonly child: ChildProcess;
   private lines: unknown[] = [];
   private waiters: ((v: unknown) => void)[] = [];
+  /** Every line so far, whether next() has taken it or not. */
+  readonly history: any[] = [];
   stderr = '';
 
   constructor(cmd: string, args: string[]) {
@@ -63,6 +65,7 @@ export class JsonLines {
         buffered = buffered.slice(nl + 1);
         if (!line) continue;
         const value = JSON.parse(line);
+        this.history.push(value);
         const waiter = this.waiters.shift();
         if (waiter) waiter(value);
         else this.lines.push(value);
