@@ -15,7 +15,7 @@ FROM node:20-bookworm
 # tests must not need the network at run time.
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-      python3 make g++ lksctp-tools iproute2 procps iperf3 tshark \
+      python3 make g++ lksctp-tools iproute2 procps iperf3 tshark iptables \
       freediameterd freediameter-extensions \
  && rm -rf /var/lib/apt/lists/*
 

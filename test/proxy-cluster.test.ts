@@ -1,12 +1,16 @@
-// `sctpt proxy` between multihomed clients and backends, on the dual-path topology:
+// `sctpt proxy` between multihomed clients and backends, in network namespaces. First on the
+// dual-path topology:
 //
 //   client ns: 20 clients,            server ns: two proxies (ports 6001, 6002) on both
 //   each on 192.0.2.2 + 198.51.100.2   192.0.2.1 + 198.51.100.1; three echo backends
 //                                      (sctpt server) on 127.0.0.1 + 127.0.0.2, ports 7001-7003
 //
 // Proxy 1 is round-robin and aborts the clients of a failed backend; proxy 2 hashes on the
-// client's port and moves them to another backend. Every message is checked end to end.
+// client's port and moves them to another backend. Then on the seed's cluster: two proxies
+// behind a distributor that hashes on SCTP ports (test/helpers/cluster.ts). Every message is
+// checked end to end (test/fixtures/proxy-clients.ts).
 import path from 'node:path';
+import { createCluster, SERVICE_ADDRESSES, type Cluster } from './helpers/cluster';
 import { createDualPath, type DualPath } from './helpers/topology';
 import { JsonLines, waitFor } from './helpers/net';
 
@@ -40,18 +44,64 @@ async function waitForLine(p: JsonLines, event: string): Promise<void> {
   await waitFor(() => linesOf(p, event).length > 0, 30000, `a "${event}" line`);
 }
 
+const processes: JsonLines[] = [];
+afterAll(() => {
+  for (const p of processes) p.kill();
+});
+
+/** `node args...` in a namespace, killed after the tests. */
+function inNs(ns: string, args: string[]): JsonLines {
+  const p = new JsonLines('ip', ['netns', 'exec', ns, process.execPath, ...args]);
+  processes.push(p);
+  return p;
+}
+
+/** Runs the clients' fixture in a namespace; `during` runs once their traffic has started. */
+async function runClients(
+  ns: string,
+  plan: Record<string, unknown>,
+  during: () => Promise<void> | void = () => {},
+): Promise<{ ports: number[]; result: ClientResult[] }> {
+  const run = inNs(ns, [clientsScript, JSON.stringify({ rate: 40, grace: 15000, ...plan })]);
+  const { up, fatal } = await run.next<{ up: { localPort: number }[]; fatal?: string }>();
+  expect(fatal).toBeUndefined();
+  expect(await run.next()).toEqual({ traffic: 'started' });
+  await during();
+  const last = await run.next<{ result?: ClientResult[]; fatal?: string }>(120000);
+  expect(last.fatal).toBeUndefined();
+  expect(await run.exit()).toBe(0);
+  return { ports: up.map((u) => u.localPort), result: last.result! };
+}
+
+/** Nothing lost, nothing changed, the association still up when the traffic ended. */
+const intact = (r: ClientResult) =>
+  expect({ ...r, localPort: 0, sent: 0 }).toEqual({
+    ...r,
+    localPort: 0,
+    sent: 0,
+    ended: null,
+    missing: 0,
+    bad: [],
+    badCount: 0,
+    echoed: r.sent,
+  });
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Failover in about a second (the kernel's defaults take a minute), set per namespace. */
+const FAST_FAILOVER_SYSCTLS = [
+  'net.sctp.rto_min=100',
+  'net.sctp.rto_initial=300',
+  'net.sctp.rto_max=1000',
+  'net.sctp.path_max_retrans=2',
+  'net.sctp.hb_interval=300',
+];
+
 describe('sctpt proxy: 20 multihomed clients, two proxies, three backends', () => {
   let topo: DualPath;
-  const processes: JsonLines[] = [];
   const backends = new Map<number, JsonLines>();
   let roundRobin: JsonLines; // proxy 1: round-robin, 'abort'
   let hashPorts: JsonLines; // proxy 2: hash-ports, 'reconnect'
-
-  const inNs = (ns: string, args: string[]) => {
-    const p = new JsonLines('ip', ['netns', 'exec', ns, process.execPath, ...args]);
-    processes.push(p);
-    return p;
-  };
 
   async function startBackend(port: number): Promise<void> {
     const b = inNs(topo.server, [
@@ -92,64 +142,34 @@ describe('sctpt proxy: 20 multihomed clients, two proxies, three backends', () =
     during: () => Promise<void> | void = () => {},
   ): Promise<{ ports: number[]; result: ClientResult[]; pairs: [Pair[], Pair[]] }> {
     const from = [linesOf(roundRobin, 'pair').length, linesOf(hashPorts, 'pair').length];
-    const run = inNs(topo.client, [
-      clientsScript,
-      JSON.stringify({
+    const { ports, result } = await runClients(
+      topo.client,
+      {
         proxies: [6001, 6002].map((port) => ({ host: topo.serverAddresses, port })),
         clients: 20,
         localAddress: topo.clientAddresses,
         localPorts: plan.localPorts,
-        rate: 40,
         duration: plan.duration,
-        grace: 15000,
-      }),
-    ]);
-    const { up, fatal } = await run.next<{ up: { localPort: number }[]; fatal?: string }>();
-    expect(fatal).toBeUndefined();
-    expect(await run.next()).toEqual({ traffic: 'started' });
-    await during();
-    const last = await run.next<{ result?: ClientResult[]; fatal?: string }>(120000);
-    expect(last.fatal).toBeUndefined();
-    expect(await run.exit()).toBe(0);
+      },
+      during,
+    );
     return {
-      ports: up.map((u) => u.localPort),
-      result: last.result!,
+      ports,
+      result,
       pairs: [linesOf(roundRobin, 'pair', from[0]), linesOf(hashPorts, 'pair', from[1])],
     };
   }
 
-  /** Nothing lost, nothing changed, the association still up when the traffic ended. */
-  const intact = (r: ClientResult) =>
-    expect({ ...r, localPort: 0, sent: 0 }).toEqual({
-      ...r,
-      localPort: 0,
-      sent: 0,
-      ended: null,
-      missing: 0,
-      bad: [],
-      badCount: 0,
-      echoed: r.sent,
-    });
-
   beforeAll(async () => {
     topo = createDualPath(tag);
     // A dead path is found in about a second (the kernel's defaults take a minute).
-    topo.sysctl({
-      'net.sctp.rto_min': 100,
-      'net.sctp.rto_initial': 300,
-      'net.sctp.rto_max': 1000,
-      'net.sctp.path_max_retrans': 2,
-      'net.sctp.hb_interval': 300,
-    });
+    topo.sysctl(Object.fromEntries(FAST_FAILOVER_SYSCTLS.map((s) => s.split('='))));
     for (const port of BACKEND_PORTS) await startBackend(port);
     roundRobin = await startProxy(6001, 'round-robin', 'abort');
     hashPorts = await startProxy(6002, 'hash-ports', 'reconnect');
   }, 120000);
 
-  afterAll(() => {
-    for (const p of processes) p.kill();
-    topo?.teardown();
-  });
+  afterAll(() => topo?.teardown());
 
   let firstPorts: number[] = [];
   /** The backend hash-ports chose for each client port in the first run. */
@@ -245,4 +265,78 @@ describe('sctpt proxy: 20 multihomed clients, two proxies, three backends', () =
     );
     expect(status.backends.every((b: { healthy: boolean }) => b.healthy)).toBe(true);
   });
+});
+
+describe("the seed's cluster: two proxies behind a distributor that hashes on SCTP ports", () => {
+  let cluster: Cluster;
+  const proxies: JsonLines[] = [];
+
+  beforeAll(async () => {
+    cluster = createCluster(tag);
+    for (const ns of [cluster.client, ...cluster.proxies]) {
+      cluster.exec(ns, ['sysctl', '-q', '-w', ...FAST_FAILOVER_SYSCTLS]);
+    }
+    for (const port of BACKEND_PORTS) {
+      const b = inNs(cluster.backends, [sctpt, 'server', '--port', `${port}`, '--json']);
+      await waitForLine(b, 'listening');
+    }
+    for (const [i, ns] of cluster.proxies.entries()) {
+      const p = inNs(ns, [
+        ...[sctpt, 'proxy', '--laddr', SERVICE_ADDRESSES.join(','), '--port', '6000'],
+        '--backends',
+        BACKEND_PORTS.map((port) => `${cluster.backendAddress[i]}:${port}`).join(','),
+        ...['--json', '--log', '6'],
+      ]);
+      await waitForLine(p, 'listening');
+      proxies.push(p);
+    }
+  }, 120000);
+
+  afterAll(() => {
+    for (const p of proxies) p.kill();
+    cluster?.teardown();
+  });
+
+  test('every path of a client reaches the same proxy: both networks used, net1 cut under traffic, nothing lost', async () => {
+    // Fixed client ports: the hash (and so each client's proxy) is the same on every run.
+    const localPorts = Array.from({ length: 16 }, (_, i) => 41000 + i);
+    const { ports, result } = await runClients(
+      cluster.client,
+      {
+        proxies: [{ host: SERVICE_ADDRESSES, port: 6000 }],
+        clients: 16,
+        localAddress: cluster.clientAddresses,
+        localPorts,
+        duration: 8000,
+      },
+      async () => {
+        await sleep(2500); // both paths confirmed by heartbeats, traffic on the primary (net1)
+        cluster.cutNet1();
+      },
+    ).finally(() => cluster.restoreNet1());
+    expect(ports).toEqual(localPorts);
+    // Nothing lost: a path landing on the other proxy would have had the association aborted
+    // (an out-of-the-blue packet is answered with ABORT).
+    for (const r of result) intact(r);
+    // Each client was paired on exactly one proxy, which saw both of its addresses.
+    const pairs = proxies.map((p) => linesOf(p, 'pair') as Pair[]);
+    expect(
+      pairs
+        .flat()
+        .map((p) => p.client.port)
+        .sort(),
+    ).toEqual(localPorts);
+    for (const p of pairs.flat()) {
+      expect([...p.client.addresses].sort()).toEqual([...cluster.clientAddresses].sort());
+    }
+    // Both proxies got clients, and each was reached from both networks.
+    const forwarded = cluster.forwarded();
+    for (const k of [0, 1]) {
+      expect(pairs[k]!.length).toBeGreaterThan(0);
+      expect(forwarded.net1[k]).toBeGreaterThan(0);
+      expect(forwarded.net2[k]).toBeGreaterThan(0);
+    }
+    // After the cut everything went over net2: far more than the heartbeats before it.
+    expect(forwarded.net2[0]! + forwarded.net2[1]!).toBeGreaterThan(16 * 40 * 4);
+  }, 180000);
 });
