@@ -64,6 +64,7 @@ import {
   familyFor,
   validateAbortSignal,
   validateAddresses,
+  validateBoolean,
   validateFunction,
   validateInteger,
   validateObject,
@@ -90,6 +91,13 @@ export interface EndpointOptions extends HandleOptions {
   pr?: PartialReliability;
   /** Seconds after which the kernel gracefully closes an idle association (SCTP_AUTOCLOSE). 0: never. */
   autoClose?: number;
+  /**
+   * Let other endpoints that set it too, in this process or others, bind the same addresses
+   * and port (SO_REUSEPORT): the kernel gives each new incoming association to one of them,
+   * by a hash of the peer's address and port, and every later packet of it to the same one.
+   * Every endpoint of the group must bind the same set of addresses.
+   */
+  reusePort?: boolean;
   /** Associations this endpoint keeps at most; further incoming ones are aborted ('drop'). */
   maxAssociations?: number;
   /** Messages an association queues (kernel buffer full) before send() returns false. Default 1024. */
@@ -270,6 +278,7 @@ export class Endpoint extends EventEmitter {
     if (options.autoClose !== undefined) {
       validateInteger(options.autoClose, 'options.autoClose', 0, 2 ** 31 - 1);
     }
+    if (options.reusePort !== undefined) validateBoolean(options.reusePort, 'options.reusePort');
     if (options.maxAssociations !== undefined) {
       validateInteger(options.maxAssociations, 'options.maxAssociations', 1, 2 ** 31 - 1);
     }
@@ -308,6 +317,7 @@ export class Endpoint extends EventEmitter {
       if (options.autoClose) {
         setOption(handle, 'SCTP_AUTOCLOSE', { value: options.autoClose });
       }
+      if (options.reusePort) setOption(handle, 'SO_REUSEPORT', { value: 1 });
       const bindHosts = hosts ?? [family === constants.AF_INET6 ? '::' : '0.0.0.0'];
       const rc = handle.bindx(bindHosts, port, false);
       if (rc < 0) throw systemError(rc, 'bind', { address: bindHosts, port });

@@ -7,6 +7,7 @@ import {
   applyHandleOptions,
   readAddresses,
   resolveDefaults,
+  setOption,
   validateHandleOptions,
 } from './handle';
 import { Holder } from './holder';
@@ -16,6 +17,7 @@ import {
   familyFor,
   validateAbortSignal,
   validateAddresses,
+  validateBoolean,
   validateFunction,
   validateInteger,
   validateObject,
@@ -63,6 +65,13 @@ export interface ListenOptions {
   backlog?: number;
   /** Aborting it closes the server, as close() does. */
   signal?: AbortSignal;
+  /**
+   * Let other listening sockets that set it too, in this process or others, bind the same
+   * addresses and port (SO_REUSEPORT, as net.Server#listen's `reusePort`): the kernel spreads
+   * new associations over them by a hash of the peer's address and port. Every socket of the
+   * group must bind the same set of addresses.
+   */
+  reusePort?: boolean;
 }
 
 /** net.Server#address() shape, plus every bound address. */
@@ -173,6 +182,7 @@ export class Server extends EventEmitter {
     const signal =
       opts.signal === undefined ? undefined : validateAbortSignal(opts.signal, 'options.signal');
     let hosts = opts.host === undefined ? null : validateAddresses(opts.host, 'options.host');
+    if (opts.reusePort !== undefined) validateBoolean(opts.reusePort, 'options.reusePort');
     if (callback) this.once('listening', callback);
 
     try {
@@ -195,6 +205,7 @@ export class Server extends EventEmitter {
       // On the listening socket, not only the accepted ones: the kernel sets an incoming
       // association up (window from the receive buffer, streams, NODELAY) from this socket.
       applyHandleOptions(handle, this.options);
+      if (opts.reusePort) setOption(handle, 'SO_REUSEPORT', { value: 1 });
       let rc = handle.bindx(hosts, port, false);
       if (rc < 0) throw systemError(rc, 'bind', { address: hosts, port });
       rc = handle.listen(backlog);

@@ -294,6 +294,7 @@ const entries: Entry[] = [
       ['host', optional],
       ['backlog', numberish.concat('2^31')],
       ['signal', optional],
+      ['reusePort', optional],
     ] as Array<[string, string[]]>
   ).map(([key, accepts]): Entry => ({
     name: `server.listen({ ${key} })`,
@@ -322,6 +323,7 @@ const entries: Entry[] = [
       ['maxTotalQueuedBytes', optional.concat(large)],
       ['maxMessageSize', optional.concat(large)],
       ['stallTimeout', numberish],
+      ['reusePort', optional],
     ] as Array<[string, string[]]>
   ).map(([key, accepts]): Entry => ({
     name: `createEndpoint({ ${key} })`,
