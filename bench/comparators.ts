@@ -76,6 +76,25 @@ export function kernelSctp(settings: Settings = 'defaults', name = 'kernel-sctp'
   };
 }
 
+/** kernel-sctp with createProxy() in a third process between client and server. */
+export function kernelSctpProxied(): Comparator {
+  const node = (...args: (string | number)[]) =>
+    runJson(process.execPath, [nodeBench, 'proxy', ...args]);
+  return {
+    name: 'kernel-sctp through createProxy()',
+    async run(m) {
+      switch (m.kind) {
+        case 'rate':
+          return node('rate', m.messages, m.size, m.settings ?? 'defaults');
+        case 'pingpong':
+          return node('pingpong', m.roundTrips, m.size);
+        default:
+          return null;
+      }
+    },
+  };
+}
+
 /** Node's net over TCP with a 4-byte length prefix per message (node-bench.ts). */
 export function nodeTcp(): Comparator {
   const node = (...args: (string | number)[]) =>

@@ -14,6 +14,8 @@
 //        on each (default 20), 100 outstanding at a time, the associations taking turns
 //   node node-bench.js c-endpoint many <associations> <size> [messages each]   the same kernel-sctp clients
 //        against the C program's one-to-many echo server (sctp-bench echo-endpoint)
+//   node node-bench.js proxy <rate|pingpong> ...   kernel-sctp, the client's association
+//        relayed to the server by createProxy() in a third process
 // Halves, to pair with the C program's (SCTP_BENCH_SERVE / SCTP_BENCH_PORT there):
 // KSCTP_BENCH_ROLE=server runs only the server (it prints its port), KSCTP_BENCH_PORT=<port>
 // only the client; both sides' warm-up counts must agree (SCTP_BENCH_WARMUP there).
@@ -25,9 +27,16 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { connect, createEndpoint, createServer, type Socket, type SocketOptions } from '../lib';
+import {
+  connect,
+  createEndpoint,
+  createProxy,
+  createServer,
+  type Socket,
+  type SocketOptions,
+} from '../lib';
 
-type Impl = 'sctp' | 'tcp' | 'c-endpoint';
+type Impl = 'sctp' | 'tcp' | 'c-endpoint' | 'proxy';
 const [impl, mode, countText, sizeText, settingText] = process.argv.slice(2) as [
   Impl,
   string,
@@ -140,7 +149,7 @@ function serve(): void {
     });
     endpoint.on('message', (data, info) => info.association!.send(data));
     listening(endpoint.address()!.port);
-  } else if (impl === 'sctp') {
+  } else if (impl === 'sctp' || impl === 'proxy') {
     const server = createServer(options, (socket: Socket) => {
       associations++;
       socket.on('close', () => associations--);
@@ -321,6 +330,7 @@ async function client(port: number): Promise<Record<string, unknown>> {
     sctp: 'kernel-sctp',
     tcp: 'node-tcp',
     'c-endpoint': 'kernel-sctp clients, C endpoint',
+    proxy: 'kernel-sctp through createProxy()',
   };
   const base = { impl: names[impl], mode, setting };
   if (mode === 'many') return many(port, base);
@@ -476,6 +486,20 @@ if (impl === 'c-endpoint') {
       server.kill();
       process.exit(1);
     });
+} else if (process.env.KSCTP_BENCH_ROLE === 'proxy') {
+  // Between the client and the server: relays the client's association to the server.
+  const proxy = createProxy({
+    backends: [{ host: '127.0.0.1', port: Number(process.env.KSCTP_BENCH_BACKEND) }],
+    clientOptions: SETTINGS[setting],
+    backendOptions: SETTINGS[setting],
+  });
+  proxy.listen({ host: '127.0.0.1', port: 0 }, () => process.send!(proxy.address()!.port));
+  if (process.env.KSCTP_BENCH_PROXY_STATUS) {
+    proxy.on('pairClosed', (pair) =>
+      process.stderr.write(`${JSON.stringify({ ...pair, cpu: process.cpuUsage() })}\n`),
+    );
+  }
+  process.on('message', (m) => m === 'exit' && process.exit(0));
 } else if (process.env.KSCTP_BENCH_ROLE === 'server') {
   // Exits when told (not killed), so that a --cpu-prof of the server gets written.
   process.on('message', (m) => m === 'exit' && process.exit(0));
@@ -491,14 +515,23 @@ if (impl === 'c-endpoint') {
         execArgv: [...process.execArgv, '--expose-gc'],
       });
   if (child) serverProcess = child;
+  let proxy: ChildProcess | null = null;
   (child ? once(child, 'message') : Promise.resolve([Number(port)]))
     .then(async ([serverPort]) => {
+      if (impl === 'proxy') {
+        proxy = fork(__filename, process.argv.slice(2), {
+          env: { ...process.env, KSCTP_BENCH_ROLE: 'proxy', KSCTP_BENCH_BACKEND: `${serverPort}` },
+        });
+        [serverPort] = await once(proxy, 'message');
+      }
       const r = await client(serverPort as number);
       process.stdout.write(`${JSON.stringify(r)}\n`);
+      proxy?.send('exit');
       child?.send('exit');
     })
     .catch((err) => {
       process.stderr.write(`${err.stack}\n`);
+      proxy?.kill();
       child?.kill();
       process.exit(1);
     });

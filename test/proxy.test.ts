@@ -13,7 +13,7 @@ import {
   type Server,
   type Socket,
 } from '../lib';
-import { closeServer, connected, listening, waitFor } from './helpers/net';
+import { closeServer, connected, endAndWait, listening, waitFor } from './helpers/net';
 
 const SERVER_ADDRESSES = ['127.0.0.1', '127.0.0.2'];
 const CLIENT_ADDRESSES = ['127.0.0.3', '127.0.0.4'];
@@ -194,13 +194,25 @@ test('20 multihomed clients, three backends, round robin: every message relayed 
 test('least-associations balances; hash-ports sends a client back to its backend from the same port', async () => {
   const backends = await Promise.all(['a', 'b', 'c'].map(echoBackend));
   const least = await startProxy(backends, { policy: 'least-associations' });
-  const held = [];
+  const held: Socket[] = [];
   for (let i = 0; i < 6; i++) held.push(await client(least.port));
   await waitFor(
     () => least.proxy.status().pairs.every((p) => p.state === 'relaying'),
     10000,
     'pairs',
   );
+  expect(least.proxy.status().backends.map((b) => b.associations)).toEqual([2, 2, 2]);
+  // The first backend's two clients leave; the next two both go to it (round-robin would
+  // give it one and the second backend the other: 1, 3, 2).
+  const onFirst = least.proxy
+    .status()
+    .pairs.filter((p) => p.backend === backends[0]!.name)
+    .map((p) => held.find((c) => c.localPort === p.client.port)!);
+  expect(onFirst).toHaveLength(2);
+  await Promise.all(onFirst.map(endAndWait));
+  await waitFor(() => least.proxy.status().pairs.length === 4, 10000, 'two pairs gone');
+  for (let i = 0; i < 2; i++) held.push(await client(least.port));
+  await waitFor(() => least.proxy.status().pairs.length === 6, 10000, 'two new pairs');
   expect(least.proxy.status().backends.map((b) => b.associations)).toEqual([2, 2, 2]);
 
   const hashed = await startProxy(backends, { policy: 'hash-ports' });
