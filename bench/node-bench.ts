@@ -500,6 +500,7 @@ if (impl === 'c-endpoint') {
     );
   }
   process.on('message', (m) => m === 'exit' && process.exit(0));
+  process.on('disconnect', () => process.exit(1)); // the client is gone
 } else if (process.env.KSCTP_BENCH_ROLE === 'server') {
   // Exits when told (not killed), so that a --cpu-prof of the server gets written.
   process.on('message', (m) => m === 'exit' && process.exit(0));
@@ -522,7 +523,13 @@ if (impl === 'c-endpoint') {
         proxy = fork(__filename, process.argv.slice(2), {
           env: { ...process.env, KSCTP_BENCH_ROLE: 'proxy', KSCTP_BENCH_BACKEND: `${serverPort}` },
         });
-        [serverPort] = await once(proxy, 'message');
+        // Its port, or its exit (which once() alone would wait past forever).
+        [serverPort] = await Promise.race([
+          once(proxy, 'message'),
+          once(proxy, 'exit').then(([code]) => {
+            throw new Error(`the proxy exited (${code}) before it listened`);
+          }),
+        ]);
       }
       const r = await client(serverPort as number);
       process.stdout.write(`${JSON.stringify(r)}\n`);

@@ -1,6 +1,6 @@
 // sctpt proxy: a terminating SCTP proxy (createProxy): accepts client associations on the
 // local addresses and relays each to a backend of its own, chosen by a policy.
-import { createProxy, type BackendOptions, type ProxyStatus } from '../lib';
+import { createProxy, type BackendOptions, type ProxyStatus, type RelayCounters } from '../lib';
 import { MAX_MS, UsageError, type OptionTable, type ParsedOptions } from './args';
 import { commonOptions, DEFAULT_PORT, outputFor } from './common';
 import type { Output } from './output';
@@ -35,7 +35,12 @@ export const options: OptionTable = {
     max: MAX_MS,
     help: 'ms a backend association may take to come up',
   },
-  status: { type: 'number', min: 1, max: MAX_MS, help: 'print the status every N ms' },
+  status: {
+    type: 'number',
+    min: 1,
+    max: MAX_MS,
+    help: 'print the backends and totals every N ms (each pair too with --log 7)',
+  },
   ...commonOptions,
 };
 
@@ -55,13 +60,17 @@ export function parseBackend(spec: string): BackendOptions {
   if (colon <= 0 || !/^\d+$/.test(spec.slice(colon + 1)) || port < 1 || port > 65535) {
     throw new UsageError(`--backends: "${spec}" must be host[+host...]:port`);
   }
-  const hosts = spec
-    .slice(0, colon)
-    .split('+')
-    .map((h) => (h.startsWith('[') && h.endsWith(']') ? h.slice(1, -1) : h));
-  if (hosts.some((h) => h === '')) {
+  const parts = spec.slice(0, colon).split('+');
+  if (parts.some((h) => h === '' || h === '[]')) {
     throw new UsageError(`--backends: "${spec}" has an empty address`);
   }
+  // An IPv6 address only in brackets: "2001:db8::5:3868" is ambiguous.
+  if (parts.some((h) => h.includes(':') && !(h.startsWith('[') && h.endsWith(']')))) {
+    throw new UsageError(
+      `--backends: "${spec}": put an IPv6 address in brackets, [2001:db8::5]:port`,
+    );
+  }
+  const hosts = parts.map((h) => (h.startsWith('[') ? h.slice(1, -1) : h));
   return { host: hosts.length === 1 ? hosts[0]! : hosts, port };
 }
 
@@ -115,14 +124,17 @@ export function run(o: ParsedOptions): Promise<number> {
       `client ${client.addresses.join(',')}:${client.port}: ${err.message}`,
     ),
   );
-  proxy.on('error', (err) =>
-    out.event('warning', 'warning', { message: err.message }, `warning: ${err.message}`),
-  );
   const host = o.laddr as string[] | undefined;
+  const withPairs = (o.log as number) >= 7;
   return new Promise((resolve, reject) => {
-    proxy.server.once('error', reject);
+    // Until it listens, an error (EADDRINUSE...) ends the command, once; afterwards errors
+    // (accept failing for lack of file descriptors) are warnings.
+    proxy.once('error', reject);
     proxy.listen({ ...(host && { host }), port: o.port as number }, () => {
-      proxy.server.off('error', reject);
+      proxy.off('error', reject);
+      proxy.on('error', (err) =>
+        out.event('warning', 'warning', { message: err.message }, `warning: ${err.message}`),
+      );
       const bound = proxy.address()!;
       out.event(
         'notice',
@@ -133,35 +145,64 @@ export function run(o: ParsedOptions): Promise<number> {
           .backends.map((b) => b.name)
           .join(' ')}`,
       );
+      const timer =
+        o.status === undefined
+          ? undefined
+          : setInterval(() => printStatus(out, proxy.status(), withPairs), o.status as number);
+      let stopping = false;
+      const stop = () => {
+        if (stopping) return;
+        stopping = true;
+        clearInterval(timer);
+        printStatus(out, proxy.status(), withPairs); // the last counters, before the pairs go
+        proxy.close(() => resolve(0));
+      };
+      for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, stop);
     });
-    const timer =
-      o.status === undefined
-        ? undefined
-        : setInterval(() => printStatus(out, proxy.status()), o.status as number);
-    const stop = () => {
-      clearInterval(timer);
-      printStatus(out, proxy.status()); // the last counters, before the pairs go
-      proxy.close(() => resolve(0));
-    };
-    for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, stop);
   });
 }
 
 const codeOf = (err: Error) => (err as { code?: string }).code ?? null;
 
-/** The status as one JSON line, or a table: each backend, then each pair. */
-function printStatus(out: Output, status: ProxyStatus): void {
+/**
+ * The status as one JSON line, or a table: each backend and the totals over the pairs, and
+ * with `withPairs` each pair (a line per association: too much for thousands of them).
+ */
+function printStatus(out: Output, status: ProxyStatus, withPairs: boolean): void {
+  const all = {
+    pairs: status.pairs.length,
+    toBackend: sum(status.pairs, 'toBackend'),
+    toClient: sum(status.pairs, 'toClient'),
+  };
+  const pairs = withPairs ? status.pairs : [];
   const lines = [
     ...status.backends.map(
       (b) =>
         `backend ${b.name.padEnd(30)} ${b.healthy ? 'healthy' : 'DOWN   '} ${b.associations} associations, ${b.failures} failures`,
     ),
-    ...status.pairs.map(
+    `${all.pairs} pairs: ${all.toBackend.messages} msgs/${all.toBackend.bytes} B in, ` +
+      `${all.toClient.messages} msgs/${all.toClient.bytes} B out, ${all.toBackend.pauses + all.toClient.pauses} pauses, ` +
+      `${all.toBackend.dropped + all.toClient.dropped} dropped`,
+    ...pairs.map(
       (p) =>
         `  pair ${p.id} ${p.client.addresses.join(',')}:${p.client.port} -> ${p.backend ?? '-'} ${p.state}: ` +
         `${p.toBackend.messages} msgs/${p.toBackend.bytes} B in, ${p.toClient.messages} msgs/${p.toClient.bytes} B out, ` +
         `${p.toBackend.pauses + p.toClient.pauses} pauses, ${p.toBackend.dropped + p.toClient.dropped} dropped`,
     ),
   ];
-  out.result('status', { ...status }, lines.join('\n'));
+  out.result(
+    'status',
+    { backends: status.backends, totals: all, ...(withPairs && { pairs }) },
+    lines.join('\n'),
+  );
+}
+
+/** One direction's counters summed over the pairs. */
+function sum(pairs: ProxyStatus['pairs'], direction: 'toBackend' | 'toClient'): RelayCounters {
+  const total = { messages: 0, bytes: 0, pauses: 0, dropped: 0 };
+  for (const p of pairs) {
+    for (const key of Object.keys(total) as (keyof RelayCounters)[])
+      total[key] += p[direction][key];
+  }
+  return total;
 }

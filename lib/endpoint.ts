@@ -96,6 +96,7 @@ export interface EndpointOptions extends HandleOptions {
    * and port (SO_REUSEPORT): the kernel gives each new incoming association to one of them,
    * by a hash of the peer's address and port, and every later packet of it to the same one.
    * Every endpoint of the group must bind the same set of addresses.
+   * (connect()'s `reusePort` is SCTP_REUSE_PORT: several clients from one local port.)
    */
   reusePort?: boolean;
   /** Associations this endpoint keeps at most; further incoming ones are aborted ('drop'). */

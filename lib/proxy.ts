@@ -9,6 +9,7 @@ import { validateHandleOptions } from './handle';
 import { createServer, type ListenOptions, type Server, type ServerOptions } from './server';
 import { connect, type MessageInfo, type Socket, type SocketOptions } from './socket';
 import {
+  validateAbortSignal,
   validateAddresses,
   validateFunction,
   validateObject,
@@ -282,9 +283,20 @@ export class SctpProxy extends EventEmitter {
     });
   }
 
-  /** Listens for clients, as Server#listen. */
+  /** Listens for clients, as Server#listen; aborting `options.signal` closes the proxy. */
   listen(options: ListenOptions, callback?: () => void): this {
-    this.server.listen(options, callback);
+    if (this.#state !== 'open') {
+      throw codedError('the proxy has been closed', 'ERR_SERVER_NOT_RUNNING');
+    }
+    validateObject(options, 'options');
+    // The proxy's close(), not the server's: that one would wait for the clients forever.
+    const { signal, ...listenOptions } = options;
+    if (signal !== undefined) {
+      validateAbortSignal(signal, 'options.signal');
+      if (signal.aborted) process.nextTick(() => this.close());
+      else signal.addEventListener('abort', () => this.close(), { once: true });
+    }
+    this.server.listen(listenOptions, callback);
     return this;
   }
 
@@ -421,7 +433,7 @@ class Pair {
   private state: ProxyPairStatus['state'] = 'connecting';
   private readonly toBackend = direction();
   private readonly toClient = direction();
-  /** Backends this client was sent to: a reconnect tries each at most once. */
+  /** Backends tried since the client was last relaying: a failover tries each at most once. */
   private readonly tried = new Set<BackendState>();
   private readonly info: ProxyClient;
   /** The client's association ended with its SHUTDOWN (not an ABORT or a failure). */
@@ -489,6 +501,9 @@ class Pair {
     backend.once('connect', () => {
       if (this.state === 'closing') return;
       up = true;
+      // "Each backend at most once" is per failover: a later one may come back to these.
+      this.tried.clear();
+      this.tried.add(chosen);
       this.state = 'relaying';
       this.client.resume();
       this.host.emit('pair', this.status());
@@ -589,7 +604,7 @@ class Pair {
   /** A graceful end of the client's association (a paused socket would never see 'end'). */
   private endClient(): void {
     this.state = 'closing';
-    if (this.client.destroyed) return;
+    if (this.client.destroyed || this.client.writableEnded) return;
     this.client.resume();
     this.client.end();
     // A client that does not complete its SHUTDOWN in time is aborted.

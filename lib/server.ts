@@ -70,6 +70,7 @@ export interface ListenOptions {
    * addresses and port (SO_REUSEPORT, as net.Server#listen's `reusePort`): the kernel spreads
    * new associations over them by a hash of the peer's address and port. Every socket of the
    * group must bind the same set of addresses.
+   * (connect()'s `reusePort` is SCTP_REUSE_PORT: several clients from one local port.)
    */
   reusePort?: boolean;
 }

@@ -141,6 +141,8 @@ export interface ConnectOptions extends SocketOptions {
   /**
    * Let other one-to-one sockets that set it too bind the same local port (SCTP_REUSE_PORT,
    * RFC 6458 8.1.27): several associations from one fixed port, as SIGTRAN peers make.
+   * (On a listening server or an endpoint, `reusePort` is SO_REUSEPORT instead: several
+   * listeners share a port.)
    */
   reusePort?: boolean;
   /** Fail with ETIMEDOUT if the association is not up within this many milliseconds. */

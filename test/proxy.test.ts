@@ -403,19 +403,53 @@ test.each(['abort', 'reconnect'] as const)(
   60000,
 );
 
-test('close() shuts every pair down gracefully, clients first', async () => {
+test('close() shuts every pair down gracefully, clients first, and calls back once all have closed', async () => {
   const backends = await Promise.all(['a', 'b'].map(echoBackend));
   const { proxy, port } = await startProxy(backends);
   const clients = [await client(port), await client(port)];
   await waitFor(() => proxy.status().pairs.every((p) => p.state === 'relaying'), 10000, 'pairs');
   await Promise.all(clients.map((c, i) => exchange(c, messagesFor(i, 5))));
+  const events: string[] = [];
+  proxy.on('pairClosed', (p) => events.push(`pairClosed ${p.toBackend.messages}`));
+  proxy.on('close', () => events.push('close'));
   const closed = clients.map((c) => new Promise((r) => c.once('close', r)));
   for (const c of clients) c.resume();
   await new Promise<void>((resolve) => proxy.close(() => resolve()));
+  // By then both sides of both pairs have closed, each pair reported with its counters.
+  expect(events).toEqual(['pairClosed 5', 'pairClosed 5', 'close']);
+  expect(proxy.status().pairs).toEqual([]);
   await Promise.all(closed);
   for (const c of clients) expect(c.errored).toBeNull();
-  await waitFor(() => backends.every((b) => b.sockets.size === 0), 10000, 'backend sides closed');
-  expect(proxy.status().pairs).toEqual([]);
+  // Closing again calls back at once; listening again is refused.
+  await new Promise<void>((resolve) => proxy.close(() => resolve()));
+  expect(() => proxy.listen({ host: '127.0.0.1', port: 0 })).toThrow(
+    expect.objectContaining({ code: 'ERR_SERVER_NOT_RUNNING' }),
+  );
+  expect(events.filter((e) => e === 'close')).toHaveLength(1);
+}, 60000);
+
+test("close() on a proxy that never listened calls back; listen()'s signal closes the proxy", async () => {
+  const backends = await Promise.all(['a'].map(echoBackend));
+  const idle = createProxy({ backends: [{ host: '127.0.0.1', port: backends[0]!.port }] });
+  await new Promise<void>((resolve) => idle.close(() => resolve()));
+
+  const { proxy, port } = await startProxy(backends);
+  const c = await client(port);
+  await waitFor(() => proxy.status().pairs[0]?.state === 'relaying', 10000, 'pair');
+  const abort = new AbortController();
+  const proxy2 = createProxy({ backends: [{ host: '127.0.0.1', port: backends[0]!.port }] });
+  proxy2.listen({ host: SERVER_ADDRESSES, port: 0, signal: abort.signal });
+  await once(proxy2, 'listening');
+  const c2 = await client(proxy2.address()!.port);
+  await waitFor(() => proxy2.status().pairs[0]?.state === 'relaying', 10000, 'pair 2');
+  const gone = new Promise((r) => c2.once('close', r));
+  c2.resume();
+  const closing = once(proxy2, 'close');
+  abort.abort();
+  await closing; // the pair went too, not only the listening server
+  await gone;
+  expect(proxy2.status().pairs).toEqual([]);
+  expect(c.destroyed).toBe(false); // the other proxy's client is untouched
 }, 60000);
 
 test('createProxy refuses bad options', () => {

@@ -106,8 +106,9 @@ test(`${WORKERS} worker processes share a multihomed port: spread, every path to
   );
   for (const c of counts) expect(c).toBeGreaterThan(ASSOCIATIONS / WORKERS / 2);
 
-  // Both paths of every association confirmed by heartbeats: the packets to the second
-  // address reached the worker that has the association (another would have aborted it).
+  // Both paths of every association confirmed by heartbeats. (The kernel finds an
+  // association's later packets, on any path, in its table of transports, whichever socket
+  // holds it; reuseport selection is for new associations only.)
   await waitFor(
     () => clients.every((s) => s.paths.list().every((p) => p.state === 'active')),
     30000,

@@ -385,6 +385,13 @@ test('proxy: a client through it to a server, the status in JSON, bad backends r
       failures: 0,
     },
   ]);
+  // The same port again: the command fails at once (exit 1), even with --status.
+  const busy = run([
+    ...['proxy', '--laddr', '127.0.0.1,127.0.0.2', '--port', String(proxyPort)],
+    ...['--backends', `127.0.0.1:${port}`, '--status', '100'],
+  ]);
+  expect(await busy.exit()).toBe(1);
+  expect(busy.stderr()).toContain('EADDRINUSE');
   proxy.child.kill('SIGTERM');
   expect(await proxy.exit()).toBe(0);
   for (const [bad, message] of [
@@ -394,6 +401,9 @@ test('proxy: a client through it to a server, the status in JSON, bad backends r
     [['--backends', '127.0.0.1++127.0.0.2:7'], 'has an empty address'],
     [['--backends', 'nowhere:7'], 'numeric IPv4 or IPv6'],
     [['--backends', '127.0.0.1:7', '--policy', 'random'], "must be 'round-robin'"],
+    [['--backends', '2001:db8::5:3868'], 'put an IPv6 address in brackets'],
+    [['--backends', '[2001:db8::5]+198.51.100.1:7+'], 'must be host[+host...]:port'],
+    [['--backends', '[]:7'], 'has an empty address'],
   ] as const) {
     const r = run(['proxy', '--port', '0', ...bad]);
     expect(await r.exit()).toBe(2);

@@ -110,6 +110,15 @@ export function createCluster(tag = `${process.pid}`): Cluster {
     for (const n of all) {
       ip(['netns', 'add', n]);
       ip(['-n', n, 'link', 'set', 'lo', 'up']);
+      // Replies come from the service addresses, which the distributor has no route to: no
+      // reverse-path filter, set before the interfaces exist so that they inherit it (a new
+      // namespace may copy the host's rp_filter=2).
+      exec(n, [
+        'sysctl',
+        '-q',
+        '-w',
+        ...['all', 'default'].map((d) => `net.ipv4.conf.${d}.rp_filter=0`),
+      ]);
     }
     // The client's two networks, each with the distributor as the gateway to one service address.
     link(client, '192.0.2.10/24', dist, '192.0.2.1/24', 'n1');
@@ -140,16 +149,6 @@ export function createCluster(tag = `${process.pid}`): Cluster {
       ]);
     }
     exec(dist, ['sysctl', '-q', '-w', 'net.ipv4.ip_forward=1']);
-    // Replies come from the service addresses, which the distributor has no route to.
-    for (const n of [dist, ...proxies]) {
-      exec(n, [
-        'sysctl',
-        '-q',
-        '-w',
-        'net.ipv4.conf.all.rp_filter=0',
-        'net.ipv4.conf.default.rp_filter=0',
-      ]);
-    }
     // The hash: SCTP source and destination ports only, into marks 1 and 2.
     exec(dist, [
       ...[
