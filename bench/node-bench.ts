@@ -494,11 +494,6 @@ if (impl === 'c-endpoint') {
     backendOptions: SETTINGS[setting],
   });
   proxy.listen({ host: '127.0.0.1', port: 0 }, () => process.send!(proxy.address()!.port));
-  if (process.env.KSCTP_BENCH_PROXY_STATUS) {
-    proxy.on('pairClosed', (pair) =>
-      process.stderr.write(`${JSON.stringify({ ...pair, cpu: process.cpuUsage() })}\n`),
-    );
-  }
   process.on('message', (m) => m === 'exit' && process.exit(0));
   process.on('disconnect', () => process.exit(1)); // the client is gone
 } else if (process.env.KSCTP_BENCH_ROLE === 'server') {

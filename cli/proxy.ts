@@ -1,10 +1,15 @@
 // sctpt proxy: a terminating SCTP proxy (createProxy): accepts client associations on the
 // local addresses and relays each to a backend of its own, chosen by a policy.
-import { createProxy, type BackendOptions, type ProxyStatus, type RelayCounters } from '../lib';
+import {
+  createProxy,
+  type BackendOptions,
+  type ProxyClient,
+  type ProxyStatus,
+  type RelayCounters,
+} from '../lib';
 import { MAX_MS, UsageError, type OptionTable, type ParsedOptions } from './args';
 import { commonOptions, DEFAULT_PORT, outputFor } from './common';
-import type { Output } from './output';
-import { showAddresses } from './output';
+import { showAddresses, type Output } from './output';
 
 export const options: OptionTable = {
   laddr: { type: 'list', help: 'local address(es) clients connect to (default: all)' },
@@ -92,19 +97,14 @@ export function run(o: ParsedOptions): Promise<number> {
     connectTimeout: o['connect-timeout'] as number,
   });
   proxy.on('pair', (pair) =>
-    out.event(
-      'info',
-      'pair',
-      { ...pair },
-      `client ${showAddresses(pair.client.addresses.map((address) => ({ address, port: pair.client.port })))} -> ${pair.backend}`,
-    ),
+    out.event('info', 'pair', { ...pair }, `client ${clientText(pair.client)} -> ${pair.backend}`),
   );
   proxy.on('pairClosed', (pair) =>
     out.event(
       'info',
       'pairClosed',
       { ...pair },
-      `client ${pair.client.addresses.join(',')}:${pair.client.port} closed: ` +
+      `client ${clientText(pair.client)} closed: ` +
         `${pair.toBackend.messages} messages in, ${pair.toClient.messages} out`,
     ),
   );
@@ -121,7 +121,7 @@ export function run(o: ParsedOptions): Promise<number> {
       'notice',
       'clientError',
       { client, code: codeOf(err), message: err.message },
-      `client ${client.addresses.join(',')}:${client.port}: ${err.message}`,
+      `client ${clientText(client)}: ${err.message}`,
     ),
   );
   const host = o.laddr as string[] | undefined;
@@ -136,14 +136,12 @@ export function run(o: ParsedOptions): Promise<number> {
         out.event('warning', 'warning', { message: err.message }, `warning: ${err.message}`),
       );
       const bound = proxy.address()!;
+      const names = proxy.status().backends.map((b) => b.name);
       out.event(
         'notice',
         'listening',
-        { addresses: bound.addresses, backends: proxy.status().backends.map((b) => b.name) },
-        `listening on ${showAddresses(bound.addresses)}, backends ${proxy
-          .status()
-          .backends.map((b) => b.name)
-          .join(' ')}`,
+        { addresses: bound.addresses, backends: names },
+        `listening on ${showAddresses(bound.addresses)}, backends ${names.join(' ')}`,
       );
       const timer =
         o.status === undefined
@@ -163,6 +161,10 @@ export function run(o: ParsedOptions): Promise<number> {
 }
 
 const codeOf = (err: Error) => (err as { code?: string }).code ?? null;
+
+/** A client's addresses and port, as the other commands show a peer. */
+const clientText = (client: ProxyClient) =>
+  showAddresses(client.addresses.map((address) => ({ address, port: client.port })));
 
 /**
  * The status as one JSON line, or a table: each backend and the totals over the pairs, and
@@ -185,7 +187,7 @@ function printStatus(out: Output, status: ProxyStatus, withPairs: boolean): void
       `${all.toBackend.dropped + all.toClient.dropped} dropped`,
     ...pairs.map(
       (p) =>
-        `  pair ${p.id} ${p.client.addresses.join(',')}:${p.client.port} -> ${p.backend ?? '-'} ${p.state}: ` +
+        `  pair ${p.id} ${clientText(p.client)} -> ${p.backend ?? '-'} ${p.state}: ` +
         `${p.toBackend.messages} msgs/${p.toBackend.bytes} B in, ${p.toClient.messages} msgs/${p.toClient.bytes} B out, ` +
         `${p.toBackend.pauses + p.toClient.pauses} pauses, ${p.toBackend.dropped + p.toClient.dropped} dropped`,
     ),

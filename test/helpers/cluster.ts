@@ -10,6 +10,7 @@
 // address is translated, so the addresses inside INIT and INIT-ACK stay true, and the two
 // paths of a multihomed client (different addresses, same ports) reach the same proxy.
 import { execFileSync } from 'node:child_process';
+import { ip } from './topology';
 
 export const SERVICE_ADDRESSES = ['203.0.113.1', '203.0.113.2'];
 
@@ -32,10 +33,6 @@ export interface Cluster {
    */
   forwarded(): Record<'net1' | 'net2', [number, number]>;
   teardown(): void;
-}
-
-function ip(args: string[]): void {
-  execFileSync('ip', args, { stdio: ['ignore', 'ignore', 'pipe'] });
 }
 
 export function createCluster(tag = `${process.pid}`): Cluster {

@@ -51,7 +51,8 @@ export interface DualPath {
   teardown(): void;
 }
 
-function ip(args: string[]): void {
+/** Runs `ip` with these arguments (its errors on stderr, in the exception). */
+export function ip(args: string[]): void {
   execFileSync('ip', args, { stdio: ['ignore', 'ignore', 'pipe'] });
 }
 
