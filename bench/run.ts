@@ -179,7 +179,7 @@ const SCENARIOS: Scenario[] = [
   },
   {
     id: 'many',
-    title: `${scale(10000)} associations on one endpoint, 2 echoed ${SMALL} B messages each, 100 in flight in turn, the clients SACKing at once, net.sctp.sndbuf_policy=1`,
+    title: `${scale(10000)} associations on one endpoint, 2 echoed ${SMALL} B messages each (one round unmeasured, then 3, the median), 100 in flight in turn, the clients SACKing at once, net.sctp.sndbuf_policy=1`,
     measurement: { kind: 'many', associations: scale(10000), size: SMALL, messagesEach: 2 },
     comparators: [kernelSctp(), c({}, 'C one-to-many echo server'), nodeTcp()],
     // A send buffer per association. With the one shared buffer (policy 0, the default)
