@@ -16,7 +16,7 @@ FROM node:20-bookworm
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       python3 make g++ lksctp-tools iproute2 procps iperf3 tshark iptables \
-      freediameterd freediameter-extensions \
+      freediameterd freediameter-extensions rsplib-registrar rsplib-tools \
  && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /kernel-sctp

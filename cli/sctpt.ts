@@ -11,6 +11,7 @@ import {
 import * as capabilities from './capabilities';
 import * as client from './client';
 import * as ctraffic from './ctraffic';
+import * as pool from './pool';
 import * as proxy from './proxy';
 import * as server from './server';
 import * as stats from './stats';
@@ -32,6 +33,7 @@ const commands: Record<string, Command> = {
   throughput,
   capabilities,
   proxy,
+  pool,
 };
 
 const overview = `usage: sctpt <command> [options]
@@ -43,6 +45,7 @@ const overview = `usage: sctpt <command> [options]
   throughput bulk rate against "server --sink", kernel defaults vs tuned
   capabilities  what the kernel's SCTP has and which net.sctp sysctls are on
   proxy      relays each client association to a backend of its own (load balancing)
+  pool       RSerPool: register an echo pool element, use a pool with failover, resolve
 Options take "--name value" or "--name=value"; lists are "a,b".
 "sctpt <command> --help" shows a command's options and examples.`;
 
@@ -65,7 +68,9 @@ async function dispatch(argv: string[], out: Console): Promise<number> {
     return 0;
   }
   const action =
-    name === 'stats' && rest[0] && !rest[0].startsWith('--') ? rest.shift() : undefined;
+    (name === 'stats' || name === 'pool') && rest[0] && !rest[0].startsWith('--')
+      ? rest.shift()
+      : undefined;
   return command.run(parseOptions(rest, command.options), action);
 }
 

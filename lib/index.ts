@@ -1,4 +1,8 @@
-// kernel-sctp: SCTP sockets for Node.js on the Linux kernel's SCTP stack.
+/**
+ * kernel-sctp: SCTP sockets for Node.js on the Linux kernel's SCTP stack.
+ * @packageDocumentation
+ * @module kernel-sctp
+ */
 export { connect, Socket } from './socket';
 export type {
   Abandoned,

@@ -138,12 +138,12 @@ export function closeServer(server: Server): Promise<void> {
 
 /** Polls `check` until it returns true or the time is up. */
 export async function waitFor(
-  check: () => boolean,
+  check: () => boolean | Promise<boolean>,
   timeoutMs = 30000,
   what = 'condition',
 ): Promise<void> {
   const end = Date.now() + timeoutMs;
-  while (!check()) {
+  while (!(await check())) {
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 20));
   }
