@@ -198,7 +198,7 @@ const SCENARIOS: Scenario[] = [
     [1, 100].map((inFlight): Scenario => ({
       id: `setup-${inFlight === 1 ? 'sequential' : 'in-flight'}-${close}`,
       title:
-        `setup, ${scale(1000)} associations after ${scale(10000)} unmeasured, ${inFlight === 1 ? 'one after another' : `${inFlight} connects in flight`}, ` +
+        `setup, ${scale(1000)} associations after ${scale(10000)} unmeasured (Node: 3 rounds, the median), ${inFlight === 1 ? 'one after another' : `${inFlight} connects in flight`}, ` +
         (close === 'wait'
           ? 'each close waiting for the SHUTDOWN handshake'
           : 'closed without waiting'),
@@ -373,11 +373,22 @@ async function measure(scenario: Scenario): Promise<Measured> {
   try {
     for (let round = 0; round < (scenario.rounds ?? 1); round++) {
       for (const comparator of scenario.comparators) {
-        // A comparator that fails (exits, times out) is reported as failed; the run goes on.
-        const result = await comparator.run(scenario.measurement).catch((err: Error) => {
-          console.error(`bench: ${scenario.id}, ${comparator.name}: ${err.message}`);
-          return { failed: err.message.split('\n')[0]! };
-        });
+        // A comparator that fails (exits, times out) is run once more, then reported as
+        // failed, and the run goes on. In the instruction-counting VM about one association
+        // in 100,000 never comes up (README: the guest kernel rejects its COOKIE ECHO), which
+        // ends a setup run of 11,000 in ETIMEDOUT once in about ten.
+        const attempt = () => comparator.run(scenario.measurement);
+        const result = await attempt()
+          .catch((err: Error) => {
+            console.error(`bench: ${scenario.id}, ${comparator.name}: ${err.message}; once more`);
+            return attempt().then(
+              (r) => r && { ...r, firstAttemptFailed: err.message.split('\n')[0]! },
+            );
+          })
+          .catch((err: Error) => {
+            console.error(`bench: ${scenario.id}, ${comparator.name}: ${err.message}`);
+            return { failed: err.message.split('\n')[0]! };
+          });
         if (result) (rounds[comparator.name] ??= []).push(result);
       }
     }

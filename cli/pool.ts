@@ -10,12 +10,13 @@ import {
   type Policy,
   type PolicyName,
   type PoolElementParameter,
+  type PoolElementSession,
   type RegistrarOptions,
 } from '../lib/rserpool';
 import { POLICIES } from '../lib/rserpool/asap';
+import { parseRegistrar } from '../lib/rserpool/registrar';
 import { MAX_MS, UsageError, type OptionTable, type ParsedOptions } from './args';
 import { commonOptions, outputFor } from './common';
-import { parseBackend } from './proxy';
 
 export const options: OptionTable = {
   registrar: {
@@ -118,9 +119,7 @@ function registrarOptions(o: ParsedOptions): RegistrarOptions {
   if (specs.length === 0 && !o.announce)
     throw new UsageError('--registrar or --announce is needed');
   return {
-    registrars: specs.map((s) =>
-      parseBackend(s.includes(':') || s.startsWith('[') ? s : `${s}:3863`),
-    ),
+    registrars: specs.map((s) => parseRegistrar(s, '--registrar')),
     announce: o.announce === true,
   };
 }
@@ -128,7 +127,7 @@ function registrarOptions(o: ParsedOptions): RegistrarOptions {
 /** "NAME[:value...]" as a policy; values in the order RFC 5356 lists the policy's fields. */
 export function parsePolicy(text: string): Policy {
   const [name, ...values] = text.split(':');
-  if (!(name! in POLICIES)) {
+  if (!Object.hasOwn(POLICIES, name!)) {
     throw new UsageError(`--policy: "${name}" is not one of ${Object.keys(POLICIES).join(', ')}`);
   }
   const fields = POLICIES[name as PolicyName].fields;
@@ -172,8 +171,10 @@ async function register(o: ParsedOptions, registrar: RegistrarOptions): Promise<
     reregistrationInterval: o.reregister as number,
   });
   let sessions = 0;
+  const open = new Set<PoolElementSession>();
   pe.on('session', (session) => {
     const n = ++sessions;
+    open.add(session);
     const peer = session.socket.remoteAddresses().map((a) => a.address);
     let echoed = 0;
     out.event('info', 'session', { session: n, peer }, `session ${n} from ${peer.join(',')}`);
@@ -203,14 +204,15 @@ async function register(o: ParsedOptions, registrar: RegistrarOptions): Promise<
         `session ${n}: echo ${data.length} bytes`,
       );
     });
-    session.on('close', () =>
+    session.on('close', (err) => {
+      open.delete(session);
       out.event(
         'info',
         'sessionClosed',
-        { session: n, echoed },
-        `session ${n} closed after ${echoed} echoes`,
-      ),
-    );
+        { session: n, echoed, error: err?.message ?? null },
+        `session ${n} closed after ${echoed} echoes${err ? ` (${err.message})` : ''}`,
+      );
+    });
   });
   pe.on('registered', (r) => {
     const fields = {
@@ -244,6 +246,9 @@ async function register(o: ParsedOptions, registrar: RegistrarOptions): Promise<
       const stop = () => {
         out.event('notice', 'deregistering', { id: pe.id }, `deregistering ${hex(pe.id)}`);
         pe.close(() => resolve(0));
+        // The server closes once its sessions have: end them (SHUTDOWN), as an element that
+        // leaves does; their pool users fail over.
+        for (const session of open) session.end();
       };
       for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, stop);
     });
@@ -303,8 +308,14 @@ async function use(o: ParsedOptions, registrar: RegistrarOptions): Promise<numbe
         };
         // Sent to the element in use; after a failover, sent again to the new one.
         resend = () => session.send(text);
-        session.send(text);
+        try {
+          session.send(text);
+        } catch (err) {
+          clearTimeout(timer);
+          reject(err as Error);
+        }
       });
+      resend = null; // answered: a failover from now on has nothing to send again
       answered++;
       byElement.set(element.id, (byElement.get(element.id) ?? 0) + 1);
       out.event(

@@ -4,20 +4,23 @@
 // COOKIE_ECHO (PPID 11) travel beside the application's messages.
 import { EventEmitter } from 'node:events';
 import { isIPv4 } from 'node:net';
+import { invalidArgValue, outOfRange } from '../errors';
 import { createServer, type Server, type ServerOptions } from '../server';
 import type { MessageInfo, SendOptions, Socket } from '../socket';
 import {
   ASAP_PORT,
   ASAP_PPID,
-  MAX_POOL_HANDLE,
   POLICIES,
-  decodeAsap,
   encodeAsap,
   type AsapMessage,
   type Policy,
-  type PoolElementParameter,
+  type PolicyName,
 } from './asap';
+import { validateInteger, validateObject } from '../validate';
 import {
+  decodeOrWarn,
+  handleBytes,
+  keyOf,
   RegistrarClient,
   rserpoolError,
   type RegistrarAddress,
@@ -82,14 +85,8 @@ export class PoolElementSession extends EventEmitter {
         this.emit('message', data, info);
         return;
       }
-      let message: AsapMessage;
-      try {
-        message = decodeAsap(data);
-      } catch (err) {
-        this.emit('warning', err);
-        return;
-      }
-      if (message.type === 'cookieEcho') this.emit('cookieEcho', message.cookie);
+      const message = decodeOrWarn(data, this);
+      if (message?.type === 'cookieEcho') this.emit('cookieEcho', message.cookie);
     });
     // As an endpoint's Association: a pool user that aborts must not end the process, so
     // 'error' goes only to a listener, and 'close' carries it.
@@ -173,42 +170,34 @@ export class PoolElement extends EventEmitter {
   #timer: NodeJS.Timeout | null = null;
   #registeredWith: string | null = null;
   #closed = false;
+  /** 'close' has been emitted. */
+  #done = false;
 
   constructor(options: PoolElementOptions) {
     super();
     this.#options = options;
-    this.poolHandle = Buffer.isBuffer(options.poolHandle)
-      ? Buffer.from(options.poolHandle)
-      : Buffer.from(options.poolHandle, 'utf8');
-    if (this.poolHandle.length === 0 || this.poolHandle.length > MAX_POOL_HANDLE) {
-      throw Object.assign(new RangeError(`poolHandle must be 1 to ${MAX_POOL_HANDLE} bytes`), {
-        code: 'ERR_OUT_OF_RANGE',
-      });
-    }
+    this.poolHandle = handleBytes(options?.poolHandle, 'options.poolHandle');
     this.#policy = checkPolicy(options.policy ?? { name: 'round-robin' });
-    const id = options.identifier ?? 1 + Math.floor(Math.random() * 0xfffffffe);
-    if (!Number.isInteger(id) || id < 1 || id > 0xffffffff) {
-      throw Object.assign(new RangeError('identifier must be an integer from 1 to 0xffffffff'), {
-        code: 'ERR_OUT_OF_RANGE',
-      });
-    }
-    this.id = id;
-    const interval = options.reregistrationInterval ?? 30000;
-    if (!Number.isInteger(interval) || interval < 100 || interval > 0xffffffff / 3) {
-      throw Object.assign(
-        new RangeError('reregistrationInterval must be an integer of at least 100 ms'),
-        {
-          code: 'ERR_OUT_OF_RANGE',
-        },
-      );
-    }
+    this.id =
+      options.identifier === undefined
+        ? 1 + Math.floor(Math.random() * 0xfffffffe)
+        : validateInteger(options.identifier, 'options.identifier', 1, 0xffffffff);
+    validateInteger(
+      options.reregistrationInterval ?? 30000,
+      'options.reregistrationInterval',
+      100,
+      Math.floor(0xffffffff / 3),
+    );
     this.#registrar = new RegistrarClient(options);
     this.#registrar.on('message', (m: AsapMessage) => this.#fromRegistrar(m));
     this.#registrar.on('warning', (err) => this.emit('warning', err));
-    // A lost registrar: register with the next one now, not at the next interval.
+    // A lost registrar: register with the next one soon (a second: not in a loop with a
+    // registrar that takes associations and aborts them), not at the next interval.
     this.#registrar.on('disconnect', () => {
       this.#registeredWith = null;
-      if (!this.#closed && this.#timer) this.#register();
+      if (this.#closed || !this.#timer) return;
+      clearTimeout(this.#timer);
+      this.#timer = setTimeout(() => this.#register(), 1000);
     });
     this.#server = createServer(options.serverOptions ?? {}, (socket) => {
       this.emit('session', new PoolElementSession(socket));
@@ -254,6 +243,10 @@ export class PoolElement extends EventEmitter {
    * end, as with net.Server#close). `callback` runs once the server has closed.
    */
   close(callback?: (err?: Error) => void): void {
+    if (this.#done) {
+      if (callback) process.nextTick(callback);
+      return;
+    }
     if (callback) this.once('close', callback);
     if (this.#closed) return;
     this.#closed = true;
@@ -262,7 +255,10 @@ export class PoolElement extends EventEmitter {
     const registered = this.#registeredWith !== null;
     const finish = () => {
       this.#registrar.close();
-      this.#server.close(() => this.emit('close'));
+      this.#server.close(() => {
+        this.#done = true;
+        this.emit('close');
+      });
     };
     if (!registered) return finish();
     this.#registrar
@@ -272,59 +268,66 @@ export class PoolElement extends EventEmitter {
   }
 
   async #register(): Promise<void> {
+    if (this.#closed) return;
     if (this.#timer) clearTimeout(this.#timer);
     const interval = this.#options.reregistrationInterval ?? 30000;
-    this.#timer = setTimeout(() => this.#register(), interval);
+    this.#timer = setTimeout(() => void this.#register(), interval);
+    let registration: Registration;
     try {
-      const port = this.#server.address()!.port;
-      // Wildcard: the addresses the registrar sees this element's association come from,
-      // which are what it accepts (RSPLIB also drops loopback and link-local ones).
-      const bound = this.#server.address()!.addresses.map((a) => a.address);
-      const wildcard = bound.every((a) => a === '0.0.0.0' || a === '::');
-      const addresses = (wildcard ? await this.#registrar.localAddresses() : bound)
-        .map((a) => (a.startsWith('::ffff:') && isIPv4(a.slice(7)) ? a.slice(7) : a))
-        .filter(isUsable);
-      if (addresses.length === 0) {
-        throw rserpoolError(
-          'ERR_ASAP_REJECTED',
-          'no address to register: RSerPool needs a site-local or global one (not loopback)',
-        );
-      }
-      const element: PoolElementParameter = {
+      registration = await this.#registerOnce(interval);
+    } catch (err) {
+      if (!this.#closed) this.emit('registrationFailed', err as RserpoolError);
+      return;
+    }
+    // Outside the try: a listener that throws is not a failed registration.
+    if (!this.#closed) this.emit('registered', registration);
+  }
+
+  async #registerOnce(interval: number): Promise<Registration> {
+    const port = this.#server.address()!.port;
+    // Wildcard: the addresses the registrar sees this element's association come from,
+    // which are what it accepts (RSPLIB also drops loopback and link-local ones).
+    const bound = this.#server.address()!.addresses.map((a) => a.address);
+    const wildcard = bound.every((a) => a === '0.0.0.0' || a === '::');
+    const addresses = (wildcard ? await this.#registrar.localAddresses() : bound)
+      .map((a) => (a.startsWith('::ffff:') && isIPv4(a.slice(7)) ? a.slice(7) : a))
+      .filter(isUsable);
+    if (addresses.length === 0) {
+      throw rserpoolError(
+        'ERR_ASAP_REJECTED',
+        'no address to register: RSerPool needs a site-local or global one (not loopback)',
+      );
+    }
+    const registrar = this.#registrar.registrar;
+    const response = await this.#registrar.request({
+      type: 'registration',
+      poolHandle: this.poolHandle,
+      element: {
         id: this.id,
         homeRegistrar: 0,
         registrationLife: 3 * interval,
         transport: { protocol: 'sctp', port, addresses, use: 'data+control' },
         policy: this.#policy,
-      };
-      const response = await this.#registrar.request({
-        type: 'registration',
-        poolHandle: this.poolHandle,
-        element,
-      });
-      if (this.#closed) return;
-      if (response.type !== 'registrationResponse') return;
-      if (response.rejected || response.error) {
-        throw rserpoolError(
-          'ERR_ASAP_REJECTED',
-          `the registrar refused the registration (${response.error?.map((c) => c.name).join(', ') ?? 'no cause given'})`,
-          response.error,
-        );
-      }
-      const registrar = this.#registrar.registrar!;
-      const key = `${[registrar.host].flat().join('+')}:${registrar.port}`;
-      const renewal = this.#registeredWith === key;
-      this.#registeredWith = key;
-      this.emit('registered', {
-        id: this.id,
-        registrar: { host: registrar.host, port: registrar.port ?? ASAP_PORT },
-        addresses,
-        port,
-        renewal,
-      } satisfies Registration);
-    } catch (err) {
-      if (!this.#closed) this.emit('registrationFailed', err as RserpoolError);
+      },
+    });
+    if (response.type !== 'registrationResponse' || response.rejected || response.error) {
+      const causes = response.type === 'registrationResponse' ? response.error : undefined;
+      throw rserpoolError(
+        'ERR_ASAP_REJECTED',
+        `the registrar refused the registration (${causes?.map((c) => c.name).join(', ') ?? 'no cause given'})`,
+        causes,
+      );
     }
+    const via = registrar ?? this.#registrar.registrar ?? { host: '', port: ASAP_PORT };
+    const renewal = this.#registeredWith === keyOf(via);
+    this.#registeredWith = keyOf(via);
+    return {
+      id: this.id,
+      registrar: { host: via.host, port: via.port ?? ASAP_PORT },
+      addresses,
+      port,
+      renewal,
+    };
   }
 
   #fromRegistrar(m: AsapMessage): void {
@@ -337,26 +340,20 @@ export class PoolElement extends EventEmitter {
 }
 
 function checkPolicy(policy: Policy): Policy {
-  if (policy === null || typeof policy !== 'object' || !(policy.name in POLICIES)) {
-    throw Object.assign(
-      new TypeError(`policy.name must be one of ${Object.keys(POLICIES).join(', ')}`),
-      { code: 'ERR_INVALID_ARG_VALUE' },
+  validateObject(policy, 'options.policy');
+  if (typeof policy.name !== 'string' || !Object.hasOwn(POLICIES, policy.name)) {
+    throw invalidArgValue(
+      'options.policy.name',
+      policy.name,
+      `must be one of ${Object.keys(POLICIES).join(', ')}`,
     );
   }
-  for (const f of POLICIES[policy.name as keyof typeof POLICIES].fields) {
+  for (const f of POLICIES[policy.name as PolicyName].fields) {
     const v = policy[f] ?? 0;
     const fraction = f === 'load' || f === 'loadDegradation';
-    if (
-      typeof v !== 'number' ||
-      (fraction ? !(v >= 0 && v <= 1) : !Number.isInteger(v) || v < 0 || v > 0xffffffff)
-    ) {
-      throw Object.assign(
-        new RangeError(
-          `policy.${f} must be ${fraction ? 'from 0 to 1' : 'an integer from 0 to 0xffffffff'}`,
-        ),
-        { code: 'ERR_OUT_OF_RANGE' },
-      );
-    }
+    if (!fraction) validateInteger(v, `options.policy.${f}`, 0, 0xffffffff);
+    else if (typeof v !== 'number' || !(v >= 0 && v <= 1))
+      throw outOfRange(`options.policy.${f}`, 'from 0 to 1', v);
   }
   return { ...policy };
 }

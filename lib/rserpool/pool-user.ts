@@ -4,23 +4,15 @@
 // hands it the last cookie the old one left, so that the application sees an event, not an
 // error.
 import { EventEmitter } from 'node:events';
-import {
-  connect,
-  type ConnectOptions,
-  type MessageInfo,
-  type SendOptions,
-  type Socket,
-} from '../socket';
-import {
-  ASAP_PPID,
-  MAX_POOL_HANDLE,
-  decodeAsap,
-  encodeAsap,
-  type AsapMessage,
-  type PoolElementParameter,
-} from './asap';
+import { codedError } from '../errors';
+import { validateBoolean, validateDelay, validateInteger, validateObject } from '../validate';
+import { type ConnectOptions, type MessageInfo, type SendOptions, type Socket } from '../socket';
+import { ASAP_PPID, encodeAsap, type PoolElementParameter } from './asap';
 import { newSelectionState, selectElement, type SelectionState } from './policy';
 import {
+  decodeOrWarn,
+  handleBytes,
+  openAssociation,
   RegistrarClient,
   rserpoolError,
   type RegistrarOptions,
@@ -30,10 +22,14 @@ import {
 export interface PoolUserOptions extends RegistrarOptions {
   /**
    * Milliseconds a handle resolution's answer is used before asking again. 0: ask for every
-   * selection, so the registrar's policy decides (as RSPLIB's tools do). Default 5000.
+   * selection, and (unless `items` says otherwise) for one element, so that the registrar's
+   * policy chooses, as with RSPLIB's tools. Default 5000.
    */
   cacheLifetime?: number;
-  /** How many elements to ask for (RSPLIB's option; 0: the registrar's default, 3). Default 0. */
+  /**
+   * How many elements to ask for (RSPLIB's option; 0: the registrar's default, 3 for
+   * RSPLIB's). Default 0, or 1 when `cacheLifetime` is 0.
+   */
   items?: number;
 }
 
@@ -43,16 +39,6 @@ interface CacheEntry {
   state: SelectionState;
 }
 
-const handleBytes = (handle: string | Buffer) => {
-  const bytes = Buffer.isBuffer(handle) ? Buffer.from(handle) : Buffer.from(handle, 'utf8');
-  if (bytes.length === 0 || bytes.length > MAX_POOL_HANDLE) {
-    throw Object.assign(new RangeError(`a pool handle is 1 to ${MAX_POOL_HANDLE} bytes`), {
-      code: 'ERR_OUT_OF_RANGE',
-    });
-  }
-  return bytes;
-};
-
 /** The pool user: resolution, selection, failure reports, and sessions (connect()). */
 export class PoolUser extends EventEmitter {
   readonly #options: PoolUserOptions;
@@ -61,6 +47,10 @@ export class PoolUser extends EventEmitter {
 
   constructor(options: PoolUserOptions) {
     super();
+    validateObject(options, 'options');
+    if (options.cacheLifetime !== undefined)
+      validateDelay(options.cacheLifetime, 'options.cacheLifetime');
+    if (options.items !== undefined) validateInteger(options.items, 'options.items', 0, 0xffffffff);
     this.#options = options;
     this.#registrar = new RegistrarClient(options);
     this.#registrar.on('warning', (err) => this.emit('warning', err));
@@ -110,10 +100,23 @@ export class PoolUser extends EventEmitter {
 
   /** A session with the pool: see PoolUserSession. */
   connect(handle: string | Buffer, options: PoolUserSessionOptions = {}): PoolUserSession {
+    validateObject(options, 'options');
+    for (const key of ['failoverTimeout', 'retryDelay'] as const) {
+      if (options[key] !== undefined) validateDelay(options[key], `options.${key}`);
+    }
+    if (options.maxQueuedBytes !== undefined) {
+      validateInteger(options.maxQueuedBytes, 'options.maxQueuedBytes', 0, 2 ** 31 - 1);
+    }
+    if (options.reportUnreachable !== undefined) {
+      validateBoolean(options.reportUnreachable, 'options.reportUnreachable');
+    }
     return new PoolUserSession(this, handleBytes(handle), options);
   }
 
-  /** Ends the association to the registrar (sessions already open go on). */
+  /**
+   * Ends the association to the registrar. Sessions go on with their elements, but can no
+   * longer fail over: one whose element fails then closes with ERR_ASAP_CLOSED.
+   */
   close(): void {
     this.#registrar.close();
   }
@@ -122,7 +125,9 @@ export class PoolUser extends EventEmitter {
     const key = handle.toString('hex');
     const cached = this.#cache.get(key);
     if (cached && cached.expires > Date.now()) return cached;
-    const items = this.#options.items ?? 0;
+    // With no cache, one element per question: the registrar's policy chooses (as RSPLIB's
+    // tools ask); otherwise its default number, and this side's policy chooses among them.
+    const items = this.#options.items ?? (this.#options.cacheLifetime === 0 ? 1 : 0);
     const response = await this.#registrar.request({
       type: 'handleResolution',
       poolHandle: handle,
@@ -140,11 +145,19 @@ export class PoolUser extends EventEmitter {
         causes,
       );
     }
-    // The selection state outlives the answer: round robin goes on across resolutions.
+    // The selection state outlives the answer (round robin goes on across resolutions),
+    // for the elements still in it: ids come from the registrar, and a pool whose elements
+    // restart under new ids must not grow it.
+    const elements = response.elements.filter((e) => e.transport.protocol === 'sctp');
+    const state = cached?.state ?? newSelectionState();
+    const ids = new Set(elements.map((e) => e.id));
+    for (const map of [state.lastSelected, state.credit, state.degradation]) {
+      for (const id of map.keys()) if (!ids.has(id)) map.delete(id);
+    }
     const entry: CacheEntry = {
-      elements: response.elements.filter((e) => e.transport.protocol === 'sctp'),
+      elements,
       expires: Date.now() + (this.#options.cacheLifetime ?? 5000),
-      state: cached?.state ?? newSelectionState(),
+      state,
     };
     this.#cache.set(key, entry);
     return entry;
@@ -192,6 +205,8 @@ export interface PoolUserSession {
   ): this;
   /** A cookie the element left (the session keeps the last one for a failover). */
   on(event: 'cookie', listener: (cookie: Buffer) => void): this;
+  /** send() may be called again (the association's buffer or the queue has room). */
+  on(event: 'drain', listener: () => void): this;
   /** The session is over; `err` if no element could be used. */
   on(event: 'close', listener: (err: Error | null) => void): this;
   /** 'error': as the error of 'close' (only if listened to); 'warning': a bad ASAP message. */
@@ -240,24 +255,21 @@ export class PoolUserSession extends EventEmitter {
 
   /**
    * Sends one message to the element in use; while there is none (connecting, failing
-   * over), keeps it for the next. Returns false when the caller should wait ('drain' of the
-   * socket, or the queue over maxQueuedBytes, then the message is refused with an error).
+   * over), keeps it for the next (in order, after the cookie echo). Returns false when the
+   * caller should wait for 'drain' (the association's buffer is full, or the queue has
+   * reached maxQueuedBytes; beyond it send() throws ERR_RSERPOOL_QUEUE_FULL).
    */
   send(data: Buffer | string, options?: SendOptions): boolean {
     const bytes = typeof data === 'string' ? Buffer.from(data) : data;
     if (this.#state === 'closing' || this.#state === 'closed') {
-      throw Object.assign(new Error('the session is closed'), {
-        code: 'ERR_STREAM_WRITE_AFTER_END',
-      });
+      throw codedError('the session is closed', 'ERR_STREAM_WRITE_AFTER_END');
     }
     if (this.#state === 'open' && this.#socket) return this.#socket.send(bytes, options);
     const max = this.#options.maxQueuedBytes ?? 1 << 20;
     if (this.#queuedBytes + bytes.length > max) {
-      throw Object.assign(
-        new Error(`more than ${max} bytes queued while no element is connected`),
-        {
-          code: 'ERR_RSERPOOL_QUEUE_FULL',
-        },
+      throw codedError(
+        `more than ${max} bytes queued while no element is connected`,
+        'ERR_RSERPOOL_QUEUE_FULL',
       );
     }
     this.#queue.push({ data: bytes, ...(options && { options }) });
@@ -292,35 +304,46 @@ export class PoolUserSession extends EventEmitter {
   ): Promise<void> {
     const deadline = Date.now() + (this.#options.failoverTimeout ?? 15000);
     const tried = new Set<number>();
+    // Each element is reported once per failover: a registrar (RSPLIB's) drops an element
+    // after a few reports, whoever sends them.
+    const reported = new Set<number>();
     if (failed) tried.add(failed.id);
     let lastError: Error | null = reason;
-    while (this.#state === 'connecting' || this.#state === 'failing-over') {
+    const stillLooking = () => this.#state === 'connecting' || this.#state === 'failing-over';
+    while (stillLooking()) {
       let element: PoolElementParameter;
       try {
         element = await this.#user.select(this.#handle, tried);
       } catch (err) {
         lastError = err as Error;
-        if (Date.now() >= deadline) break;
+        // The pool user was closed: nothing more to ask.
+        if ((err as RserpoolError).code === 'ERR_ASAP_CLOSED' || Date.now() >= deadline) break;
         // Nothing usable yet: the pool may get elements back (the failed one restarted, too),
         // or a registrar may come.
         tried.clear();
         await new Promise((r) => setTimeout(r, this.#options.retryDelay ?? 500));
         continue;
       }
+      if (!stillLooking()) break;
       tried.add(element.id);
+      let socket: Socket;
       try {
-        const socket = await this.#open(element);
-        if (this.#state !== 'connecting' && this.#state !== 'failing-over') {
-          socket.destroy();
-          return;
-        }
-        this.#adopt(socket, element, failed, reason);
-        return;
+        socket = await this.#open(element);
       } catch (err) {
         lastError = err as Error;
-        this.#report(element);
+        if (!reported.has(element.id)) {
+          reported.add(element.id);
+          this.#report(element);
+        }
         if (Date.now() >= deadline) break;
+        continue;
       }
+      if (!stillLooking()) {
+        socket.end();
+        break;
+      }
+      this.#adopt(socket, element, failed, reason);
+      return;
     }
     if (this.#state === 'closing' || this.#state === 'closed') return this.#finish();
     const err = rserpoolError(
@@ -332,22 +355,11 @@ export class PoolUserSession extends EventEmitter {
   }
 
   #open(element: PoolElementParameter): Promise<Socket> {
-    return new Promise((resolve, reject) => {
-      const socket = connect({
-        connectTimeout: 5000,
-        ...this.#options.connectOptions,
-        host: element.transport.addresses,
-        port: element.transport.port,
-      });
-      const failed = (err: Error) => {
-        socket.destroy();
-        reject(err);
-      };
-      socket.once('error', failed);
-      socket.once('connect', () => {
-        socket.off('error', failed);
-        resolve(socket);
-      });
+    return openAssociation({
+      connectTimeout: 5000,
+      ...this.#options.connectOptions,
+      host: element.transport.addresses,
+      port: element.transport.port,
     });
   }
 
@@ -359,25 +371,44 @@ export class PoolUserSession extends EventEmitter {
   ): void {
     this.#socket = socket;
     this.#element = element;
+    this.#state = 'open';
+    let lost: Error | null = null;
+    socket.on('message', (data: Buffer, info: MessageInfo) => this.#receive(data, info, element));
+    socket.on('drain', () => this.emit('drain'));
+    socket.on('error', (err) => (lost = err));
+    socket.on('close', () => this.#lost(socket, element, lost));
+    // The cookie first, ordered on stream 0, where the element reads its control messages
+    // (RFC 5352 §3.8); only to an element that takes control messages on its association.
     let cookieEchoed = false;
-    // The cookie first, before anything of the application's (RFC 5352 §3.8).
-    if (failed && this.#cookie) {
+    if (failed && this.#cookie && element.transport.use === 'data+control') {
       socket.send(encodeAsap({ type: 'cookieEcho', cookie: this.#cookie }), {
         ppid: ASAP_PPID,
         stream: 0,
       });
       cookieEchoed = true;
     }
-    this.#state = 'open';
-    for (const { data, options } of this.#queue.splice(0)) socket.send(data, options);
+    const wasFull = this.#queuedBytes >= (this.#options.maxQueuedBytes ?? 1 << 20);
+    for (const { data, options } of this.#queue.splice(0)) {
+      try {
+        socket.send(data, options);
+      } catch (err) {
+        // Options this element's association refuses (a stream beyond its count).
+        this.emit('warning', err as Error);
+      }
+    }
     this.#queuedBytes = 0;
-    let lost: Error | null = null;
-    socket.on('message', (data: Buffer, info: MessageInfo) => this.#receive(data, info, element));
-    socket.on('error', (err) => (lost = err));
-    socket.on('close', () => this.#lost(socket, element, lost));
-    if (failed)
-      this.emit('failover', { from: failed, reason, to: element, cookieEchoed } satisfies Failover);
-    else this.emit('connect', element);
+    // Events on the next tick: a listener that throws must not look like a failed element.
+    process.nextTick(() => {
+      if (failed) {
+        this.emit('failover', {
+          from: failed,
+          reason,
+          to: element,
+          cookieEchoed,
+        } satisfies Failover);
+      } else this.emit('connect', element);
+      if (wasFull) this.emit('drain');
+    });
   }
 
   #receive(data: Buffer, info: MessageInfo, element: PoolElementParameter): void {
@@ -385,14 +416,8 @@ export class PoolUserSession extends EventEmitter {
       this.emit('message', data, info, element);
       return;
     }
-    let message: AsapMessage;
-    try {
-      message = decodeAsap(data);
-    } catch (err) {
-      this.emit('warning', err);
-      return;
-    }
-    if (message.type === 'cookie') {
+    const message = decodeOrWarn(data, this);
+    if (message?.type === 'cookie') {
       this.#cookie = Buffer.from(message.cookie);
       this.emit('cookie', this.#cookie);
     }

@@ -5,12 +5,15 @@
 import dgram from 'node:dgram';
 import { EventEmitter } from 'node:events';
 import { isIP } from 'node:net';
+import { invalidArgValue, outOfRange } from '../errors';
 import { connect, type ConnectOptions, type Socket } from '../socket';
+import { validateDelay, validateObject } from '../validate';
 import {
   ANNOUNCE_GROUP,
   ASAP_PORT,
   ASAP_PPID,
   AsapError,
+  MAX_POOL_HANDLE,
   decodeAsap,
   encodeAsap,
   type AsapMessage,
@@ -86,18 +89,63 @@ export function rserpoolError(
   return err;
 }
 
-/** A registrar's address from text 'host:port' or '[v6]:port'; the port defaults to 3863. */
-export function parseRegistrar(text: string): RegistrarAddress {
-  const m = /^\[([^\]]+)\](?::(\d+))?$/.exec(text) ?? /^([^:]+)(?::(\d+))?$/.exec(text);
-  if (!m || !isIP(m[1]!) || (m[2] !== undefined && (Number(m[2]) < 1 || Number(m[2]) > 65535))) {
-    throw Object.assign(new TypeError(`not a registrar address (host:port): ${text}`), {
-      code: 'ERR_INVALID_ARG_VALUE',
-    });
+/**
+ * A registrar's address from text: `host[+host...][:port]`, an IPv6 address in brackets
+ * (`[2001:db8::1]+10.0.0.1:3863`); the port defaults to 3863.
+ */
+export function parseRegistrar(text: string, name = 'registrars'): RegistrarAddress {
+  const m = /^(.*?)(?::(\d+))?$/.exec(text)!;
+  const hosts = m[1]!
+    .split('+')
+    .map((h) => (h.startsWith('[') && h.endsWith(']') ? h.slice(1, -1) : h));
+  const port = m[2] === undefined ? ASAP_PORT : Number(m[2]);
+  // An unbracketed IPv6 address is refused: in "2001:db8::1:3863" the port is a guess.
+  const bracketsOk = m[1]!.split('+').every((h) => !h.includes(':') || h.startsWith('['));
+  if (!bracketsOk || hosts.some((h) => !isIP(h)) || port < 1 || port > 65535) {
+    throw invalidArgValue(name, text, 'must be host[+host...][:port], an IPv6 address in brackets');
   }
-  return { host: m[1]!, port: m[2] === undefined ? ASAP_PORT : Number(m[2]) };
+  return { host: hosts.length === 1 ? hosts[0]! : hosts, port };
+}
+
+/** A pool handle as bytes, 1 to 32 of them (RSPLIB's limit). */
+export function handleBytes(handle: string | Buffer, name = 'handle'): Buffer {
+  const bytes = Buffer.isBuffer(handle) ? Buffer.from(handle) : Buffer.from(String(handle), 'utf8');
+  if (bytes.length === 0 || bytes.length > MAX_POOL_HANDLE) {
+    throw outOfRange(name, `1 to ${MAX_POOL_HANDLE} bytes`, handle);
+  }
+  return bytes;
 }
 
 const ANNOUNCE_LIFETIME = 5000;
+
+/** The ASAP message in `data`, or null after a 'warning' on `emitter`: peers' bytes are bounded and never thrown. */
+export function decodeOrWarn(data: Buffer, emitter: EventEmitter): AsapMessage | null {
+  try {
+    return decodeAsap(data);
+  } catch (err) {
+    emitter.emit('warning', err as AsapError);
+    return null;
+  }
+}
+
+/** An association that is up, or the error it failed with (and nothing left open). */
+export function openAssociation(options: ConnectOptions): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(options);
+    const failed = (err: Error) => {
+      socket.destroy();
+      reject(err);
+    };
+    socket.once('error', failed);
+    socket.once('connect', () => {
+      socket.off('error', failed);
+      resolve(socket);
+    });
+  });
+}
+
+/** A registrar as text, to compare and to print. */
+export const keyOf = (r: RegistrarAddress) => `${[r.host].flat().join('+')}:${r.port ?? ASAP_PORT}`;
 
 /** The response each request waits for. */
 const RESPONSE: Partial<Record<AsapMessageType, AsapMessageType>> = {
@@ -124,6 +172,10 @@ export class RegistrarClient extends EventEmitter {
   readonly #static: RegistrarAddress[];
   readonly #announced = new Map<number, { address: RegistrarAddress; expires: number }>();
   #announceSocket: dgram.Socket | null = null;
+  /** Hunts waiting for a first announce. */
+  #announceWaiters: (() => void)[] = [];
+  /** The registrar that last failed: the next hunt tries it last. */
+  #lastFailed: string | null = null;
   #socket: Socket | null = null;
   #connecting: Promise<Socket> | null = null;
   #pending: Pending[] = [];
@@ -133,6 +185,10 @@ export class RegistrarClient extends EventEmitter {
 
   constructor(options: RegistrarOptions) {
     super();
+    validateObject(options, 'options');
+    for (const key of ['requestTimeout', 'connectTimeout'] as const) {
+      if (options[key] !== undefined) validateDelay(options[key], `options.${key}`);
+    }
     this.#options = options;
     this.#static = (options.registrars ?? []).map((r) =>
       typeof r === 'string' ? parseRegistrar(r) : { host: r.host, port: r.port ?? ASAP_PORT },
@@ -190,6 +246,7 @@ export class RegistrarClient extends EventEmitter {
     // A clean SHUTDOWN: the registrar sees the end of an association, not its loss.
     this.#socket?.end();
     this.#drop(rserpoolError('ERR_ASAP_CLOSED', 'the registrar client was closed'), false);
+    for (const wake of this.#announceWaiters.splice(0)) wake();
     this.#announceSocket?.close();
     this.#announceSocket = null;
   }
@@ -199,7 +256,11 @@ export class RegistrarClient extends EventEmitter {
     const announced = [...this.#announced.values()]
       .filter((a) => a.expires > now)
       .map((a) => a.address);
-    return [...this.#static, ...announced];
+    const all = [...this.#static, ...announced];
+    // The one that failed last goes last: a registrar that takes associations but does not
+    // answer must not be the first tried every time.
+    const failed = all.findIndex((r) => keyOf(r) === this.#lastFailed);
+    return failed < 0 ? all : [...all.slice(failed + 1), ...all.slice(0, failed + 1)];
   }
 
   #association(): Promise<Socket> {
@@ -215,7 +276,15 @@ export class RegistrarClient extends EventEmitter {
     const timeout = this.#options.connectTimeout ?? 5000;
     let candidates = this.#candidates();
     if (candidates.length === 0 && this.#announceSocket) {
-      await new Promise((r) => setTimeout(r, ANNOUNCE_LIFETIME).unref());
+      // Until the first announce, or for as long as one would take to come.
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(done, Math.max(timeout, ANNOUNCE_LIFETIME));
+        function done() {
+          clearTimeout(timer);
+          resolve();
+        }
+        this.#announceWaiters.push(done);
+      });
       candidates = this.#candidates();
     }
     const failures: string[] = [];
@@ -223,6 +292,10 @@ export class RegistrarClient extends EventEmitter {
       if (this.#closed) break;
       try {
         const socket = await this.#open(registrar, timeout);
+        if (this.#closed) {
+          socket.end();
+          break;
+        }
         this.#socket = socket;
         this.registrar = registrar;
         this.emit('connect', registrar);
@@ -233,6 +306,7 @@ export class RegistrarClient extends EventEmitter {
         );
       }
     }
+    if (this.#closed) throw rserpoolError('ERR_ASAP_CLOSED', 'the registrar client was closed');
     throw rserpoolError(
       'ERR_ASAP_NO_REGISTRAR',
       candidates.length === 0
@@ -241,45 +315,31 @@ export class RegistrarClient extends EventEmitter {
     );
   }
 
-  #open(registrar: RegistrarAddress, timeout: number): Promise<Socket> {
-    return new Promise((resolve, reject) => {
-      const options: ConnectOptions = {
-        host: registrar.host,
-        port: registrar.port ?? ASAP_PORT,
-        ppid: ASAP_PPID,
-        connectTimeout: timeout,
-        // An ASAP message's length is 16 bits.
-        maxMessageSize: 65536,
-      };
-      if (this.#options.localAddress) options.localAddress = this.#options.localAddress;
-      const socket = connect(options);
-      const failed = (err: Error) => {
-        socket.destroy();
-        reject(err);
-      };
-      socket.once('error', failed);
-      socket.once('connect', () => {
-        socket.off('error', failed);
-        socket.on('message', (data, info) => {
-          if (info.ppid === ASAP_PPID) this.#receive(data);
-        });
-        socket.on('error', (err) => this.#lost(socket, err));
-        socket.on('close', () => this.#lost(socket, null));
-        resolve(socket);
-      });
+  async #open(registrar: RegistrarAddress, timeout: number): Promise<Socket> {
+    const socket = await openAssociation({
+      host: registrar.host,
+      port: registrar.port ?? ASAP_PORT,
+      ppid: ASAP_PPID,
+      connectTimeout: timeout,
+      // An ASAP message's length is 16 bits.
+      maxMessageSize: 65536,
+      ...(this.#options.localAddress && { localAddress: this.#options.localAddress }),
     });
+    socket.on('message', (data, info) => {
+      if (info.ppid === ASAP_PPID) this.#receive(data);
+    });
+    socket.on('error', (err) => this.#lost(socket, err));
+    socket.on('close', () => this.#lost(socket, null));
+    return socket;
   }
 
   #receive(data: Buffer): void {
-    let message: AsapMessage;
-    try {
-      message = decodeAsap(data);
-    } catch (err) {
-      this.emit('warning', err as AsapError);
-      return;
-    }
+    const message = decodeOrWarn(data, this);
+    if (!message) return;
     if (message.type === 'error') {
       // The registrar could not handle a request: the oldest one, as it answers in order.
+      // (An ERROR about a message that has no response, an ACK or a report, would fail the
+      // oldest request instead; RSPLIB's registrar sends none for those.)
       const pending = this.#pending.shift();
       if (pending) {
         clearTimeout(pending.timer);
@@ -307,6 +367,7 @@ export class RegistrarClient extends EventEmitter {
   /** Ends the association (with an ABORT unless `abort` is false), failing what waits on it. */
   #drop(err: Error, abort = true): void {
     const socket = this.#socket;
+    if (socket && abort && this.registrar) this.#lastFailed = keyOf(this.registrar);
     this.#socket = null;
     this.registrar = null;
     for (const p of this.#pending.splice(0)) {
@@ -327,14 +388,8 @@ export class RegistrarClient extends EventEmitter {
     });
     socket.on('error', (err) => this.emit('warning', err));
     socket.on('message', (data, rinfo) => {
-      let message: AsapMessage;
-      try {
-        message = decodeAsap(data);
-      } catch (err) {
-        this.emit('warning', err as AsapError);
-        return;
-      }
-      if (message.type !== 'serverAnnounce') return;
+      const message = decodeOrWarn(data, this);
+      if (message?.type !== 'serverAnnounce') return;
       // RSPLIB announces only its identifier: its ASAP port is the announce's source port.
       const sctp = message.transports.find((t) => t.protocol === 'sctp');
       const address = sctp
@@ -345,6 +400,7 @@ export class RegistrarClient extends EventEmitter {
       this.#announced.delete(message.serverId);
       this.#announced.set(message.serverId, { address, expires: Date.now() + ANNOUNCE_LIFETIME });
       if (this.#announced.size > 64) this.#announced.delete(this.#announced.keys().next().value!);
+      for (const wake of this.#announceWaiters.splice(0)) wake();
     });
     socket.bind(where.port ?? ASAP_PORT, () => {
       try {
