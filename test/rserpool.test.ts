@@ -337,7 +337,8 @@ async function stop(p: JsonLines): Promise<number | null> {
 
 /**
  * RSPLIB's registrar, announcing itself, with keep-alives every second (5 s by default) so
- * that a missed ACK shows within the tests: it would abort the element's association.
+ * that unanswered ones show within the tests: after 3 s without an ACK it would abort the
+ * element's association.
  */
 function startRegistrar(): ReturnType<typeof rsplib> {
   return rsplib('rspregistrar', [
@@ -346,7 +347,7 @@ function startRegistrar(): ReturnType<typeof rsplib> {
     '-asapannounce=239.0.0.50:3863',
     '-enrpannounce=off',
     '-endpointkeepalivetransmissioninterval=1000',
-    '-endpointkeepalivetimeoutinterval=1000',
+    '-endpointkeepalivetimeoutinterval=3000',
     '-loglevel=6', // 6: each keep-alive ACK it gets
   ]);
 }

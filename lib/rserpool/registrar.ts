@@ -196,9 +196,7 @@ export class RegistrarClient extends EventEmitter {
     if (options.announce)
       this.#listenForAnnounces(options.announce === true ? {} : options.announce);
     if (this.#static.length === 0 && !options.announce) {
-      throw Object.assign(new TypeError('registrars or announce is needed to find a registrar'), {
-        code: 'ERR_INVALID_ARG_VALUE',
-      });
+      throw invalidArgValue('options', options, 'needs registrars or announce to find a registrar');
     }
   }
 
@@ -207,6 +205,8 @@ export class RegistrarClient extends EventEmitter {
     const expect = RESPONSE[message.type];
     if (!expect) throw new TypeError(`${message.type} is not a request`);
     const socket = await this.#association();
+    if (this.#socket !== socket)
+      throw rserpoolError('ERR_ASAP_CLOSED', 'the registrar association was lost');
     return new Promise((resolve, reject) => {
       const timeout = this.#options.requestTimeout ?? 3000;
       const pending: Pending = {
