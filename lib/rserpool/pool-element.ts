@@ -197,7 +197,7 @@ export class PoolElement extends EventEmitter {
       this.#registeredWith = null;
       if (this.#closed || !this.#timer) return;
       clearTimeout(this.#timer);
-      this.#timer = setTimeout(() => this.#register(), 1000);
+      this.#timer = setTimeout(() => void this.#register(), 1000);
     });
     this.#server = createServer(options.serverOptions ?? {}, (socket) => {
       this.emit('session', new PoolElementSession(socket));
@@ -217,8 +217,9 @@ export class PoolElement extends EventEmitter {
     this.#server.listen(
       { ...(host !== undefined && { host }), port: this.#options.port ?? 0 },
       () => {
+        if (this.#closed) return; // closed before it listened: nothing to register
         this.emit('listening');
-        this.#register();
+        void this.#register();
       },
     );
     return this;
@@ -235,7 +236,7 @@ export class PoolElement extends EventEmitter {
    */
   setPolicy(policy: Policy): void {
     this.#policy = checkPolicy(policy);
-    if (this.#timer) this.#register();
+    if (this.#timer) void this.#register();
   }
 
   /**
