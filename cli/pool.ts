@@ -38,7 +38,13 @@ export const options: OptionTable = {
     help: 'register: the PE identifier (default random)',
   },
   laddr: { type: 'list', help: 'register: address(es) pool users reach it on (default: all)' },
-  port: { type: 'number', default: 0, min: 0, max: 65535, help: 'register: port (default: any)' },
+  port: {
+    type: 'number',
+    default: 0,
+    min: 0,
+    max: 65535,
+    help: 'register: port (0: any free one)',
+  },
   reregister: {
     type: 'number',
     default: 30000,
@@ -98,20 +104,13 @@ Pool handles default to EchoPool, as RSPLIB's echo service. Examples:
   sctpt pool register --registrar 10.0.0.1:3863 --handle EchoPool --policy least-used:0.2
   sctpt pool use --registrar 10.0.0.1:3863 --handle EchoPool --count 100 --interval 100`;
 
+const ACTIONS = { register, use, resolve } as const;
+
 export function run(o: ParsedOptions, action?: string): Promise<number> {
-  const registrar = registrarOptions(o);
-  switch (action) {
-    case 'register':
-      return register(o, registrar);
-    case 'use':
-      return use(o, registrar);
-    case 'resolve':
-      return resolve(o, registrar);
-    default:
-      throw new UsageError(
-        `sctpt pool: register, use or resolve${action ? `, not "${action}"` : ''}`,
-      );
+  if (action === undefined || !Object.hasOwn(ACTIONS, action)) {
+    throw new UsageError(`pool takes register, use or resolve${action ? `, not "${action}"` : ''}`);
   }
+  return ACTIONS[action as keyof typeof ACTIONS](o, registrarOptions(o));
 }
 
 function registrarOptions(o: ParsedOptions): RegistrarOptions {
