@@ -306,6 +306,15 @@ function pool(args: string[]): JsonLines {
   return p;
 }
 
+/** `sctpt pool <action>` arguments for a pool, through the test's registrar. */
+function viaRegistrar(
+  action: 'register' | 'use' | 'resolve',
+  handle: string,
+  ...extra: string[]
+): string[] {
+  return [action, '--registrar', REGISTRAR, '--handle', handle, ...extra];
+}
+
 /** Runs `sctpt pool ...` to its end: its JSON lines and exit status. */
 async function poolRun(
   args: string[],
@@ -380,24 +389,8 @@ describe('against RSPLIB 3.4.4 (registrar, echo elements, rspterminal)', () => {
   });
 
   test('our pool elements register, multihomed, and RSPLIB lists them; SIGTERM deregisters', async () => {
-    const a = pool([
-      'register',
-      '--registrar',
-      REGISTRAR,
-      '--handle',
-      'OurPool',
-      '--id',
-      '0x0a000001',
-    ]);
-    const b = pool([
-      'register',
-      '--registrar',
-      REGISTRAR,
-      '--handle',
-      'OurPool',
-      '--id',
-      '0x0a000002',
-    ]);
+    const a = pool(viaRegistrar('register', 'OurPool', '--id', '0x0a000001'));
+    const b = pool(viaRegistrar('register', 'OurPool', '--id', '0x0a000002'));
     const [ra, rb] = await Promise.all([registered(a), registered(b)]);
     // Both addresses of the namespace: the registrar takes those its association comes from.
     expect(ra.addresses.sort()).toEqual(['10.99.0.1', '10.99.1.1']);
@@ -444,7 +437,7 @@ describe('against RSPLIB 3.4.4 (registrar, echo elements, rspterminal)', () => {
     let listed: any[] = [];
     await waitFor(
       async () => {
-        const r = await poolRun(['resolve', '--registrar', REGISTRAR, '--handle', 'RspEcho']);
+        const r = await poolRun(viaRegistrar('resolve', 'RspEcho'));
         listed = r.lines.find((l) => l.event === 'elements')?.elements ?? [];
         return listed.length === 2;
       },
@@ -458,17 +451,7 @@ describe('against RSPLIB 3.4.4 (registrar, echo elements, rspterminal)', () => {
     // elements, as the registrar's round robin moves its list on by one per resolution.
     const used: string[] = [];
     for (let run = 0; run < 2; run++) {
-      const r = await poolRun([
-        'use',
-        '--registrar',
-        REGISTRAR,
-        '--handle',
-        'RspEcho',
-        '--count',
-        '3',
-        '--interval',
-        '50',
-      ]);
+      const r = await poolRun(viaRegistrar('use', 'RspEcho', '--count', '3', '--interval', '50'));
       const summary = r.lines.find((l) => l.event === 'summary');
       expect([r.code, summary.answered, summary.failovers]).toEqual([0, 3, 0]);
       expect(Object.values(summary.elements)).toEqual([3]);
@@ -478,19 +461,9 @@ describe('against RSPLIB 3.4.4 (registrar, echo elements, rspterminal)', () => {
   });
 
   test('our pool user fails over from an RSPLIB element that is killed to the other', async () => {
-    const user = pool([
-      'use',
-      '--registrar',
-      REGISTRAR,
-      '--handle',
-      'RspEcho',
-      '--count',
-      '20',
-      '--interval',
-      '100',
-      '--log',
-      '7',
-    ]);
+    const user = pool(
+      viaRegistrar('use', 'RspEcho', '--count', '20', '--interval', '100', '--log', '7'),
+    );
     await waitFor(() => linesOf(user, 'echo').length >= 5, 30000, '5 echoes');
     const victim = linesOf(user, 'echo').at(-1).id as number;
     rspEcho.get(victim)!.child.kill('SIGKILL');
@@ -510,45 +483,17 @@ describe('against RSPLIB 3.4.4 (registrar, echo elements, rspterminal)', () => {
       [0x0f000003, '0.9'],
     ];
     const elements = loads.map(([id, load]) =>
-      pool([
-        'register',
-        '--registrar',
-        REGISTRAR,
-        '--handle',
-        'LoadPool',
-        '--id',
-        `${id}`,
-        '--policy',
-        `least-used:${load}`,
-      ]),
+      pool(viaRegistrar('register', 'LoadPool', '--id', `${id}`, '--policy', `least-used:${load}`)),
     );
     await Promise.all(elements.map(registered));
     const dump = hsdump();
     expect(dump).toMatch(/Pool "LoadPool", Policy "LeastUsed"/);
     expect(dump).toMatch(/l=10\.000%/);
     expect(dump).toMatch(/l=90\.000%/);
-    const r = await poolRun([
-      'use',
-      '--registrar',
-      REGISTRAR,
-      '--handle',
-      'LoadPool',
-      '--count',
-      '3',
-      '--interval',
-      '10',
-    ]);
+    const r = await poolRun(viaRegistrar('use', 'LoadPool', '--count', '3', '--interval', '10'));
     expect(r.lines.find((l) => l.event === 'summary').elements).toEqual({ [hex(0x0f000002)]: 3 });
     // The pool is least-used now: the registrar refuses an element with another policy.
-    const odd = pool([
-      'register',
-      '--registrar',
-      REGISTRAR,
-      '--handle',
-      'LoadPool',
-      '--policy',
-      'round-robin',
-    ]);
+    const odd = pool(viaRegistrar('register', 'LoadPool', '--policy', 'round-robin'));
     await waitFor(() => linesOf(odd, 'registrationFailed').length > 0, 20000, 'the refusal');
     expect(linesOf(odd, 'registrationFailed')[0]).toMatchObject({
       code: 'ERR_ASAP_REJECTED',
@@ -560,33 +505,12 @@ describe('against RSPLIB 3.4.4 (registrar, echo elements, rspterminal)', () => {
 
   test('our pool user fails over when the element in use is killed; the cookie goes to the next', async () => {
     const elements = [0x0c000001, 0x0c000002, 0x0c000003].map((id) =>
-      pool([
-        'register',
-        '--registrar',
-        REGISTRAR,
-        '--handle',
-        'FailPool',
-        '--id',
-        `${id}`,
-        '--cookie',
-        '--log',
-        '7',
-      ]),
+      pool(viaRegistrar('register', 'FailPool', '--id', `${id}`, '--cookie', '--log', '7')),
     );
     await Promise.all(elements.map(registered));
-    const user = pool([
-      'use',
-      '--registrar',
-      REGISTRAR,
-      '--handle',
-      'FailPool',
-      '--count',
-      '30',
-      '--interval',
-      '100',
-      '--log',
-      '7',
-    ]);
+    const user = pool(
+      viaRegistrar('use', 'FailPool', '--count', '30', '--interval', '100', '--log', '7'),
+    );
     await waitFor(() => linesOf(user, 'echo').length >= 10, 30000, '10 echoes');
     const victimId = linesOf(user, 'echo').at(-1).id;
     const victim = elements[[0x0c000001, 0x0c000002, 0x0c000003].indexOf(victimId)]!;
@@ -612,17 +536,7 @@ describe('against RSPLIB 3.4.4 (registrar, echo elements, rspterminal)', () => {
   });
 
   test("our pool elements serve RSPLIB's pool user (rspterminal)", async () => {
-    const pe = pool([
-      'register',
-      '--registrar',
-      REGISTRAR,
-      '--handle',
-      'TermPool',
-      '--id',
-      '0x0d000001',
-      '--log',
-      '7',
-    ]);
+    const pe = pool(viaRegistrar('register', 'TermPool', '--id', '0x0d000001', '--log', '7'));
     await registered(pe);
     const terminal = rsplib('rspterminal', [
       `-registrar=${REGISTRAR}`,
@@ -665,17 +579,9 @@ describe('against RSPLIB 3.4.4 (registrar, echo elements, rspterminal)', () => {
   });
 
   test('a pool element registers again with a registrar that restarted', async () => {
-    const pe = pool([
-      'register',
-      '--registrar',
-      REGISTRAR,
-      '--handle',
-      'RestartPool',
-      '--id',
-      '0x10000001',
-      '--reregister',
-      '1000',
-    ]);
+    const pe = pool(
+      viaRegistrar('register', 'RestartPool', '--id', '0x10000001', '--reregister', '1000'),
+    );
     await registered(pe);
     registrar.child.kill('SIGKILL');
     await once(registrar.child, 'exit');

@@ -400,39 +400,43 @@ function u32Of(p: Tlv, what: string): number {
   return p.value.readUInt32BE(0);
 }
 
+/** A parameter that is one 32-bit number. */
+const u32Field = (type: number, what: string) => ({
+  types: [type],
+  encode: (v: number) => tlv(type, u32s(v)),
+  decode: (p: Tlv) => u32Of(p, what),
+});
+
+/** A parameter that is opaque bytes. */
+const bytesField = (type: number, check: (value: Buffer) => void = () => {}) => ({
+  types: [type],
+  encode: (v: Buffer) => tlv(type, v),
+  decode: (p: Tlv) => {
+    check(p.value);
+    return Buffer.from(p.value);
+  },
+});
+
 /**
- * Each parameter a message field can hold: its type code, and how the field's value
- * becomes the parameter and back.
+ * Each parameter a message field can hold: the type codes it is sent as, and how the
+ * field's value becomes the parameter and back.
  */
 const FIELDS = {
-  poolHandle: {
-    type: PARAM.poolHandle,
-    encode: (v: Buffer) => tlv(PARAM.poolHandle, v),
-    decode: (p: Tlv) => {
-      if (p.value.length === 0) throw new AsapError('an empty pool handle');
-      return Buffer.from(p.value);
-    },
+  poolHandle: bytesField(PARAM.poolHandle, (v) => {
+    if (v.length === 0) throw new AsapError('an empty pool handle');
+  }),
+  element: { types: [PARAM.poolElement], encode: encodePoolElement, decode: decodePoolElement },
+  elements: { types: [PARAM.poolElement], encode: encodePoolElement, decode: decodePoolElement },
+  id: u32Field(PARAM.peIdentifier, 'a PE identifier'),
+  policy: { types: [PARAM.policy], encode: encodePolicy, decode: decodePolicy },
+  error: { types: [PARAM.operationError], encode: encodeErrorCauses, decode: decodeErrorCauses },
+  items: u32Field(PARAM.handleResolutionOption, 'a handle resolution option'),
+  cookie: bytesField(PARAM.cookie),
+  transports: {
+    types: Object.values(TRANSPORT_CODES) as number[],
+    encode: encodeTransport,
+    decode: decodeTransport,
   },
-  element: { type: PARAM.poolElement, encode: encodePoolElement, decode: decodePoolElement },
-  elements: { type: PARAM.poolElement, encode: encodePoolElement, decode: decodePoolElement },
-  id: {
-    type: PARAM.peIdentifier,
-    encode: (v: number) => tlv(PARAM.peIdentifier, u32s(v)),
-    decode: (p: Tlv) => u32Of(p, 'a PE identifier'),
-  },
-  policy: { type: PARAM.policy, encode: encodePolicy, decode: decodePolicy },
-  error: { type: PARAM.operationError, encode: encodeErrorCauses, decode: decodeErrorCauses },
-  items: {
-    type: PARAM.handleResolutionOption,
-    encode: (v: number) => tlv(PARAM.handleResolutionOption, u32s(v)),
-    decode: (p: Tlv) => u32Of(p, 'a handle resolution option'),
-  },
-  cookie: {
-    type: PARAM.cookie,
-    encode: (v: Buffer) => tlv(PARAM.cookie, v),
-    decode: (p: Tlv) => Buffer.from(p.value),
-  },
-  transports: { type: PARAM.sctp, encode: encodeTransport, decode: decodeTransport },
 } as const;
 type FieldName = keyof typeof FIELDS;
 
@@ -536,11 +540,7 @@ export function decodeAsap(bytes: Buffer): AsapMessage {
   const params = tlvs(body);
   const fields = row.fields.map(fieldOf);
   for (const p of params) {
-    const field = fields.find(
-      (f) =>
-        FIELDS[f.name].type === p.type ||
-        (f.name === 'transports' && (p.type === PARAM.tcp || p.type === PARAM.udp)),
-    );
+    const field = fields.find((f) => (FIELDS[f.name].types as readonly number[]).includes(p.type));
     if (!field) {
       if (p.type & 0x8000) continue; // "skip this parameter" (with or without a report)
       throw new AsapError(`${type} has an unexpected parameter 0x${p.type.toString(16)}`, 0x1);

@@ -175,8 +175,9 @@ export class PoolElement extends EventEmitter {
 
   constructor(options: PoolElementOptions) {
     super();
+    validateObject(options, 'options');
     this.#options = options;
-    this.poolHandle = handleBytes(options?.poolHandle, 'options.poolHandle');
+    this.poolHandle = handleBytes(options.poolHandle, 'options.poolHandle');
     this.#policy = checkPolicy(options.policy ?? { name: 'round-robin' });
     this.id =
       options.identifier === undefined
@@ -285,10 +286,10 @@ export class PoolElement extends EventEmitter {
   }
 
   async #registerOnce(interval: number): Promise<Registration> {
-    const port = this.#server.address()!.port;
+    const { port, addresses: listening } = this.#server.address()!;
     // Wildcard: the addresses the registrar sees this element's association come from,
     // which are what it accepts (RSPLIB also drops loopback and link-local ones).
-    const bound = this.#server.address()!.addresses.map((a) => a.address);
+    const bound = listening.map((a) => a.address);
     const wildcard = bound.every((a) => a === '0.0.0.0' || a === '::');
     const addresses = (wildcard ? await this.#registrar.localAddresses() : bound)
       .map((a) => (a.startsWith('::ffff:') && isIPv4(a.slice(7)) ? a.slice(7) : a))
